@@ -1,0 +1,146 @@
+// The agent's steps as plain functions over the store: the activities are thin wrappers around these.
+import { readFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { RunConfig } from '../config/schema';
+import { HARNESS_WALL_METRIC } from '../config/task';
+import { applyEditBlocks, EditError, parseEditBlocks } from '../edits/search-replace';
+import { cachedChat } from '../llm/cached-chat';
+import { addUsage, noUsage, type ChatMessage, type TokenUsage } from '../llm/types';
+import { extractMetrics, judgeExecution, type Verdict } from '../metrics/analyze';
+import type { ExecutionOutcome } from '../exec/run-execution';
+import type { NodeRecord, Stage } from '../search/types';
+import type { ArtifactStore } from '../store/artifact-store';
+import { loadKnowledge } from './knowledge';
+import { codeBlock, rolePrompt, section, tail } from './prompts';
+
+export const PLAN_SUMMARY_CHARS = 300;
+
+/** The version the search starts from: the task's workspace template, stored as v_0. */
+export async function snapshotTemplate(store: ArtifactStore, config: RunConfig): Promise<string> {
+  const dir = join(config.task_root, 'workspace_templates', config.task.workspace_template);
+  if (!existsSync(dir)) throw new Error(`task '${config.task.id}': workspace template ${dir} does not exist`);
+  for (const f of [config.task.entry_fname, ...config.task.fnames]) {
+    if (!existsSync(join(dir, f))) throw new Error(`task '${config.task.id}': ${f} is not in the workspace template ${dir}`);
+  }
+  return store.snapshotDir(dir);
+}
+
+function taskDescription(config: RunConfig): string {
+  const { task } = config;
+  const extra = task.description_file ? readFileSync(join(config.task_root, 'workspace_templates', task.workspace_template, task.description_file), 'utf8') : '';
+  const goal = `Objective: ${task.lower_is_better ? 'minimise' : 'maximise'} ${task.selection_metric}` +
+    (task.selection_metric === HARNESS_WALL_METRIC ? ' (the wall-clock time of the whole run, measured by the harness)' : '') +
+    boundsText(config) + '.';
+  return [task.preamble, task.description, extra, goal].filter(Boolean).join('\n\n');
+}
+
+function boundsText({ task }: RunConfig): string {
+  const b = [
+    ...Object.entries(task.metrics_at_most).map(([k, v]) => `${k} <= ${v}`),
+    ...Object.entries(task.metrics_at_least).map(([k, v]) => `${k} >= ${v}`),
+  ];
+  return b.length ? `, subject to ${b.join(', ')}` : '';
+}
+
+function describeNode(n: NodeRecord): string {
+  const metrics = Object.entries(n.metrics).map(([k, v]) => `${k}=${v}`).join(', ');
+  const from = n.parent === null ? '' : ` from v_${n.parent}`;
+  return `- v_${n.id} (${n.stage}${from}): ${n.plan.split('\n')[0]} → ${n.status}${n.reason ? ` (${n.reason})` : ''}${metrics ? `; ${metrics}` : ''}`;
+}
+
+const STAGE_ASK: Record<Exclude<Stage, 'root'>, (p: NodeRecord) => string> = {
+  draft: () => 'Propose a new approach, starting from the original code below.',
+  improve: (p) => `Propose one change that makes v_${p.id} better on the objective.`,
+  debug: (p) => `v_${p.id} is broken: ${p.reason ?? p.status}. Propose how to fix it, keeping its idea.`,
+};
+
+export interface AgentStepInput {
+  runId: string;
+  config: RunConfig;
+  nodeId: number;
+  stage: Exclude<Stage, 'root'>;
+  parent: NodeRecord;
+  /** Relevant earlier nodes (the parent's lineage and its other children), ordered by id. */
+  history: NodeRecord[];
+}
+
+export async function ideate(store: ArtifactStore, input: AgentStepInput, signal?: AbortSignal) {
+  const { config, parent } = input;
+  const files = await store.readSnapshotFiles(parent.snapshot!, config.task.fnames);
+  const log = parent.logRef && input.stage === 'debug' ? tail(await store.getText(parent.logRef), config.max_log_len) : undefined;
+  const user = [
+    section('Task', taskDescription(config)),
+    section('What to do', STAGE_ASK[input.stage](parent)),
+    section(`Current code (v_${parent.id})`, codeBlock(files)),
+    section(`Log of v_${parent.id} (end)`, log),
+    section('History', input.history.map(describeNode).join('\n')),
+    section('Knowledge', loadKnowledge(config)),
+  ].join('\n');
+  const started = Date.now();
+  const reply = await cachedChat(store, config.model, { system: rolePrompt('ideator'), messages: [{ role: 'user', content: user }] },
+    { runId: input.runId, nodeId: input.nodeId, role: 'ideator', attempt: 0 }, signal);
+  const plan = reply.text.trim() || '(the model proposed nothing)';
+  return {
+    plan: plan.slice(0, PLAN_SUMMARY_CHARS),
+    planRef: await store.putBlob(plan),
+    usage: reply.usage,
+    cached: reply.cached,
+    llm_ms: Date.now() - started,
+  };
+}
+
+export interface CodeResult {
+  snapshot?: string;
+  /** Why no version could be made (the node is then buggy). */
+  error?: string;
+  attempts: number;
+  usage: TokenUsage;
+  llm_ms: number;
+}
+
+/** Asks the coder for edit blocks and applies them; a failed edit is retried with the failure fed back. */
+export async function code(store: ArtifactStore, input: AgentStepInput & { planRef: string }, signal?: AbortSignal): Promise<CodeResult> {
+  const { config, parent } = input;
+  const { fnames } = config.task;
+  const files = await store.readSnapshotFiles(parent.snapshot!, fnames);
+  const user = [
+    section('Plan', await store.getText(input.planRef)),
+    section('Files you may edit', fnames.join(', ')),
+    section('Current files', codeBlock(files)),
+    section('Instructions', config.task.code_instructions),
+  ].join('\n');
+  const messages: ChatMessage[] = [{ role: 'user', content: user }];
+  let usage = noUsage();
+  const started = Date.now();
+  let error = '';
+  for (let attempt = 0; attempt <= config.max_retries; attempt++) {
+    const reply = await cachedChat(store, config.model, { system: rolePrompt('coder'), messages }, { runId: input.runId, nodeId: input.nodeId, role: 'coder', attempt }, signal);
+    usage = addUsage(usage, reply.usage); // a cached reply was still paid once, by an attempt whose result was lost
+    try {
+      const changed = applyEditBlocks(files, parseEditBlocks(reply.text), fnames);
+      return { snapshot: await store.deriveSnapshot(parent.snapshot!, changed), attempts: attempt + 1, usage, llm_ms: Date.now() - started };
+    } catch (err) {
+      if (!(err instanceof EditError)) throw err;
+      error = err.message;
+      messages.push({ role: 'assistant', content: reply.text }, {
+        role: 'user',
+        content: `Your edit could not be applied: ${error}. Reply again with SEARCH/REPLACE blocks that match the current files exactly.`,
+      });
+    }
+  }
+  return { error: `no applicable edit after ${config.max_retries + 1} attempts: ${error}`, attempts: config.max_retries + 1, usage, llm_ms: Date.now() - started };
+}
+
+export interface ExecutionReport {
+  outcome: ExecutionOutcome;
+  exitCode?: number;
+  wallMs: number;
+  logRef: string;
+}
+
+/** Reads the metrics from an execution's log and judges the version. */
+export async function analyze(store: ArtifactStore, config: RunConfig, exec: ExecutionReport): Promise<Verdict & { metrics: Record<string, number> }> {
+  const log = await store.getText(exec.logRef);
+  const metrics = { ...extractMetrics(config.task, log), [HARNESS_WALL_METRIC]: exec.wallMs };
+  return { ...judgeExecution(config.task, exec, metrics, tail(log, 2000)), metrics };
+}

@@ -1,0 +1,118 @@
+import { spawn } from 'node:child_process';
+import { mkdirSync, openSync } from 'node:fs';
+import { join } from 'node:path';
+import { DefaultLogger, Runtime, type Worker } from '@temporalio/worker';
+import { resolveRunConfig } from '../config/load';
+import type { RunConfig } from '../config/schema';
+import { homeDir, ROOT } from '../paths';
+import { hasPollers, startRun } from '../runs/run-client';
+import { connectClient, connectWorkerConnection, usesExternalCluster } from '../temporal/connection';
+import { defaultUiPort, startDevServer } from '../temporal/dev-server';
+import { createControlWorker, createGpuWorker } from '../temporal/workers';
+import { stateQuery, treeQuery } from '../../workflows/speedrun';
+import { nodeLine, summaryLines } from './render';
+import { parseGpus } from './worker';
+
+export function describeModel(config: RunConfig): string {
+  const m = config.model;
+  if (m.provider === 'scripted') {
+    return `model: SCRIPTED (built-in replies from ${m.script}; no LLM is called). Set OPENAI_API_KEY or ANTHROPIC_API_KEY, or pass model=<id>, for a real model.`;
+  }
+  return `model: ${m.id} (${m.provider} ${m.model}${m.base_url ? ` at ${m.base_url}` : ''})`;
+}
+
+export const uiUrl = (runId: string) => `http://127.0.0.1:${defaultUiPort()}/namespaces/default/workflows/${encodeURIComponent(runId)}`;
+
+/** Starts `speedrunner worker control|gpu` as background processes, logging under the home dir. */
+function spawnBackgroundWorkers(gpus: string) {
+  const logs = join(homeDir(), 'logs');
+  mkdirSync(logs, { recursive: true });
+  for (const args of [['worker', 'control'], ['worker', 'gpu', '--gpus', gpus]]) {
+    const out = openSync(join(logs, `${args[1]}-worker.log`), 'a');
+    spawn(process.execPath, [join(ROOT, 'bin', 'speedrunner.js'), ...args], { detached: true, stdio: ['ignore', out, out] }).unref();
+  }
+}
+
+export async function runCommand(overrides: string[], opts: { detach?: boolean; json?: boolean; gpus?: string }) {
+  const config = resolveRunConfig(overrides);
+  const say = opts.json ? (_: string) => {} : (s: string) => console.log(s);
+  say(describeModel(config));
+  const external = usesExternalCluster();
+  if (!external) {
+    const server = await startDevServer();
+    if (server.started) say(`started the Temporal dev server at ${server.address} (UI ${server.ui}, db ${server.db})`);
+  }
+  const client = await connectClient();
+  const gpus = opts.gpus ?? process.env.SPEEDRUNNER_GPUS ?? 'none';
+
+  if (opts.detach) {
+    if (!external && !(await hasPollers(client))) {
+      spawnBackgroundWorkers(gpus);
+      say(`started background workers (logs in ${join(homeDir(), 'logs')})`);
+    }
+    const handle = await startRun(client, config);
+    if (opts.json) console.log(JSON.stringify({ runId: handle.workflowId, ui: uiUrl(handle.workflowId) }));
+    else console.log(`${handle.workflowId}\nUI: ${uiUrl(handle.workflowId)}`);
+    return;
+  }
+
+  const workers: Worker[] = [];
+  if (!external) {
+    // In-process workers: their INFO logs would drown the progress lines.
+    Runtime.install({ logger: new DefaultLogger('WARN') });
+    const { connection, namespace } = await connectWorkerConnection();
+    workers.push(await createControlWorker(connection, namespace), await createGpuWorker(connection, namespace, parseGpus(gpus)));
+  }
+  const handle = await startRun(client, config);
+  say(`run ${handle.workflowId} started\nUI: ${uiUrl(handle.workflowId)}`);
+
+  const watch = async () => {
+    const result = handle.result();
+    let settled = false;
+    result.then(() => (settled = true), () => (settled = true));
+    let shown = 0;
+    while (!settled) {
+      await Promise.race([result.catch(() => {}), new Promise((r) => setTimeout(r, 1000))]);
+      try {
+        const s = await handle.query(stateQuery);
+        if (s.nodes === shown) continue;
+        const tree = await handle.query(treeQuery);
+        for (const n of tree.nodes.slice(shown)) if (n.status !== 'pending') {
+          say(`[iteration ${n.iteration}/${config.n_iterations}] ${nodeLine(n, tree.selection_metric)}`);
+          shown = n.id + 1;
+        }
+      } catch {
+        /* a query can fail while workers restart; the next poll tries again */
+      }
+    }
+    return result;
+  };
+
+  let outcome;
+  try {
+    outcome = workers.length ? await runWorkersUntil(workers, watch()) : await watch();
+  } catch (err) {
+    console.error(`run ${handle.workflowId} failed: ${(err as Error).cause instanceof Error ? ((err as Error).cause as Error).message : (err as Error).message}`);
+    process.exitCode = 1;
+    return;
+  }
+  const view = await readFinalView(handle.workflowId, config);
+  if (opts.json) {
+    console.log(JSON.stringify({ ...outcome, status: "COMPLETED", ui: uiUrl(handle.workflowId) }));
+    return;
+  }
+  for (const line of summaryLines(view)) console.log(line);
+}
+
+async function runWorkersUntil<T>(workers: Worker[], until: Promise<T>): Promise<T> {
+  const [value] = await Promise.all([until, ...workers.map((w) => w.runUntil(until.catch(() => undefined)))]);
+  return value as T;
+}
+
+async function readFinalView(runId: string, config: RunConfig) {
+  const { loadRunView } = await import('../runs/run-view-store');
+  const { ArtifactStore } = await import('../store/artifact-store');
+  const view = await loadRunView(new ArtifactStore(config.store), runId);
+  if (!view) throw new Error(`run ${runId} finished but left no snapshot in ${config.store}`);
+  return view;
+}

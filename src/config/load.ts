@@ -1,0 +1,182 @@
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { isAbsolute, join, relative, resolve, sep } from 'node:path';
+import YAML from 'yaml';
+import { z } from 'zod';
+import { homeDir, ROOT } from '../paths';
+import { runConfigSchema, modelSchema, scienceRunnerSchema, type RunConfig } from './schema';
+import { taskSchema, type TaskConfig } from './task';
+
+/** Bad config or overrides: the message says what is wrong and what would be valid. */
+export class ConfigError extends Error {}
+
+const GROUPS = { task: taskSchema, model: modelSchema, science_runner: scienceRunnerSchema } as const;
+type Group = keyof typeof GROUPS;
+
+/** Roots holding `config/<group>/` trees: the repository, then tasks imported into the home dir. */
+export function configRoots(): string[] {
+  return [ROOT, join(homeDir(), 'imported')];
+}
+
+/** Every id available in a config group (task ids may contain `/`). */
+export function listGroup(group: Group): { id: string; file: string; root: string }[] {
+  const out = new Map<string, { id: string; file: string; root: string }>();
+  for (const root of configRoots()) {
+    const dir = join(root, 'config', group);
+    for (const file of walkYaml(dir)) {
+      const id = relative(dir, file).split(sep).join('/').replace(/\.ya?ml$/, '');
+      if (!out.has(id)) out.set(id, { id, file, root });
+    }
+  }
+  return [...out.values()].sort((a, b) => a.id.localeCompare(b.id, 'en', { numeric: true }));
+}
+
+function walkYaml(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir).flatMap((name) => {
+    const full = join(dir, name);
+    if (statSync(full).isDirectory()) return walkYaml(full);
+    return /\.ya?ml$/.test(name) ? [full] : [];
+  });
+}
+
+export function readYamlFile(file: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`cannot read ${file}: ${(err as Error).message}`);
+  }
+  try {
+    return YAML.parse(text) ?? {};
+  } catch (err) {
+    throw new ConfigError(`malformed YAML in ${file}: ${(err as Error).message.split('\n')[0]}`);
+  }
+}
+
+function loadGroupEntry(group: Group, id: string): Record<string, unknown> {
+  const entry = listGroup(group).find((e) => e.id === id);
+  if (!entry) {
+    const choices = listGroup(group).map((e) => e.id);
+    throw new ConfigError(`unknown ${group} '${id}'. Valid choices: ${choices.join(', ') || '(none)'}`);
+  }
+  const value = readYamlFile(entry.file);
+  if (typeof value !== 'object' || Array.isArray(value)) throw new ConfigError(`${entry.file} must hold a YAML mapping`);
+  const obj: Record<string, unknown> = { ...(value as Record<string, unknown>), id };
+  if (group === 'task') obj.__root = entry.root;
+  return obj;
+}
+
+/** Loads and validates one task by id (for `tasks show` and the run). */
+export function loadTask(id: string): TaskConfig & { root: string } {
+  const { __root, ...raw } = loadGroupEntry('task', id);
+  return { ...parseOrExplain(taskSchema, raw, `task '${id}'`), root: __root as string };
+}
+
+/** `key=value` → [dotted path, YAML-parsed value]. */
+export function parseOverride(arg: string): [string[], unknown] {
+  const eq = arg.indexOf('=');
+  if (eq <= 0) throw new ConfigError(`override '${arg}' is not of the form key=value`);
+  const key = arg.slice(0, eq).trim();
+  if (!/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)*$/.test(key)) throw new ConfigError(`bad override key '${key}'`);
+  const raw = arg.slice(eq + 1);
+  let value: unknown;
+  try {
+    value = raw === '' ? '' : YAML.parse(raw);
+  } catch {
+    value = raw;
+  }
+  return [key.split('.'), value];
+}
+
+/** Picks the model `auto` stands for from the credentials present in the environment. */
+export function resolveAutoModel(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.OPENAI_API_KEY || env.OPENAI_BASE_URL) return 'gpt-5';
+  if (env.ANTHROPIC_API_KEY) return 'claude-sonnet-4-5';
+  return 'scripted';
+}
+
+/**
+ * The fully resolved run config: defaults (`config/config.yaml`), then group selections, then dotted
+ * overrides, validated as a whole. Paths come out absolute so workers anywhere read the same thing.
+ */
+export function resolveRunConfig(overrides: string[], env: NodeJS.ProcessEnv = process.env): RunConfig {
+  const base = readYamlFile(join(ROOT, 'config', 'config.yaml')) as Record<string, unknown>;
+  const parsed = overrides.map(parseOverride);
+  const topKeys = Object.keys(runConfigSchema.shape);
+  for (const [path] of parsed) {
+    if (!topKeys.includes(path[0])) {
+      throw new ConfigError(`unknown config key '${path.join('.')}'. Valid keys: ${topKeys.join(', ')}`);
+    }
+  }
+  const config: Record<string, unknown> = { ...base };
+  // Group selections first, so dotted overrides apply on top of the chosen file.
+  for (const [path, value] of parsed) if (path.length === 1) config[path[0]] = value;
+  for (const group of Object.keys(GROUPS) as Group[]) {
+    let id = config[group];
+    if (group === 'model' && id === 'auto') id = resolveAutoModel(env);
+    if (typeof id !== 'string') throw new ConfigError(`${group} must name an entry of config/${group}/`);
+    config[group] = loadGroupEntry(group, id);
+  }
+  for (const [path, value] of parsed) if (path.length > 1) setPath(config, path, value);
+
+  const task = config.task as Record<string, unknown>;
+  config.task_root = task.__root;
+  delete task.__root;
+  if (typeof config.hint_level === 'number') config.hint_level = String(config.hint_level);
+  const model = config.model as Record<string, unknown>;
+  if (model.provider === 'scripted' && !model.script) model.script = defaultScript(String(task.id));
+  for (const key of ['store', 'workspace_dir'] as const) {
+    if (typeof config[key] === 'string' && !isAbsolute(config[key] as string)) config[key] = resolve(homeDir(), config[key] as string);
+  }
+  return parseOrExplain(runConfigSchema, config, 'config');
+}
+
+function defaultScript(taskId: string) {
+  const own = `data/scripts/${taskId.replace(/\//g, '_')}.yaml`;
+  return existsSync(join(ROOT, own)) ? own : 'data/scripts/default.yaml';
+}
+
+function setPath(obj: Record<string, unknown>, path: string[], value: unknown) {
+  let cur = obj;
+  for (const key of path.slice(0, -1)) {
+    if (typeof cur[key] !== 'object' || cur[key] === null) cur[key] = {};
+    cur = cur[key] as Record<string, unknown>;
+  }
+  cur[path[path.length - 1]] = value;
+}
+
+function parseOrExplain<T extends z.ZodType>(schema: T, value: unknown, what: string): z.infer<T> {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const lines = result.error.issues.map((issue) => {
+    const at = issue.path.join('.') || '(top level)';
+    if (issue.code === 'unrecognized_keys') {
+      const valid = shapeKeys(schema, issue.path);
+      return `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `'${[...issue.path, k].join('.')}'`).join(', ')}${valid ? `. Valid keys: ${valid.join(', ')}` : ''}`;
+    }
+    if (issue.code === 'invalid_value' && 'values' in issue) {
+      return `${at}: invalid value. Valid choices: ${(issue.values as unknown[]).join(', ')}`;
+    }
+    return `${at}: ${issue.message}`;
+  });
+  throw new ConfigError(`invalid ${what}:\n  - ${lines.join('\n  - ')}`);
+}
+
+/** The keys a strict object schema accepts at `path`, for "valid keys" hints. */
+function shapeKeys(schema: z.ZodType, path: PropertyKey[]): string[] | undefined {
+  let cur: unknown = schema;
+  for (const key of path) {
+    cur = unwrap(cur);
+    const shape = (cur as { shape?: Record<string, unknown> }).shape;
+    if (!shape) return undefined;
+    cur = shape[String(key)];
+  }
+  const shape = (unwrap(cur) as { shape?: Record<string, unknown> })?.shape;
+  return shape ? Object.keys(shape) : undefined;
+}
+
+function unwrap(s: unknown): unknown {
+  let cur = s as { def?: { innerType?: unknown; type?: string } };
+  while (cur?.def?.innerType) cur = cur.def.innerType as typeof cur;
+  return cur;
+}

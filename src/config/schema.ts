@@ -1,0 +1,77 @@
+import { z } from 'zod';
+import { taskSchema } from './task';
+
+export const modelSchema = z.strictObject({
+  id: z.string().min(1),
+  /** `scripted` replays replies from a script file through our own OpenAI-protocol server. */
+  provider: z.enum(['openai', 'anthropic', 'scripted']),
+  model: z.string().min(1),
+  /** An OpenAI-compatible server (vLLM, Ollama…) or a test server; default: the provider's. */
+  base_url: z.string().url().optional(),
+  /** Name of the environment variable holding the key (the key itself never enters config or history). */
+  api_key_env: z.string().optional(),
+  /** Script of replies for `scripted` (relative to the repository). */
+  script: z.string().optional(),
+  temperature: z.number().min(0).max(2).optional(),
+  max_tokens: z.number().int().positive().default(4096),
+  /** USD per million tokens, for cost accounting. */
+  prices: z
+    .strictObject({ input: z.number().min(0).default(0), output: z.number().min(0).default(0), cached_input: z.number().min(0).optional() })
+    .default({ input: 0, output: 0 }),
+});
+export type ModelConfig = z.infer<typeof modelSchema>;
+
+/** The search policy's knobs, under the reference harness's names. */
+export const scienceRunnerSchema = z.strictObject({
+  id: z.string().min(1),
+  n_initial_hypotheses: z.number().int().min(1).default(1),
+  n_hypotheses: z.number().int().min(1).default(1),
+  debug_prob: z.number().min(0).max(1).default(0),
+  max_bug_depth: z.number().int().min(0).default(3),
+  /** Stop once this many nodes exist (root not counted). */
+  max_n_nodes: z.number().int().min(1).default(20),
+});
+export type ScienceRunnerConfig = z.infer<typeof scienceRunnerSchema>;
+
+export const hintLevels = ['0', '1', '2', '3', '1+2', '1+2+3', 'diff'] as const;
+
+export const runConfigSchema = z.strictObject({
+  task: taskSchema,
+  model: modelSchema,
+  science_runner: scienceRunnerSchema,
+  n_iterations: z.number().int().min(1),
+  seed: z.number().int().min(0).default(0),
+  hint_level: z.enum(hintLevels).default('0'),
+  /** Extra knowledge files (globs, relative to the task root) shown to the agent. */
+  knowledge_src_paths: z.array(z.string()).default([]),
+  /** Edit attempts per version before it is recorded as buggy. */
+  max_retries: z.number().int().min(0).default(2),
+  /** Log characters (from the end) shown to the agent. */
+  max_log_len: z.number().int().positive().default(4000),
+  /** Execute the starting code too, so the human baseline is measured like every version. */
+  execute_root: z.boolean().default(true),
+  /** Artifact store path; workspaces `v_<n>/` for people to read go under `workspace_dir/<runId>/`. */
+  store: z.string().min(1),
+  workspace_dir: z.string().min(1),
+  /** Continue-as-new every this many iterations (and when Temporal suggests it). */
+  continue_as_new_every: z.number().int().min(1).default(50),
+  timeouts: z
+    .strictObject({
+      llm_call_s: z.number().positive().default(600),
+      llm_heartbeat_s: z.number().positive().default(30),
+      execution_heartbeat_s: z.number().positive().default(60),
+    })
+    .default({ llm_call_s: 600, llm_heartbeat_s: 30, execution_heartbeat_s: 60 }),
+  /** Training data for speedrun tasks: glob patterns handed to executions as NANOGPT_* variables. */
+  data: z
+    .strictObject({
+      train_files: z.string().optional(),
+      val_files: z.string().optional(),
+      val_tokens: z.number().int().positive().default(10_485_760),
+    })
+    .default({ val_tokens: 10_485_760 }),
+  sweep_id: z.string().optional(),
+  /** Where the task's template and hint paths are relative to (set by the resolver). */
+  task_root: z.string().min(1),
+});
+export type RunConfig = z.infer<typeof runConfigSchema>;

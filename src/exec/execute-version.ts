@@ -1,0 +1,85 @@
+import { mkdir, readFile, rm } from 'node:fs/promises';
+import { existsSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { tmpdir } from 'node:os';
+import type { RunConfig } from '../config/schema';
+import type { TaskConfig } from '../config/task';
+import { defaultPython } from '../paths';
+import type { ArtifactStore } from '../store/artifact-store';
+import { runExecution, type ExecutionResult } from './run-execution';
+
+export interface ExecuteInput {
+  runId: string;
+  nodeId: number;
+  snapshot: string;
+  task: TaskConfig;
+  data: RunConfig['data'];
+}
+
+/** The Python a task runs with: its named environment (a venv prefix or an interpreter), else the worker's. */
+export function taskPython(task: TaskConfig): string {
+  if (!task.environment) return defaultPython();
+  const env = task.environment;
+  const python = existsSync(env) && statSync(env).isFile() ? env : join(env, 'bin', 'python');
+  if (!existsSync(python)) throw new Error(`task '${task.id}' names environment ${env}, which has no python on this host`);
+  return python;
+}
+
+export function commandFor(task: TaskConfig, python: string, gpus: number): string[] {
+  if (task.launcher === 'torchrun') {
+    return [python, '-m', 'torch.distributed.run', '--standalone', `--nproc_per_node=${Math.max(gpus, 1)}`, task.entry_fname, ...task.args];
+  }
+  return [python, task.entry_fname, ...task.args];
+}
+
+/**
+ * The whole environment of agent-written code: built from nothing, so no API key or Temporal
+ * credential of the worker can reach it.
+ */
+export function executionEnv(task: TaskConfig, data: RunConfig['data'], python: string, scratch: string, devices: string[]): Record<string, string> {
+  const env: Record<string, string> = {
+    PATH: [dirname(python), '/usr/local/bin', '/usr/bin', '/bin'].join(':'),
+    HOME: scratch,
+    TMPDIR: join(scratch, '.tmp'),
+    LANG: 'C.UTF-8',
+    PYTHONUNBUFFERED: '1',
+    PYTHONDONTWRITEBYTECODE: '1',
+    CUDA_VISIBLE_DEVICES: devices.join(','),
+    NANOGPT_VAL_TOKENS: String(data.val_tokens),
+    ...task.env,
+  };
+  if (data.train_files) env.NANOGPT_TRAIN_FILES = data.train_files;
+  if (data.val_files) env.NANOGPT_VAL_FILES = data.val_files;
+  return env;
+}
+
+export function scratchDir(runId: string, nodeId: number): string {
+  return join(process.env.SPEEDRUNNER_SCRATCH ?? join(tmpdir(), 'speedrunner-scratch'), runId.replace(/[^A-Za-z0-9_.-]/g, '_'), `v_${nodeId}`);
+}
+
+/** Materializes a version into a fresh scratch dir, runs it, and stores its log. */
+export async function executeVersion(
+  store: ArtifactStore,
+  input: ExecuteInput,
+  devices: string[],
+  hooks: { onLine?: (line: string) => void; signal?: AbortSignal } = {},
+): Promise<ExecutionResult & { logRef: string }> {
+  const scratch = scratchDir(input.runId, input.nodeId);
+  const workdir = join(scratch, 'workspace');
+  await store.materialize(input.snapshot, workdir); // from the same snapshot on every attempt
+  await mkdir(join(workdir, '.tmp'), { recursive: true });
+  const python = taskPython(input.task);
+  const logPath = join(scratch, 'output.log');
+  const result = await runExecution({
+    argv: commandFor(input.task, python, devices.length),
+    cwd: workdir,
+    env: executionEnv(input.task, input.data, python, workdir, devices),
+    timeoutMs: input.task.timeout_s * 1000,
+    logPath,
+    python,
+    ...hooks,
+  });
+  const logRef = await store.putBlob(await readFile(logPath));
+  await rm(scratch, { recursive: true, force: true });
+  return { ...result, logRef };
+}

@@ -1,0 +1,131 @@
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { readFileSync } from 'node:fs';
+import YAML from 'yaml';
+import { z } from 'zod';
+
+/**
+ * The scripted model: an HTTP server that speaks the OpenAI chat-completions and Anthropic messages
+ * protocols and answers from a script, so the real SDKs (and our whole LLM path) run without a
+ * provider. A script is a list of rules; the first rule whose regexes match the request answers with
+ * its next reply (cycling). Replies depend only on the request and how often the rule answered.
+ */
+const ruleSchema = z.strictObject({
+  name: z.string(),
+  /** Regex tested against the system prompt. */
+  system: z.string().optional(),
+  /** Regex tested against the last user message. */
+  user: z.string().optional(),
+  replies: z.array(z.string()).min(1),
+});
+export const scriptSchema = z.strictObject({
+  latency_ms: z.number().min(0).default(0),
+  rules: z.array(ruleSchema).min(1),
+});
+export type Script = z.infer<typeof scriptSchema>;
+
+export function loadScript(file: string): Script {
+  const parsed = scriptSchema.safeParse(YAML.parse(readFileSync(file, 'utf8')));
+  if (!parsed.success) throw new Error(`invalid model script ${file}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  return parsed.data;
+}
+
+export interface ScriptedRequestLog {
+  rule: string;
+  reply_index: number;
+  protocol: 'openai' | 'anthropic';
+  authorization_present: boolean;
+}
+
+export interface ScriptedServer {
+  url: string;
+  /** Every request answered, in order (tests count paid calls with it). */
+  requests: ScriptedRequestLog[];
+  close(): Promise<void>;
+}
+
+export async function startScriptedServer(script: Script, port = 0): Promise<ScriptedServer> {
+  const counts = new Map<string, number>();
+  const requests: ScriptedRequestLog[] = [];
+
+  const answer = (system: string, lastUser: string) => {
+    const rule = script.rules.find(
+      (r) => (!r.system || new RegExp(r.system).test(system)) && (!r.user || new RegExp(r.user).test(lastUser)),
+    );
+    if (!rule) return undefined;
+    const index = counts.get(rule.name) ?? 0;
+    counts.set(rule.name, index + 1);
+    return { rule: rule.name, index, text: rule.replies[index % rule.replies.length] };
+  };
+
+  const server: Server = createServer(async (req, res) => {
+    const send = (status: number, body: unknown) => {
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(body));
+    };
+    try {
+      if (req.method === 'GET' && req.url === '/_requests') return send(200, requests);
+      const body = JSON.parse(await readBody(req));
+      const protocol = req.url?.endsWith('/chat/completions') ? 'openai' : req.url?.endsWith('/messages') ? 'anthropic' : undefined;
+      if (req.method !== 'POST' || !protocol) return send(404, { error: { message: `no route ${req.method} ${req.url}` } });
+      const msgs: { role: string; content: unknown }[] = body.messages ?? [];
+      const system = protocol === 'openai' ? textOf(msgs.find((m) => m.role === 'system')?.content) : textOf(body.system);
+      const lastUser = textOf([...msgs].reverse().find((m) => m.role === 'user')?.content);
+      const reply = answer(system, lastUser);
+      if (!reply) return send(400, { error: { type: 'invalid_request_error', message: 'scripted model: no rule matches this request' } });
+      requests.push({
+        rule: reply.rule,
+        reply_index: reply.index,
+        protocol,
+        authorization_present: Boolean(req.headers.authorization || req.headers['x-api-key']),
+      });
+      if (script.latency_ms) await new Promise((r) => setTimeout(r, script.latency_ms));
+      const inTok = Math.ceil((system.length + msgs.reduce((n, m) => n + textOf(m.content).length, 0)) / 4);
+      const outTok = Math.ceil(reply.text.length / 4);
+      if (protocol === 'openai') {
+        return send(200, {
+          id: `chatcmpl-scripted-${requests.length}`,
+          object: 'chat.completion',
+          created: Math.floor(Date.now() / 1000),
+          model: body.model,
+          choices: [{ index: 0, message: { role: 'assistant', content: reply.text }, finish_reason: 'stop' }],
+          usage: { prompt_tokens: inTok, completion_tokens: outTok, total_tokens: inTok + outTok },
+        });
+      }
+      return send(200, {
+        id: `msg_scripted_${requests.length}`,
+        type: 'message',
+        role: 'assistant',
+        model: body.model,
+        content: [{ type: 'text', text: reply.text }],
+        stop_reason: 'end_turn',
+        usage: { input_tokens: inTok, output_tokens: outTok },
+      });
+    } catch (err) {
+      send(500, { error: { message: String(err) } });
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  const { port: bound } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${bound}/v1`,
+    requests,
+    close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+  };
+}
+
+function textOf(content: unknown): string {
+  if (typeof content === 'string') return content;
+  if (Array.isArray(content)) return content.map((c) => (typeof c === 'string' ? c : (c?.text ?? ''))).join('');
+  return '';
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let data = '';
+    req.setEncoding('utf8');
+    req.on('data', (c) => (data += c));
+    req.on('end', () => resolve(data));
+    req.on('error', reject);
+  });
+}

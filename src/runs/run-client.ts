@@ -1,0 +1,62 @@
+import type { Client } from '@temporalio/client';
+import type { RunConfig } from '../config/schema';
+import type { RunView } from '../search/types';
+import { ArtifactStore } from '../store/artifact-store';
+import { SA, TASK_QUEUE_CONTROL } from '../temporal/search-attributes';
+import { loadRunView } from './run-view-store';
+import { speedrunWorkflow, treeQuery } from '../../workflows/speedrun';
+
+export function newRunId(config: RunConfig): string {
+  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+  const rand = Math.random().toString(16).slice(2, 6);
+  return `run-${config.task.id.replace(/[^a-z0-9]+/g, '-')}-${stamp}-${rand}`;
+}
+
+export async function startRun(client: Client, config: RunConfig, runId = newRunId(config)) {
+  return client.workflow.start(speedrunWorkflow, {
+    taskQueue: TASK_QUEUE_CONTROL,
+    workflowId: runId,
+    args: [{ config }],
+    typedSearchAttributes: [
+      { key: SA.Task, value: config.task.id },
+      { key: SA.Model, value: config.model.id },
+      { key: SA.ScienceRunner, value: config.science_runner.id },
+      { key: SA.HintLevel, value: config.hint_level },
+      { key: SA.Seed, value: config.seed },
+      { key: SA.Phase, value: 'starting' },
+      { key: SA.Iteration, value: 0 },
+      ...(config.sweep_id ? [{ key: SA.SweepId, value: config.sweep_id }] : []),
+    ],
+    // Shown by the UI without a worker; `status` reads the store path from it when workers are gone.
+    memo: { store: config.store, task: config.task.id, model: config.model.id, science_runner: config.science_runner.id, n_iterations: config.n_iterations },
+    staticSummary: `${config.task.id} · ${config.model.id} · ${config.science_runner.id} · ${config.n_iterations} iterations`,
+  });
+}
+
+export async function hasPollers(client: Client, taskQueue = TASK_QUEUE_CONTROL): Promise<boolean> {
+  const res = await client.workflowService.describeTaskQueue({ namespace: client.options.namespace, taskQueue: { name: taskQueue }, taskQueueType: 1 });
+  return (res.pollers ?? []).length > 0;
+}
+
+export interface RunReadout {
+  view: RunView;
+  /** Workflow execution status (RUNNING, COMPLETED, FAILED, …). */
+  status: string;
+  /** `query`: live from the workflow; `store`: the snapshot the run keeps (no worker was up). */
+  source: 'query' | 'store';
+}
+
+/** A run's state: through a workflow query when a worker is up, else from the run's stored snapshot. */
+export async function readRun(client: Client, runId: string, defaultStore: string): Promise<RunReadout> {
+  const handle = client.workflow.getHandle(runId);
+  const desc = await handle.describe();
+  const status = desc.status.name;
+  if (await hasPollers(client)) {
+    const view = await handle.query(treeQuery);
+    return { view: { ...view, updated_at: new Date().toISOString() }, status, source: 'query' };
+  }
+  const memo = (desc.memo ?? {}) as { store?: string };
+  const view = await loadRunView(new ArtifactStore(memo.store ?? defaultStore), runId);
+  if (!view) throw new Error(`run ${runId} has no stored snapshot yet and no worker is up to answer queries; start one with \`speedrunner worker control\``);
+  return { view, status, source: 'store' };
+}

@@ -1,0 +1,44 @@
+// Shapes shared by workflows and activities. Plain data only: workflow code imports this file.
+import type { TokenUsage } from '../llm/types';
+
+export type Stage = 'root' | 'draft' | 'debug' | 'improve';
+export type NodeStatus = 'pending' | 'ok' | 'buggy' | 'timeout' | 'crashed';
+
+/** One version in the search tree. Code, plans and logs are store hashes; the rest is small. */
+export interface NodeRecord {
+  /** Also the version number: node 7 is `v_7`. */
+  id: number;
+  parent: number | null;
+  stage: Stage;
+  iteration: number;
+  /** The plan, cut to a few hundred characters; the whole text is at `planRef`. */
+  plan: string;
+  planRef?: string;
+  snapshot?: string;
+  status: NodeStatus;
+  valid: boolean;
+  reason?: string;
+  metrics: Record<string, number>;
+  logRef?: string;
+  timings: { started_at: string; finished_at?: string; llm_ms: number; exec_ms: number; harness_wall_ms?: number };
+  usage: TokenUsage;
+}
+
+export type Phase = 'starting' | 'ideating' | 'coding' | 'executing' | 'analyzing' | 'recording' | 'done';
+
+/** What `status` shows and `tree` draws; also kept in the store so it outlives the workers. */
+export interface RunView {
+  runId: string;
+  task: string;
+  model: string;
+  science_runner: string;
+  phase: Phase;
+  iteration: number;
+  n_iterations: number;
+  selection_metric: string;
+  lower_is_better: boolean;
+  best?: { id: number; metric: number; speedup?: number; workspace: string };
+  usage: TokenUsage;
+  nodes: NodeRecord[];
+  updated_at: string;
+}

@@ -1,0 +1,1 @@
+export { speedrunWorkflow } from './speedrun';
