@@ -92,7 +92,7 @@ export async function runCommand(overrides: string[], opts: { detach?: boolean; 
   try {
     outcome = workers.length ? await runWorkersUntil(workers, watch()) : await watch();
   } catch (err) {
-    console.error(`run ${handle.workflowId} failed: ${(err as Error).cause instanceof Error ? ((err as Error).cause as Error).message : (err as Error).message}`);
+    console.error(`run ${handle.workflowId} failed: ${rootCause(err as Error)}`);
     process.exitCode = 1;
     return;
   }
@@ -102,6 +102,13 @@ export async function runCommand(overrides: string[], opts: { detach?: boolean; 
     return;
   }
   for (const line of summaryLines(view)) console.log(line);
+}
+
+/** The innermost message of a Temporal failure chain (workflow → activity → application failure). */
+function rootCause(err: Error): string {
+  let cur: Error = err;
+  while (cur.cause instanceof Error) cur = cur.cause;
+  return cur.message;
 }
 
 async function runWorkersUntil<T>(workers: Worker[], until: Promise<T>): Promise<T> {

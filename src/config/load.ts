@@ -12,9 +12,13 @@ export class ConfigError extends Error {}
 const GROUPS = { task: taskSchema, model: modelSchema, science_runner: scienceRunnerSchema } as const;
 type Group = keyof typeof GROUPS;
 
-/** Roots holding `config/<group>/` trees: the repository, then tasks imported into the home dir. */
+/**
+ * Roots holding `config/<group>/` trees (and the templates and hints they name): the repository, tasks
+ * imported into the home dir, then any directories listed in SPEEDRUNNER_TASK_PATH (colon-separated).
+ */
 export function configRoots(): string[] {
-  return [ROOT, join(homeDir(), 'imported')];
+  const extra = (process.env.SPEEDRUNNER_TASK_PATH ?? '').split(':').filter(Boolean).map((p) => resolve(p));
+  return [ROOT, join(homeDir(), 'imported'), ...extra];
 }
 
 /** Every id available in a config group (task ids may contain `/`). */

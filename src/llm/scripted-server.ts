@@ -14,7 +14,7 @@ const ruleSchema = z.strictObject({
   name: z.string(),
   /** Regex tested against the system prompt. */
   system: z.string().optional(),
-  /** Regex tested against the last user message. */
+  /** Regex tested against the user messages (all of them, so a retry still matches its plan). */
   user: z.string().optional(),
   replies: z.array(z.string()).min(1),
 });
@@ -48,9 +48,9 @@ export async function startScriptedServer(script: Script, port = 0): Promise<Scr
   const counts = new Map<string, number>();
   const requests: ScriptedRequestLog[] = [];
 
-  const answer = (system: string, lastUser: string) => {
+  const answer = (system: string, user: string) => {
     const rule = script.rules.find(
-      (r) => (!r.system || new RegExp(r.system).test(system)) && (!r.user || new RegExp(r.user).test(lastUser)),
+      (r) => (!r.system || new RegExp(r.system).test(system)) && (!r.user || new RegExp(r.user).test(user)),
     );
     if (!rule) return undefined;
     const index = counts.get(rule.name) ?? 0;
@@ -70,8 +70,8 @@ export async function startScriptedServer(script: Script, port = 0): Promise<Scr
       if (req.method !== 'POST' || !protocol) return send(404, { error: { message: `no route ${req.method} ${req.url}` } });
       const msgs: { role: string; content: unknown }[] = body.messages ?? [];
       const system = protocol === 'openai' ? textOf(msgs.find((m) => m.role === 'system')?.content) : textOf(body.system);
-      const lastUser = textOf([...msgs].reverse().find((m) => m.role === 'user')?.content);
-      const reply = answer(system, lastUser);
+      const userText = msgs.filter((m) => m.role === 'user').map((m) => textOf(m.content)).join('\n');
+      const reply = answer(system, userText);
       if (!reply) return send(400, { error: { type: 'invalid_request_error', message: 'scripted model: no rule matches this request' } });
       requests.push({
         rule: reply.rule,

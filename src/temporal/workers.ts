@@ -1,19 +1,16 @@
 import { Worker, type NativeConnection } from '@temporalio/worker';
-import { join } from 'node:path';
 import * as control from '../../activities/control';
 import * as gpu from '../../activities/gpu';
-import { ROOT } from '../paths';
+import { workflowBundlePath } from './bundle';
 import { TASK_QUEUE_CONTROL, TASK_QUEUE_GPU } from './search-attributes';
 
-export const WORKFLOWS_PATH = join(ROOT, 'workflows', 'index.ts');
-
 /** Control worker: the workflows plus LLM, edit and record activities, on queue `speedrunner`. */
-export function createControlWorker(connection: NativeConnection, namespace: string) {
+export async function createControlWorker(connection: NativeConnection, namespace: string) {
   return Worker.create({
     connection,
     namespace,
     taskQueue: TASK_QUEUE_CONTROL,
-    workflowsPath: WORKFLOWS_PATH,
+    workflowBundle: { codePath: await workflowBundlePath() },
     activities: control,
     // LLM calls are I/O bound: many may wait on providers at once.
     maxConcurrentActivityTaskExecutions: 64,

@@ -1,0 +1,85 @@
+// Real processes for end-to-end tests: the CLI and long-lived workers as child processes, pointed at a
+// real Temporal server and a throw-away SPEEDRUNNER_HOME.
+import { execa, type ResultPromise } from 'execa';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { ROOT } from '../../src/paths';
+
+export const FIXTURE_TASKS = join(ROOT, 'test', 'fixtures', 'tasks');
+const CLI = join(ROOT, 'bin', 'speedrunner.js');
+
+export interface TestEnv {
+  port: number;
+  home: string;
+  env: Record<string, string>;
+}
+
+export function makeEnv(port: number, extra: Record<string, string> = {}): TestEnv {
+  const home = mkdtempSync(join(tmpdir(), 'speedrunner-test-'));
+  return {
+    port,
+    home,
+    env: {
+      SPEEDRUNNER_HOME: home,
+      SPEEDRUNNER_SERVER_PORT: String(port),
+      SPEEDRUNNER_TASK_PATH: FIXTURE_TASKS,
+      SPEEDRUNNER_SCRATCH: join(home, 'scratch'),
+      ...extra,
+    },
+  };
+}
+
+/** Runs the CLI to completion. */
+export function cli(t: TestEnv, args: string[], opts: { timeout?: number } = {}) {
+  return execa(process.execPath, [CLI, ...args], { env: t.env, reject: false, timeout: opts.timeout ?? 180_000 });
+}
+
+export interface WorkerProcess {
+  proc: ResultPromise;
+  output: () => string;
+}
+
+/** Starts `speedrunner worker <kind>` and waits until it says it is up. */
+export async function startWorker(t: TestEnv, kind: 'control' | 'gpu', extraEnv: Record<string, string> = {}): Promise<WorkerProcess> {
+  const args = kind === 'gpu' ? ['worker', 'gpu', '--gpus', 'none'] : ['worker', 'control'];
+  const proc = execa(process.execPath, [CLI, ...args], { env: { ...t.env, ...extraEnv }, reject: false, all: true, buffer: false });
+  let out = '';
+  proc.all?.on('data', (c: Buffer) => (out += c.toString()));
+  const deadline = Date.now() + 60_000;
+  while (!out.includes('worker up')) {
+    if (proc.exitCode !== null) throw new Error(`${kind} worker exited at start:\n${out}`);
+    if (Date.now() > deadline) throw new Error(`${kind} worker did not come up:\n${out}`);
+    await sleep(100);
+  }
+  return { proc, output: () => out };
+}
+
+export async function stopWorker(w: WorkerProcess, signal: NodeJS.Signals = 'SIGTERM') {
+  w.proc.kill(signal);
+  await w.proc.catch(() => {});
+}
+
+export async function connect(port: number): Promise<Client> {
+  const connection = await Connection.connect({ address: `127.0.0.1:${port}` });
+  return new Client({ connection, namespace: 'default' });
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 90_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(200);
+  }
+}
+
+/** Whether any process's command line contains `marker` (to prove no execution outlived its worker). */
+export async function processesMatching(marker: string): Promise<string[]> {
+  const { stdout } = await execa('ps', ['-eo', 'pid,args'], { reject: false });
+  return stdout.split('\n').filter((l) => l.includes(marker) && !l.includes('ps -eo'));
+}
