@@ -28,7 +28,7 @@ export const taskSchema = z.strictObject({
   /** Wall-clock limit of one execution; the whole process group is killed past it. */
   timeout_s: z.number().positive(),
   /** Extra, non-secret environment variables for the execution. */
-  env: z.record(z.string(), z.string()).default({}),
+  env: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]).transform(String)).default({}),
   /** How metrics are read from the log: `speedrun` validation lines, or named regexes (one capture group). */
   metric_parser: z.enum(['regex', 'speedrun']).default('regex'),
   metric_patterns: z.record(z.string(), z.string()).default({}),
