@@ -8,7 +8,8 @@ import { homeDir, ROOT } from '../paths';
 import { hasPollers, startRun } from '../runs/run-client';
 import { connectClient, connectWorkerConnection, usesExternalCluster } from '../temporal/connection';
 import { defaultUiPort, startDevServer } from '../temporal/dev-server';
-import { createControlWorker, createGpuWorker } from '../temporal/workers';
+import { createControlWorker } from '../../workers/control';
+import { createGpuWorker } from '../../workers/gpu';
 import { stateQuery, treeQuery } from '../../workflows/speedrun';
 import { nodeLine, summaryLines } from './render';
 import { parseGpus } from './worker';
@@ -98,7 +99,7 @@ export async function runCommand(overrides: string[], opts: { detach?: boolean; 
   }
   const view = await readFinalView(handle.workflowId, config);
   if (opts.json) {
-    console.log(JSON.stringify({ ...outcome, status: "COMPLETED", ui: uiUrl(handle.workflowId) }));
+    console.log(JSON.stringify({ ...outcome, best: outcome.best ?? null, status: 'COMPLETED', ui: uiUrl(handle.workflowId) }));
     return;
   }
   for (const line of summaryLines(view)) console.log(line);

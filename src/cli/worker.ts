@@ -1,6 +1,7 @@
 import type { Worker } from '@temporalio/worker';
 import { connectWorkerConnection } from '../temporal/connection';
-import { createControlWorker, createGpuWorker } from '../temporal/workers';
+import { createControlWorker } from '../../workers/control';
+import { createGpuWorker } from '../../workers/gpu';
 
 export function parseGpus(spec: string): string[] {
   if (spec === 'none' || spec === '') return [];

@@ -92,7 +92,7 @@ describe('a run survives', () => {
     await expectCompleteTree(t, runId, 3);
     // The execution really ran twice: the second attempt on the new worker.
     const history = await client.workflow.getHandle(runId).fetchHistory();
-    const attempts = history.events!.filter((e) => e.activityTaskStartedEventAttributes).map((e) => e.activityTaskStartedEventAttributes!.attempt);
+    const attempts = history.events!.filter((e) => e.activityTaskStartedEventAttributes).map((e) => e.activityTaskStartedEventAttributes!.attempt ?? 0);
     expect(Math.max(...attempts)).toBeGreaterThanOrEqual(2);
   });
 

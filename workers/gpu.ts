@@ -1,22 +1,6 @@
 import { Worker, type NativeConnection } from '@temporalio/worker';
-import * as control from '../../activities/control';
-import * as gpu from '../../activities/gpu';
-import { workflowBundlePath } from './bundle';
-import { TASK_QUEUE_CONTROL, TASK_QUEUE_GPU } from './search-attributes';
-
-/** Control worker: the workflows plus LLM, edit and record activities, on queue `speedrunner`. */
-export async function createControlWorker(connection: NativeConnection, namespace: string) {
-  return Worker.create({
-    connection,
-    namespace,
-    taskQueue: TASK_QUEUE_CONTROL,
-    workflowBundle: { codePath: await workflowBundlePath() },
-    activities: control,
-    // LLM calls are I/O bound: many may wait on providers at once.
-    maxConcurrentActivityTaskExecutions: 64,
-    shutdownGraceTime: '10 s',
-  });
-}
+import * as gpu from '../activities/gpu';
+import { TASK_QUEUE_GPU } from '../src/temporal/search-attributes';
 
 /**
  * GPU worker: training executions on queue `speedrunner-gpu`, with the device ids it owns. It takes
