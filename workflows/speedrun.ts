@@ -12,6 +12,7 @@ import type * as gpuActivities from '../activities/gpu';
 import type { RunConfig } from '../src/config/schema';
 import { addUsage, noUsage, type TokenUsage } from '../src/llm/types';
 import { bestNode, chooseNext, speedup } from '../src/search/policy';
+import { runFsr } from '../src/speedrun/scoring';
 import type { NodeRecord, Phase, RunView, Stage } from '../src/search/types';
 import { SA, TASK_QUEUE_CONTROL, TASK_QUEUE_GPU } from '../src/temporal/search-attributes';
 
@@ -31,6 +32,7 @@ export interface RunInput {
 export interface RunResult {
   runId: string;
   best?: RunView['best'];
+  fsr?: number;
   nodes: number;
   buggy: number;
   usage: TokenUsage;
@@ -83,6 +85,7 @@ export async function speedrunWorkflow({ config, carried }: RunInput): Promise<R
         workspace: `${config.workspace_dir}/${runId}/v_${best.id}`,
       },
       usage: state.usage,
+      ...(task.records ? { fsr: fsrOf(state.nodes, config) } : {}),
     };
   };
   setHandler(stateQuery, () => ({ ...view(), nodes: state.nodes.length, updated_at: '' }));
@@ -105,6 +108,7 @@ export async function speedrunWorkflow({ config, carried }: RunInput): Promise<R
     setPhase('analyzing');
     const verdict = await control.analyze(config, exec);
     Object.assign(node, { status: verdict.status, valid: verdict.valid, reason: verdict.reason, metrics: verdict.metrics, logRef: exec.logRef });
+    addFlags(node, verdict.flags);
     node.timings.exec_ms = exec.wallMs;
     node.timings.harness_wall_ms = exec.wallMs;
   };
@@ -168,6 +172,7 @@ export async function speedrunWorkflow({ config, carried }: RunInput): Promise<R
 
     if (coded.snapshot) {
       node.snapshot = coded.snapshot;
+      addFlags(node, coded.flags);
       await measure(node);
     } else {
       Object.assign(node, { status: 'buggy', valid: false, reason: coded.error });
@@ -180,10 +185,22 @@ export async function speedrunWorkflow({ config, carried }: RunInput): Promise<R
   return {
     runId,
     best: view().best,
+    ...(task.records ? { fsr: view().fsr } : {}),
     nodes: state.nodes.length,
     buggy: state.nodes.filter((n) => !n.valid).length,
     usage: state.usage,
   };
+}
+
+function addFlags(node: NodeRecord, flags: string[] | undefined) {
+  if (flags?.length) node.flags = [...(node.flags ?? []), ...flags];
+}
+
+/** FSR over the valid, unflagged versions (the root counts at the human baseline, so FSR >= 0). */
+function fsrOf(nodes: NodeRecord[], config: RunConfig): number {
+  const { records, metrics_at_most } = config.task;
+  const versions = nodes.filter((n) => n.valid && !n.flags?.length).map((n) => ({ val_loss: n.metrics.val_loss, train_time: n.metrics[records!.metric] }));
+  return runFsr({ baselineMs: records!.baseline, targetMs: records!.target, versions }, { target: metrics_at_most.val_loss ?? 3.28 }).fsr;
 }
 
 /** The parent's lineage and its other children, newest last, bounded. */

@@ -10,6 +10,7 @@ import { extractMetrics, judgeExecution, type Verdict } from '../metrics/analyze
 import type { ExecutionOutcome } from '../exec/run-execution';
 import type { NodeRecord, Stage } from '../search/types';
 import type { ArtifactStore } from '../store/artifact-store';
+import { flagSuspiciousDiff, flagTimingDisagreement } from '../speedrun/scoring';
 import { loadKnowledge } from './knowledge';
 import { codeBlock, rolePrompt, section, tail } from './prompts';
 
@@ -93,6 +94,7 @@ export interface CodeResult {
   snapshot?: string;
   /** Why no version could be made (the node is then buggy). */
   error?: string;
+  flags?: string[];
   attempts: number;
   usage: TokenUsage;
   llm_ms: number;
@@ -118,7 +120,8 @@ export async function code(store: ArtifactStore, input: AgentStepInput & { planR
     usage = addUsage(usage, reply.usage); // a cached reply was still paid once, by an attempt whose result was lost
     try {
       const changed = applyEditBlocks(files, parseEditBlocks(reply.text), fnames);
-      return { snapshot: await store.deriveSnapshot(parent.snapshot!, changed), attempts: attempt + 1, usage, llm_ms: Date.now() - started };
+      const flags = flagSuspiciousDiff(Object.entries(changed).map(([path, after]) => ({ path, before: files[path] ?? '', after })));
+      return { snapshot: await store.deriveSnapshot(parent.snapshot!, changed), flags, attempts: attempt + 1, usage, llm_ms: Date.now() - started };
     } catch (err) {
       if (!(err instanceof EditError)) throw err;
       error = err.message;
@@ -139,8 +142,10 @@ export interface ExecutionReport {
 }
 
 /** Reads the metrics from an execution's log and judges the version. */
-export async function analyze(store: ArtifactStore, config: RunConfig, exec: ExecutionReport): Promise<Verdict & { metrics: Record<string, number> }> {
+export async function analyze(store: ArtifactStore, config: RunConfig, exec: ExecutionReport): Promise<Verdict & { metrics: Record<string, number>; flags: string[] }> {
   const log = await store.getText(exec.logRef);
-  const metrics = { ...extractMetrics(config.task, log), [HARNESS_WALL_METRIC]: exec.wallMs };
-  return { ...judgeExecution(config.task, exec, metrics, tail(log, 2000)), metrics };
+  const metrics: Record<string, number> = { ...extractMetrics(config.task, log), [HARNESS_WALL_METRIC]: exec.wallMs };
+  // The script's own clock is checked against ours: a train_time the harness cannot have seen is flagged.
+  const timing = metrics.train_time !== undefined ? flagTimingDisagreement(metrics.train_time, exec.wallMs) : undefined;
+  return { ...judgeExecution(config.task, exec, metrics, tail(log, 2000)), metrics, flags: timing ? [timing] : [] };
 }

@@ -5,7 +5,7 @@ const fmt = (v: number) => (Number.isInteger(v) ? String(v) : v.toPrecision(5));
 export function nodeLine(n: NodeRecord, metric: string): string {
   const m = n.metrics[metric];
   const value = m === undefined ? '' : ` ${metric}=${fmt(m)}`;
-  const why = n.reason && !n.valid ? ` — ${n.reason.slice(0, 100)}` : '';
+  const why = (n.reason && !n.valid ? ` — ${n.reason.slice(0, 100)}` : '') + (n.flags?.length ? ` ⚑ ${n.flags.length} flag(s): ${n.flags[0].slice(0, 80)}` : '');
   return `v_${n.id} ${n.stage}${n.parent === null ? '' : ` of v_${n.parent}`} [${n.status}]${value} ${JSON.stringify(n.plan.split('\n')[0].slice(0, 60))}${why}`;
 }
 
@@ -31,6 +31,7 @@ export function summaryLines(view: Omit<RunView, 'nodes'>): string[] {
     lines.push(`best: v_${view.best.id} ${view.selection_metric}=${fmt(view.best.metric)}${view.best.speedup !== undefined ? ` (speed-up ${view.best.speedup}x over v_0)` : ''}`);
     lines.push(`best code: ${view.best.workspace}`);
   }
+  if (view.fsr !== undefined) lines.push(`FSR: ${view.fsr.toFixed(3)} (fraction of the human record's speed-up recovered)`);
   lines.push(`LLM: ${view.usage.calls} calls, ${view.usage.input_tokens} in / ${view.usage.output_tokens} out tokens, $${view.usage.cost_usd.toFixed(4)}`);
   return lines;
 }

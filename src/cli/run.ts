@@ -99,7 +99,7 @@ export async function runCommand(overrides: string[], opts: { detach?: boolean; 
   }
   const view = await readFinalView(handle.workflowId, config);
   if (opts.json) {
-    console.log(JSON.stringify({ ...outcome, best: outcome.best ?? null, status: 'COMPLETED', ui: uiUrl(handle.workflowId) }));
+    console.log(JSON.stringify({ ...outcome, best: outcome.best ?? null, fsr: outcome.fsr ?? null, status: 'COMPLETED', ui: uiUrl(handle.workflowId) }));
     return;
   }
   for (const line of summaryLines(view)) console.log(line);

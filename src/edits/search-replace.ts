@@ -47,7 +47,7 @@ export function parseEditBlocks(reply: string): EditBlock[] {
 
 function findPath(lines: string[], head: number): string | undefined {
   for (let k = head - 1; k >= 0 && k >= head - 3; k--) {
-    const t = lines[k].trim().replace(/^`+\w*$/, '').replace(/^[*#\s]+|[*:`\s]+$/g, '');
+    const t = lines[k].trim().replace(/^`+\w*$/, '').replace(/^[*#`\s]+|[*:`\s]+$/g, '');
     if (t) return t;
   }
   return undefined;

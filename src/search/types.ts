@@ -18,6 +18,9 @@ export interface NodeRecord {
   status: NodeStatus;
   valid: boolean;
   reason?: string;
+  /** Why this version's numbers should not be taken at face value (it touched timing or validation
+   * code, or its reported time disagrees with the harness's clock). Flagged versions are not scored. */
+  flags?: string[];
   metrics: Record<string, number>;
   logRef?: string;
   timings: { started_at: string; finished_at?: string; llm_ms: number; exec_ms: number; harness_wall_ms?: number };
@@ -38,6 +41,8 @@ export interface RunView {
   selection_metric: string;
   lower_is_better: boolean;
   best?: { id: number; metric: number; speedup?: number; workspace: string };
+  /** Fraction of the human speed-up recovered, for tasks with `records`. */
+  fsr?: number;
   usage: TokenUsage;
   nodes: NodeRecord[];
   updated_at: string;

@@ -130,8 +130,8 @@ describe('a run survives', () => {
     cleanups.push(() => stopDevServer(serverHome));
     const t = makeEnv(port);
     const model = await scripted();
-    await worker(t, 'control');
-    await worker(t, 'gpu');
+    const control = await worker(t, 'control');
+    const gpu = await worker(t, 'gpu');
     const runId = await startRun(t, model, `restart-${Date.now()}`, ['n_iterations=4', 'task.env.COUNTER_STEPS=6']);
 
     await waitFor('two nodes recorded', async () => ((await storedView(t, runId))?.nodes.length ?? 0) >= 2);
@@ -144,5 +144,16 @@ describe('a run survives', () => {
     const result = await client.workflow.getHandle(runId).result();
     expect(result).toMatchObject({ nodes: 5, buggy: 0 });
     await expectCompleteTree(t, runId, 5);
+
+    // `status` reads the finished run through a query while a worker is up, from the store once none is.
+    const live = JSON.parse((await cli(t, ['status', runId, '--json'])).stdout);
+    expect(live).toMatchObject({ runId, status: 'COMPLETED', source: 'query', phase: 'done', nodes: 5 });
+    await stopWorker(control);
+    await stopWorker(gpu);
+    const stored = JSON.parse((await cli(t, ['status', runId, '--json'])).stdout);
+    expect(stored).toMatchObject({ runId, status: 'COMPLETED', source: 'store', phase: 'done', nodes: 5, best: live.best });
+    const tree = (await cli(t, ['tree', runId])).stdout;
+    expect(tree).toContain('read from the stored snapshot');
+    expect(tree).toMatch(/└─ v_4 draft of v_0 \[ok\] score=/);
   });
 });
