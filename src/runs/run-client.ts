@@ -46,17 +46,19 @@ export interface RunReadout {
   source: 'query' | 'store';
 }
 
-/** A run's state: through a workflow query when a worker is up, else from the run's stored snapshot. */
-export async function readRun(client: Client, runId: string, defaultStore: string): Promise<RunReadout> {
+/** A run's state: through a workflow query when a worker answers, else from the run's stored snapshot. */
+export async function readRun(client: Client, runId: string, defaultStore: string, queryTimeoutMs = 5000): Promise<RunReadout> {
   const handle = client.workflow.getHandle(runId);
-  const desc = await handle.describe();
+  const desc = await handle.describe(); // answered by the server alone
   const status = desc.status.name;
-  if (await hasPollers(client)) {
-    const view = await handle.query(treeQuery);
+  try {
+    // The poller list lags behind dead workers, so ask and bound the wait instead of trusting it.
+    const view = await client.withDeadline(Date.now() + queryTimeoutMs, () => handle.query(treeQuery));
     return { view: { ...view, updated_at: new Date().toISOString() }, status, source: 'query' };
+  } catch {
+    const memo = (desc.memo ?? {}) as { store?: string };
+    const view = await loadRunView(new ArtifactStore(memo.store ?? defaultStore), runId);
+    if (!view) throw new Error(`run ${runId} has no stored snapshot yet and no worker answered its query; start one with \`speedrunner worker control\``);
+    return { view, status, source: 'store' };
   }
-  const memo = (desc.memo ?? {}) as { store?: string };
-  const view = await loadRunView(new ArtifactStore(memo.store ?? defaultStore), runId);
-  if (!view) throw new Error(`run ${runId} has no stored snapshot yet and no worker is up to answer queries; start one with \`speedrunner worker control\``);
-  return { view, status, source: 'store' };
 }
