@@ -139,6 +139,8 @@ export interface ExecutionReport {
   exitCode?: number;
   wallMs: number;
   logRef: string;
+  /** Task data files whose size or mtime changed while the version ran. */
+  dataChanged?: string[];
 }
 
 /** Reads the metrics from an execution's log and judges the version. */
@@ -147,5 +149,9 @@ export async function analyze(store: ArtifactStore, config: RunConfig, exec: Exe
   const metrics: Record<string, number> = { ...extractMetrics(config.task, log), [HARNESS_WALL_METRIC]: exec.wallMs };
   // The script's own clock is checked against ours: a train_time the harness cannot have seen is flagged.
   const timing = metrics.train_time !== undefined ? flagTimingDisagreement(metrics.train_time, exec.wallMs) : undefined;
-  return { ...judgeExecution(config.task, exec, metrics, tail(log, 2000)), metrics, flags: timing ? [timing] : [] };
+  const flags = [
+    ...(timing ? [timing] : []),
+    ...(exec.dataChanged?.length ? [`the execution modified task data: ${exec.dataChanged.join(', ')}`] : []),
+  ];
+  return { ...judgeExecution(config.task, exec, metrics, tail(log, 2000)), metrics, flags };
 }

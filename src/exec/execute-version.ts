@@ -1,4 +1,5 @@
-import { mkdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, readFile, rm, stat } from 'node:fs/promises';
+import { globSync } from 'tinyglobby';
 import { existsSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { tmpdir } from 'node:os';
@@ -57,19 +58,31 @@ export function scratchDir(runId: string, nodeId: number): string {
   return join(process.env.SPEEDRUNNER_SCRATCH ?? join(tmpdir(), 'speedrunner-scratch'), runId.replace(/[^A-Za-z0-9_.-]/g, '_'), `v_${nodeId}`);
 }
 
+/** Size and mtime of every data file an execution is given, to notice a script that rewrites them. */
+async function dataFingerprint(data: RunConfig['data']): Promise<Map<string, string>> {
+  const files = [data.train_files, data.val_files].filter((g): g is string => Boolean(g)).flatMap((g) => globSync(g, { absolute: true }));
+  const out = new Map<string, string>();
+  for (const f of files) {
+    const s = await stat(f);
+    out.set(f, `${s.size}:${s.mtimeMs}`);
+  }
+  return out;
+}
+
 /** Materializes a version into a fresh scratch dir, runs it, and stores its log. */
 export async function executeVersion(
   store: ArtifactStore,
   input: ExecuteInput,
   devices: string[],
   hooks: { onLine?: (line: string) => void; signal?: AbortSignal } = {},
-): Promise<ExecutionResult & { logRef: string }> {
+): Promise<ExecutionResult & { logRef: string; dataChanged?: string[] }> {
   const scratch = scratchDir(input.runId, input.nodeId);
   const workdir = join(scratch, 'workspace');
   await store.materialize(input.snapshot, workdir); // from the same snapshot on every attempt
   await mkdir(join(workdir, '.tmp'), { recursive: true });
   const python = taskPython(input.task);
   const logPath = join(scratch, 'output.log');
+  const before = await dataFingerprint(input.data);
   const result = await runExecution({
     argv: commandFor(input.task, python, devices.length),
     cwd: workdir,
@@ -81,5 +94,7 @@ export async function executeVersion(
   });
   const logRef = await store.putBlob(await readFile(logPath));
   await rm(scratch, { recursive: true, force: true });
-  return { ...result, logRef };
+  const after = await dataFingerprint(input.data);
+  const dataChanged = [...before.keys()].filter((f) => after.get(f) !== before.get(f));
+  return { ...result, logRef, ...(dataChanged.length ? { dataChanged } : {}) };
 }

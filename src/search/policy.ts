@@ -21,11 +21,11 @@ export function nextRandom(state: number): [number, number] {
   return [((t ^ (t >>> 14)) >>> 0) / 4294967296, s];
 }
 
-/** The best valid node, the root included; ties go to the newest. */
+/** The best valid, unflagged node, the root included; ties go to the newest. */
 export function bestNode(nodes: NodeRecord[], obj: Objective): NodeRecord | undefined {
   let best: NodeRecord | undefined;
   for (const n of nodes) {
-    if (!n.valid) continue;
+    if (!n.valid || n.flags?.length) continue; // a flagged version's numbers are not trusted
     const v = n.metrics[obj.selection_metric];
     const b = best?.metrics[obj.selection_metric];
     if (best === undefined || (obj.lower_is_better ? v <= b! : v >= b!)) best = n;

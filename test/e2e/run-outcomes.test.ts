@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
 import { cli, makeEnv, processesMatching } from '../helpers/harness';
@@ -9,13 +9,16 @@ describe('a run whose versions fail in every way', () => {
   it('records each failure with its reason, goes on, and keeps the good version', async () => {
     const tag = `outcomes-${Date.now()}`;
     const t = makeEnv(inject('temporalPort'), { OPENAI_API_KEY: 'sk-must-not-leak', TEMPORAL_API_KEY_FAKE: 'nope' });
+    const valFile = join(t.home, 'val.bin');
+    writeFileSync(valFile, 'validation data');
     const res = await cli(t, [
       'run', 'task=counter', 'model=scripted', 'model.script=test/fixtures/scripts/counter-outcomes.yaml',
-      'science_runner=aide', 'n_iterations=5', 'task.timeout_s=4', `task.args=[${tag}]`, '--json',
+      'science_runner=aide', 'science_runner.n_initial_hypotheses=6', 'n_iterations=6', 'task.timeout_s=4',
+      `task.args=[${tag}]`, `data.val_files=${valFile}`, '--json',
     ]);
     expect(res.exitCode, res.stderr).toBe(0);
     const out = JSON.parse(res.stdout);
-    expect(out).toMatchObject({ status: 'COMPLETED', nodes: 6, buggy: 4 });
+    expect(out).toMatchObject({ status: 'COMPLETED', nodes: 7, buggy: 4 });
 
     const tree = JSON.parse((await cli(t, ['tree', out.runId, '--json'])).stdout);
     const byId = Object.fromEntries(tree.nodes.map((n: { id: number }) => [n.id, n]));
@@ -29,6 +32,9 @@ describe('a run whose versions fail in every way', () => {
     expect(byId[4]).not.toHaveProperty('snapshot');
     expect(byId[4].reason).toMatch(/no applicable edit after 3 attempts: the reply contains no SEARCH\/REPLACE edit block/);
     expect(byId[5]).toMatchObject({ status: 'ok', valid: true, metrics: { score: 0.5 } });
+    // v_6 rewrote the validation data: it ran and is fastest, but it is flagged and so not the best.
+    expect(byId[6]).toMatchObject({ status: 'ok', valid: true, metrics: { score: 0.04 } });
+    expect(byId[6].flags).toEqual([`the execution modified task data: ${valFile}`]);
     expect(tree.best).toMatchObject({ id: 5, metric: 0.5 });
     // The worker had API keys in its environment; no execution saw one.
     for (const n of tree.nodes) if (n.metrics.secrets_visible !== undefined) expect(n.metrics.secrets_visible).toBe(0);
