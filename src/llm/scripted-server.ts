@@ -80,7 +80,9 @@ export async function startScriptedServer(script: Script, port = 0): Promise<Scr
         authorization_present: Boolean(req.headers.authorization || req.headers['x-api-key']),
       });
       if (script.latency_ms) await new Promise((r) => setTimeout(r, script.latency_ms));
-      const inTok = Math.ceil((system.length + msgs.reduce((n, m) => n + textOf(m.content).length, 0)) / 4);
+      // OpenAI requests carry the system prompt among the messages; Anthropic ones beside them.
+      const promptChars = msgs.reduce((n, m) => n + textOf(m.content).length, 0) + (protocol === 'anthropic' ? system.length : 0);
+      const inTok = Math.ceil(promptChars / 4);
       const outTok = Math.ceil(reply.text.length / 4);
       if (protocol === 'openai') {
         return send(200, {
