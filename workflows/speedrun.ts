@@ -14,7 +14,7 @@ import { addUsage, noUsage, type TokenUsage } from '../src/llm/types';
 import { bestNode, chooseNext, speedup } from '../src/search/policy';
 import { runFsr } from '../src/speedrun/scoring';
 import type { NodeRecord, Phase, RunView, Stage } from '../src/search/types';
-import { SA, TASK_QUEUE_CONTROL, TASK_QUEUE_GPU } from '../src/temporal/search-attributes';
+import { gpuQueue, SA } from '../src/temporal/search-attributes';
 
 export interface RunState {
   nodes: NodeRecord[];
@@ -52,13 +52,13 @@ export async function speedrunWorkflow({ config, carried }: RunInput): Promise<R
   let phase: Phase = 'starting';
 
   const control = proxyActivities<typeof controlActivities>({
-    taskQueue: TASK_QUEUE_CONTROL,
+    taskQueue: config.task_queue,
     startToCloseTimeout: `${config.timeouts.llm_call_s} s`,
     heartbeatTimeout: `${config.timeouts.llm_heartbeat_s} s`,
     retry: { initialInterval: '1 s', backoffCoefficient: 2, maximumInterval: '1 min', maximumAttempts: 8, nonRetryableErrorTypes: ['NonRetryableLlmError', 'TaskError'] },
   });
   const gpu = proxyActivities<typeof gpuActivities>({
-    taskQueue: TASK_QUEUE_GPU,
+    taskQueue: gpuQueue(config.task_queue),
     startToCloseTimeout: `${task.timeout_s + 600} s`,
     heartbeatTimeout: `${config.timeouts.execution_heartbeat_s} s`,
     retry: { initialInterval: '2 s', backoffCoefficient: 2, maximumInterval: '1 min', maximumAttempts: 5, nonRetryableErrorTypes: ['InsufficientGpus'] },
@@ -196,10 +196,13 @@ function addFlags(node: NodeRecord, flags: string[] | undefined) {
   if (flags?.length) node.flags = [...(node.flags ?? []), ...flags];
 }
 
-/** FSR over the valid, unflagged versions (the root counts at the human baseline, so FSR >= 0). */
+/**
+ * FSR over the agent's valid, unflagged versions. The root counts at the human record's time by
+ * definition (so FSR >= 0), not at its time measured here, which depends on the hardware.
+ */
 function fsrOf(nodes: NodeRecord[], config: RunConfig): number {
   const { records, metrics_at_most } = config.task;
-  const versions = nodes.filter((n) => n.valid && !n.flags?.length).map((n) => ({ val_loss: n.metrics.val_loss, train_time: n.metrics[records!.metric] }));
+  const versions = nodes.filter((n) => n.stage !== 'root' && n.valid && !n.flags?.length).map((n) => ({ val_loss: n.metrics.val_loss, train_time: n.metrics[records!.metric] }));
   return runFsr({ baselineMs: records!.baseline, targetMs: records!.target, versions }, { target: metrics_at_most.val_loss ?? 3.28 }).fsr;
 }
 

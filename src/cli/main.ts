@@ -6,6 +6,7 @@ import { readServerInfo, startDevServer, stopDevServer, isAlive, isPortOpen, def
 import { runCommand } from './run';
 import { printRun } from './inspect';
 import { runWorker } from './worker';
+import { registerTaskAndDataCommands } from './task-commands';
 
 const program = new Command('speedrunner')
   .description('Durable harness for the Automated LLM Speedrunning Benchmark, on Temporal')
@@ -83,7 +84,15 @@ tasks
   .command('list')
   .option('--json')
   .action((opts) => {
-    const all = listGroup('task').map((e) => loadTask(e.id));
+    // One broken task file must not hide the others: it is reported on stderr and skipped.
+    const all = listGroup('task').flatMap((e) => {
+      try {
+        return [loadTask(e.id)];
+      } catch (err) {
+        console.error(`warning: skipping task '${e.id}' (${e.file}): ${(err as Error).message}`);
+        return [];
+      }
+    });
     if (opts.json) return console.log(JSON.stringify(all.map((t) => ({ id: t.id, description: t.description.split('\n')[0], root: t.root }))));
     for (const t of all) console.log(`${t.id}\t${t.description.split('\n')[0]}`);
   });
@@ -91,6 +100,8 @@ tasks
   .command('show')
   .argument('<id>')
   .action((id) => console.log(JSON.stringify(loadTask(id), null, 2)));
+
+registerTaskAndDataCommands(program);
 
 // Exit once the command is done: open connections and the in-process scripted model would keep us alive.
 program.parseAsync(process.argv).then(() => process.exit(process.exitCode ?? 0), (err) => {

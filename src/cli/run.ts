@@ -47,7 +47,7 @@ export async function runCommand(overrides: string[], opts: { detach?: boolean; 
   const gpus = opts.gpus ?? process.env.SPEEDRUNNER_GPUS ?? 'none';
 
   if (opts.detach) {
-    if (!external && !(await hasPollers(client))) {
+    if (!external && !(await hasPollers(client, config.task_queue))) {
       spawnBackgroundWorkers(gpus);
       say(`started background workers (logs in ${join(homeDir(), 'logs')})`);
     }

@@ -12,7 +12,7 @@ import { tokenizeFilesToShards } from '../data/from-text';
 import { homeDir } from '../paths';
 import { loadRunView } from '../runs/run-view-store';
 import type { RunView } from '../search/types';
-import { aggregateScores, flagTimingDisagreement, runFsr, type GroupScore, type ScoreRow } from '../speedrun/scoring';
+import { aggregateScores, runFsr, type GroupScore, type ScoreRow } from '../speedrun/scoring';
 import { ArtifactStore } from '../store/artifact-store';
 import { importReferenceTasks } from '../tasks/import-reference';
 import { connectClient, usesExternalCluster } from '../temporal/connection';
@@ -110,7 +110,7 @@ async function fromText(files: string[], opts: { out: string; shardTokens: strin
     return;
   }
   console.log(`${res.totalTokens} tokens from ${res.documents} document(s) in ${files.length} file(s):`);
-  for (const f of res.files) console.log(`  ${f.path}  ${f.split.padEnd(5)}  ${f.tokens} tokens`);
+  for (const line of table(res.files.map((f) => [`  ${f.path}`, f.split, `${f.tokens} tokens`]))) console.log(line);
   for (const r of res.removed) console.log(`  removed stale ${r}`);
   const val = res.files[0].tokens;
   console.log(`use: ${dataOverrides(out)} data.val_tokens=<below ${val}, a multiple of the sequence length>`);
@@ -122,24 +122,24 @@ const mb = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;
 function progressPrinter() {
   const tty = Boolean(process.stderr.isTTY);
   let last = 0;
-  let started = 0;
-  let startBytes = 0;
+  // Rate is measured from the first bytes of this attempt (a server may ignore the resume and start over).
+  let base: { at: number; bytes: number } | undefined;
   let drawn = false;
   return {
     start(name: string, from: number) {
-      started = Date.now();
-      startBytes = from;
+      base = undefined;
       if (!tty) console.log(from > 0 ? `resuming ${name} at ${mb(from)}` : `downloading ${name}`);
     },
     progress({ name, received, total }: DownloadProgress) {
+      base ??= { at: Date.now(), bytes: received };
       if (!tty || Date.now() - last < 100) return;
       last = Date.now();
       const frac = total ? received / total : 0;
       const width = 30;
       const bar = '#'.repeat(Math.round(frac * width)).padEnd(width, '.');
-      const secs = (Date.now() - started) / 1000;
-      const rate = secs > 0 ? `${mb((received - startBytes) / secs)}/s` : '';
-      process.stderr.write(`\r${name} [${bar}] ${(100 * frac).toFixed(0).padStart(3)}% ${mb(received)}${total ? ` / ${mb(total)}` : ''} ${rate}\x1b[K`);
+      const secs = (Date.now() - base.at) / 1000;
+      const rate = secs > 0.5 ? ` ${mb((received - base.bytes) / secs)}/s` : '';
+      process.stderr.write(`\r${name} [${bar}] ${(100 * frac).toFixed(0).padStart(3)}% ${mb(received)}${total ? ` / ${mb(total)}` : ''}${rate}\x1b[K`);
       drawn = true;
     },
     end() {
@@ -201,6 +201,8 @@ export interface RunScore {
   /** The version that set t_agent (null: none beat the baseline). */
   best_node: number | null;
   valid_versions: number;
+  /** Versions left out because the run flagged them (touched timing or validation code, or a time
+   * the harness's clock contradicts), as `v_<n>: <first flag>`. */
   flags: string[];
   note?: string;
   error?: string;
@@ -227,8 +229,8 @@ function blankScore(runId: string, hint: { level: string; source: 'temporal' | '
 
 /**
  * One run's score. Versions are the agent's own (the root is record R's code, timed at t_R by
- * definition), that finished (`ok`), with val_loss within the bound; t_agent is the least
- * train_time among them, or t_R when none beat it.
+ * definition), that finished (`ok`), carry no flag, and keep val_loss within the bound; t_agent
+ * is the least train_time among them, or t_R when none beat it.
  */
 export function scoreRunView(
   view: RunView,
@@ -239,15 +241,12 @@ export function scoreRunView(
   const base: RunScore = { ...blankScore(view.runId, hint), task: view.task, model: view.model, scaffold: view.science_runner };
   const records = task?.records;
   if (!records) return { ...base, note: task ? 'the task has no human records' : 'the task is not available here' };
-  const nodes = view.nodes.filter((n) => n.stage !== 'root' && n.status === 'ok');
+  const finished = view.nodes.filter((n) => n.stage !== 'root' && n.status === 'ok');
+  const flags = finished.filter((n) => n.flags?.length).map((n) => `v_${n.id}: ${n.flags![0]}`);
+  const nodes = finished.filter((n) => !n.flags?.length); // a flagged version's numbers are not trusted
   const versions = nodes.map((n) => ({ val_loss: n.metrics.val_loss, train_time: n.metrics[records.metric] }));
   const r = runFsr({ baselineMs: records.baseline, targetMs: records.target, versions }, rule);
   const best = r.bestIndex === undefined ? undefined : nodes[r.bestIndex];
-  const flags: string[] = [];
-  if (best) {
-    const flag = flagTimingDisagreement(best.metrics[records.metric], best.metrics.harness_wall_ms ?? best.timings.harness_wall_ms ?? NaN);
-    if (flag) flags.push(`v_${best.id}: ${flag}`);
-  }
   return {
     ...base,
     fsr: r.fsr,
@@ -353,7 +352,7 @@ async function score(runIds: string[], opts: { json?: boolean; target: string; s
   for (const s of scores) {
     if (s.error) console.log(`${s.runId}: ${s.error}`);
     else if (s.note) console.log(`${s.runId}: FSR n/a: ${s.note}`);
-    for (const f of s.flags) console.log(`${s.runId}: flag: ${f}`);
+    for (const f of s.flags) console.log(`${s.runId}: version left out, flagged ${f}`);
   }
   const assumed = scores.filter((s) => s.hint_level_source === 'assumed' && !s.error);
   if (assumed.length > 0) console.log(`hint level 0 assumed (not found in Temporal) for: ${assumed.map((s) => s.runId).join(', ')}`);

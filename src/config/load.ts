@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { homeDir, ROOT } from '../paths';
 import { runConfigSchema, modelSchema, scienceRunnerSchema, type RunConfig } from './schema';
 import { taskSchema, type TaskConfig } from './task';
+import { controlQueue } from '../temporal/task-queue';
 
 /** Bad config or overrides: the message says what is wrong and what would be valid. */
 export class ConfigError extends Error {}
@@ -112,7 +113,7 @@ export function resolveRunConfig(overrides: string[], env: NodeJS.ProcessEnv = p
       throw new ConfigError(`unknown config key '${path.join('.')}'. Valid keys: ${topKeys.join(', ')}`);
     }
   }
-  const config: Record<string, unknown> = { ...base };
+  const config: Record<string, unknown> = { ...base, task_queue: controlQueue(env) };
   // Group selections first, so dotted overrides apply on top of the chosen file.
   for (const [path, value] of parsed) if (path.length === 1) config[path[0]] = value;
   for (const group of Object.keys(GROUPS) as Group[]) {

@@ -71,6 +71,8 @@ export const runConfigSchema = z.strictObject({
     })
     .default({ val_tokens: 10_485_760 }),
   sweep_id: z.string().optional(),
+  /** Control task queue of the run; executions go to `<task_queue>-gpu` (default from SPEEDRUNNER_TASK_QUEUE). */
+  task_queue: z.string().min(1).default('speedrunner'),
   /** Where the task's template and hint paths are relative to (set by the resolver). */
   task_root: z.string().min(1),
 });

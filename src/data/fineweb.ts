@@ -138,7 +138,10 @@ async function attemptOnce(
     // The part already holds every byte the server has: finished before an earlier break.
     res.resume();
     const total = Number(/\/(\d+)$/.exec(String(res.headers['content-range'] ?? ''))?.[1]);
-    if (have > 0 && total === have) return;
+    if (have > 0 && total === have) {
+      state.resumed = true;
+      return;
+    }
     await rm(partPath, { force: true });
     throw new Error(`server refused the range bytes=${have}- (HTTP 416); starting over`);
   }
@@ -211,7 +214,7 @@ export async function downloadShard(name: string, dir: string, opts: DownloadOpt
 
   const url = new URL(name, (opts.baseUrl ?? FINEWEB_BASE_URL).replace(/\/?$/, '/'));
   const attempts = Math.max(1, opts.attempts ?? 5);
-  const state = { answered: false, resumed: existsSync(partPath) };
+  const state = { answered: false, resumed: false };
   let delay = opts.retryDelayMs ?? 1000;
   for (let attempt = 1; ; attempt++) {
     try {
@@ -222,7 +225,7 @@ export async function downloadShard(name: string, dir: string, opts: DownloadOpt
       if (e instanceof DownloadError) throw e;
       if (!state.answered && UNREACHABLE_CODES.has(e.code ?? '')) {
         throw new UnreachableError(
-          `cannot reach ${url.host}: ${e.message}. Check the network (or a proxy: none is used), ` +
+          `cannot reach ${url.host}: ${e.message}. Check the network connection (HTTP proxy variables are not used), ` +
             'or use `speedrunner data from-text` to make shards from local text',
         );
       }

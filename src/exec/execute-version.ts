@@ -5,7 +5,8 @@ import { dirname, join } from 'node:path';
 import { tmpdir } from 'node:os';
 import type { RunConfig } from '../config/schema';
 import type { TaskConfig } from '../config/task';
-import { defaultPython } from '../paths';
+import { defaultPython, homeDir } from '../paths';
+import { ensureTiktokenCacheDir } from '../data/tiktoken-env';
 import type { ArtifactStore } from '../store/artifact-store';
 import { runExecution, type ExecutionResult } from './run-execution';
 
@@ -86,7 +87,8 @@ export async function executeVersion(
   const result = await runExecution({
     argv: commandFor(input.task, python, devices.length),
     cwd: workdir,
-    env: executionEnv(input.task, input.data, python, workdir, devices),
+    // tiktoken would download the GPT-2 encoding at run time; GPU hosts may have no internet.
+    env: { TIKTOKEN_CACHE_DIR: await ensureTiktokenCacheDir(homeDir()), ...executionEnv(input.task, input.data, python, workdir, devices) },
     timeoutMs: input.task.timeout_s * 1000,
     logPath,
     python,

@@ -2,7 +2,7 @@ import type { Client } from '@temporalio/client';
 import type { RunConfig } from '../config/schema';
 import type { RunView } from '../search/types';
 import { ArtifactStore } from '../store/artifact-store';
-import { SA, TASK_QUEUE_CONTROL } from '../temporal/search-attributes';
+import { SA } from '../temporal/search-attributes';
 import { loadRunView } from './run-view-store';
 import { speedrunWorkflow, treeQuery } from '../../workflows/speedrun';
 
@@ -14,7 +14,7 @@ export function newRunId(config: RunConfig): string {
 
 export async function startRun(client: Client, config: RunConfig, runId = newRunId(config)) {
   return client.workflow.start(speedrunWorkflow, {
-    taskQueue: TASK_QUEUE_CONTROL,
+    taskQueue: config.task_queue,
     workflowId: runId,
     args: [{ config }],
     typedSearchAttributes: [
@@ -33,7 +33,7 @@ export async function startRun(client: Client, config: RunConfig, runId = newRun
   });
 }
 
-export async function hasPollers(client: Client, taskQueue = TASK_QUEUE_CONTROL): Promise<boolean> {
+export async function hasPollers(client: Client, taskQueue: string): Promise<boolean> {
   const res = await client.workflowService.describeTaskQueue({ namespace: client.options.namespace, taskQueue: { name: taskQueue }, taskQueueType: 1 });
   return (res.pollers ?? []).length > 0;
 }

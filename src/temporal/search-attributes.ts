@@ -20,5 +20,8 @@ export function searchAttributeFlags(): string[] {
   return Object.values(SA).flatMap((k) => ['--search-attribute', `${k.name}=${kind[k.type]}`]);
 }
 
-export const TASK_QUEUE_CONTROL = 'speedrunner';
-export const TASK_QUEUE_GPU = 'speedrunner-gpu';
+/**
+ * Task queues: `<base>` for the control worker, `<base>-gpu` for GPU workers. The base is `speedrunner`
+ * unless SPEEDRUNNER_TASK_QUEUE names another (separate fleets, or isolated test runs, on one cluster).
+ */
+export const gpuQueue = (base: string) => `${base}-gpu`;

@@ -2,6 +2,7 @@
 // real Temporal server and a throw-away SPEEDRUNNER_HOME.
 import { execa, type ResultPromise } from 'execa';
 import { mkdtempSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
@@ -26,6 +27,8 @@ export function makeEnv(port: number, extra: Record<string, string> = {}): TestE
       SPEEDRUNNER_SERVER_PORT: String(port),
       SPEEDRUNNER_TASK_PATH: FIXTURE_TASKS,
       SPEEDRUNNER_SCRATCH: join(home, 'scratch'),
+      // Own task queues: a worker of another test on the suite's server must never take our work.
+      SPEEDRUNNER_TASK_QUEUE: `test-${randomBytes(4).toString('hex')}`,
       ...extra,
     },
   };
