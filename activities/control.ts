@@ -3,6 +3,7 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { RunConfig } from '../src/config/schema';
+import { heartbeatEveryMs } from './heartbeat';
 import * as steps from '../src/agent/steps';
 import { NonRetryableLlmError } from '../src/llm/providers';
 import { recordNode as recordNodeInStore } from '../src/runs/run-view-store';
@@ -14,8 +15,7 @@ const storeOf = (config: RunConfig) => new ArtifactStore(config.store);
 /** Heartbeats while `work` runs, so a dead worker is noticed within the heartbeat timeout, not the call's. */
 async function withHeartbeat<T>(work: (signal: AbortSignal) => Promise<T>): Promise<T> {
   const ctx = Context.current();
-  const every = Math.max(200, Math.min(5000, (ctx.info.heartbeatTimeoutMs ?? 10_000) / 3));
-  const timer = setInterval(() => ctx.heartbeat(), every);
+  const timer = setInterval(() => ctx.heartbeat(), heartbeatEveryMs(ctx));
   try {
     return await work(ctx.cancellationSignal);
   } catch (err) {

@@ -5,6 +5,7 @@ import { executeVersion, type ExecuteInput } from '../src/exec/execute-version';
 import { GpuSlots } from '../src/exec/gpu-slots';
 import { progressFromLine } from '../src/speedrun/log-parse';
 import { ArtifactStore } from '../src/store/artifact-store';
+import { heartbeatEveryMs } from './heartbeat';
 
 let slots = new GpuSlots([]);
 
@@ -35,7 +36,7 @@ export async function execute(input: ExecuteActivityInput) {
   const started = Date.now();
   let progress: { step: number; totalSteps: number } | undefined;
   const beat = () => ctx.heartbeat({ ...progress, elapsed_ms: Date.now() - started, devices });
-  const timer = setInterval(beat, Math.max(200, Math.min(5000, (ctx.info.heartbeatTimeoutMs ?? 10_000) / 3)));
+  const timer = setInterval(beat, heartbeatEveryMs(ctx));
   beat();
   try {
     return await executeVersion(new ArtifactStore(input.store), input, devices, {

@@ -6,6 +6,8 @@ import { resolveRunConfig } from '../config/load';
 import type { RunConfig } from '../config/schema';
 import { homeDir, ROOT } from '../paths';
 import { hasPollers, startRun } from '../runs/run-client';
+import { loadRunView } from '../runs/run-view-store';
+import { ArtifactStore } from '../store/artifact-store';
 import { connectClient, connectWorkerConnection, usesExternalCluster } from '../temporal/connection';
 import { defaultUiPort, startDevServer } from '../temporal/dev-server';
 import { createControlWorker } from '../../workers/control';
@@ -118,8 +120,6 @@ async function runWorkersUntil<T>(workers: Worker[], until: Promise<T>): Promise
 }
 
 async function readFinalView(runId: string, config: RunConfig) {
-  const { loadRunView } = await import('../runs/run-view-store');
-  const { ArtifactStore } = await import('../store/artifact-store');
   const view = await loadRunView(new ArtifactStore(config.store), runId);
   if (!view) throw new Error(`run ${runId} finished but left no snapshot in ${config.store}`);
   return view;

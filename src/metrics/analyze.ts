@@ -1,5 +1,4 @@
 import type { TaskConfig } from '../config/task';
-import { HARNESS_WALL_METRIC } from '../config/task';
 import type { ExecutionOutcome } from '../exec/run-execution';
 import { speedrunMetrics } from '../speedrun/log-parse';
 
@@ -58,5 +57,3 @@ export function judgeExecution(
   }
   return { status: 'ok', valid: true };
 }
-
-export { HARNESS_WALL_METRIC };

@@ -2,7 +2,8 @@ import { describe, it, expect, beforeEach, afterEach } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { extractMetrics, judgeExecution, HARNESS_WALL_METRIC } from '../../src/metrics/analyze';
+import { extractMetrics, judgeExecution } from '../../src/metrics/analyze';
+import { HARNESS_WALL_METRIC } from '../../src/config/task';
 import { taskSchema, type TaskInput } from '../../src/config/task';
 import { loadTask } from '../../src/config/load';
 

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { defaultPython, ROOT } from '../../src/paths';
+import { defaultPython, homeDir, ROOT } from '../../src/paths';
 import { runExecution, type ExecutionSpec } from '../../src/exec/run-execution';
 import { GpuSlots } from '../../src/exec/gpu-slots';
 import { commandFor, executeVersion, executionEnv, scratchDir, taskPython } from '../../src/exec/execute-version';
@@ -317,7 +317,8 @@ describe('executeVersion', () => {
       const env = JSON.parse(log.split('\n').find((l) => l.startsWith('ENV='))!.slice(4));
       const workdir = join(scratchDir('run/1', 7), 'workspace');
       expect(scratchDir('run/1', 7)).toBe(join(dir, 'scratch', 'run_1', 'v_7'));
-      expect(env).toEqual(executionEnv(t, { val_tokens: 99 }, PYTHON, workdir, []));
+      // Exactly the built environment, plus the tiktoken cache every execution gets.
+      expect(env).toEqual({ ...executionEnv(t, { val_tokens: 99 }, PYTHON, workdir, []), TIKTOKEN_CACHE_DIR: join(homeDir(), 'tiktoken-cache') });
       expect(env.MODE).toBe('test');
       expect(log).not.toContain('leak-me-not-4711');
       expect(existsSync(scratchDir('run/1', 7))).toBe(false);
