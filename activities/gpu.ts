@@ -3,6 +3,7 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { executeVersion, type ExecuteInput } from '../src/exec/execute-version';
 import { GpuSlots } from '../src/exec/gpu-slots';
+import { cachedExecution, executionKey, saveExecution } from '../src/exec/result-cache';
 import { progressFromLine } from '../src/speedrun/log-parse';
 import { ArtifactStore } from '../src/store/artifact-store';
 import { heartbeatEveryMs } from './heartbeat';
@@ -16,6 +17,8 @@ export function configureGpus(devices: string[]) {
 
 export interface ExecuteActivityInput extends ExecuteInput {
   store: string;
+  /** Run again even if this exact execution was measured before (e.g. a GPU that may have misbehaved). */
+  rerun?: boolean;
 }
 
 /**
@@ -32,6 +35,11 @@ export async function execute(input: ExecuteActivityInput) {
       'InsufficientGpus',
     );
   }
+  const store = new ArtifactStore(input.store);
+  const key = executionKey(input);
+  const measured = input.rerun ? undefined : await cachedExecution(store, key);
+  if (measured) return { ...measured, cached: true };
+
   const devices = await slots.acquire(want);
   const started = Date.now();
   let progress: { step: number; totalSteps: number } | undefined;
@@ -39,12 +47,14 @@ export async function execute(input: ExecuteActivityInput) {
   const timer = setInterval(beat, heartbeatEveryMs(ctx));
   beat();
   try {
-    return await executeVersion(new ArtifactStore(input.store), input, devices, {
+    const result = await executeVersion(store, input, devices, {
       signal: ctx.cancellationSignal,
       onLine: (line) => {
         progress = progressFromLine(line) ?? progress;
       },
     });
+    await saveExecution(store, key, result);
+    return { ...result, cached: false };
   } finally {
     clearInterval(timer);
     slots.release(devices);

@@ -111,6 +111,7 @@ export async function speedrunWorkflow({ config, carried }: RunInput): Promise<R
     addFlags(node, verdict.flags);
     node.timings.exec_ms = exec.wallMs;
     node.timings.harness_wall_ms = exec.wallMs;
+    if (exec.cached) node.timings.exec_cached = true;
   };
 
   const record = async (node: NodeRecord) => {

@@ -23,7 +23,15 @@ export interface NodeRecord {
   flags?: string[];
   metrics: Record<string, number>;
   logRef?: string;
-  timings: { started_at: string; finished_at?: string; llm_ms: number; exec_ms: number; harness_wall_ms?: number };
+  timings: {
+    started_at: string;
+    finished_at?: string;
+    llm_ms: number;
+    exec_ms: number;
+    harness_wall_ms?: number;
+    /** The measurement was reused: this exact execution had run before (e.g. before a reset). */
+    exec_cached?: boolean;
+  };
   usage: TokenUsage;
 }
 

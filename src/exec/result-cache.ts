@@ -1,0 +1,28 @@
+import type { ArtifactStore } from '../store/artifact-store';
+import { canonicalJson, sha256 } from '../store/hash';
+import type { ExecuteInput } from './execute-version';
+import type { ExecutionResult } from './run-execution';
+
+export type StoredExecution = ExecutionResult & { logRef: string; dataChanged?: string[] };
+
+/**
+ * Identifies what an execution measures: the code version, everything about how the task runs it, and
+ * its data. Two executions with the same key measure the same thing, so a Temporal reset or a replayed
+ * activity reuses the measured result instead of burning GPU hours again.
+ */
+export function executionKey(input: ExecuteInput): string {
+  const { launcher, args, entry_fname, environment, gpus_per_execution, timeout_s, env } = input.task;
+  return sha256(canonicalJson({ snapshot: input.snapshot, launcher, args, entry_fname, environment, gpus_per_execution, timeout_s, env, data: input.data }));
+}
+
+const ref = (key: string) => `exec/${key}`;
+
+export async function cachedExecution(store: ArtifactStore, key: string): Promise<StoredExecution | undefined> {
+  const hash = await store.getRef(ref(key));
+  return hash && store.hasBlob(hash) ? store.getJson<StoredExecution>(hash) : undefined;
+}
+
+/** Keeps a finished execution's result; a cancelled one measured nothing and is not kept. */
+export async function saveExecution(store: ArtifactStore, key: string, result: StoredExecution) {
+  if (result.outcome !== 'cancelled') await store.setRef(ref(key), await store.putJson(result));
+}
