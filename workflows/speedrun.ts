@@ -1,7 +1,10 @@
 import {
   ActivityCancellationType,
+  condition,
   continueAsNew,
   defineQuery,
+  defineSignal,
+  defineUpdate,
   proxyActivities,
   setHandler,
   upsertSearchAttributes,
@@ -21,6 +24,10 @@ export interface RunState {
   iteration: number;
   rng: number;
   usage: TokenUsage;
+  /** Steering, carried across continue-as-new (absent in runs started before steering existed). */
+  paused?: boolean;
+  extra_iterations?: number;
+  stopped?: string;
 }
 
 export interface RunInput {
@@ -36,10 +43,18 @@ export interface RunResult {
   nodes: number;
   buggy: number;
   usage: TokenUsage;
+  stopped?: string;
 }
 
 export const stateQuery = defineQuery<Omit<RunView, 'nodes'> & { nodes: number }>('state');
 export const treeQuery = defineQuery<RunView>('tree');
+/** Hold before the next step: no new LLM call, no new execution (one in flight finishes). */
+export const pauseSignal = defineSignal('pause');
+export const resumeSignal = defineSignal('resume');
+/** Finish the node in flight, then complete with what exists. */
+export const stopSignal = defineSignal<[reason?: string]>('stop');
+/** More iterations; answers with the new total. */
+export const extendUpdate = defineUpdate<number, [iterations: number]>('extend');
 
 const HISTORY_LIMIT = 12;
 
@@ -50,6 +65,7 @@ export async function speedrunWorkflow({ config, carried }: RunInput): Promise<R
   const objective = { selection_metric: task.selection_metric, lower_is_better: task.lower_is_better };
   const state: RunState = carried ?? { nodes: [], iteration: 0, rng: config.seed >>> 0, usage: noUsage() };
   let phase: Phase = 'starting';
+  const totalIterations = () => config.n_iterations + (state.extra_iterations ?? 0);
 
   const control = proxyActivities<typeof controlActivities>({
     taskQueue: config.task_queue,
@@ -75,7 +91,9 @@ export async function speedrunWorkflow({ config, carried }: RunInput): Promise<R
       science_runner: config.science_runner.id,
       phase,
       iteration: state.iteration,
-      n_iterations: config.n_iterations,
+      n_iterations: totalIterations(),
+      ...(state.paused ? { paused: true } : {}),
+      ...(state.stopped ? { stopped: state.stopped } : {}),
       selection_metric: task.selection_metric,
       lower_is_better: task.lower_is_better,
       best: best && {
@@ -90,6 +108,26 @@ export async function speedrunWorkflow({ config, carried }: RunInput): Promise<R
   };
   setHandler(stateQuery, () => ({ ...view(), nodes: state.nodes.length, updated_at: '' }));
   setHandler(treeQuery, () => ({ ...view(), nodes: state.nodes, updated_at: '' }));
+  setHandler(pauseSignal, () => void (state.paused = true));
+  setHandler(resumeSignal, () => void (state.paused = false));
+  setHandler(stopSignal, (reason) => void (state.stopped ??= reason || 'stopped by an operator'));
+  setHandler(
+    extendUpdate,
+    (iterations) => {
+      state.extra_iterations = (state.extra_iterations ?? 0) + iterations;
+      return totalIterations();
+    },
+    { validator: (iterations) => { if (!Number.isInteger(iterations) || iterations < 1) throw new Error('extend takes a positive whole number of iterations'); } },
+  );
+
+  /** Waits here while the run is paused (an operator's stop also ends the wait). */
+  const holdIfPaused = async () => {
+    if (!state.paused || state.stopped) return;
+    const was = phase;
+    setPhase('paused');
+    await condition(() => !state.paused || Boolean(state.stopped));
+    setPhase(was);
+  };
 
   const setPhase = (p: Phase) => {
     phase = p;
@@ -147,7 +185,9 @@ export async function speedrunWorkflow({ config, carried }: RunInput): Promise<R
 
   const startedAt = state.iteration;
   const childCount = () => state.nodes.length - 1;
-  while (state.iteration < config.n_iterations && childCount() < config.science_runner.max_n_nodes) {
+  while (!state.stopped && state.iteration < totalIterations() && childCount() < config.science_runner.max_n_nodes) {
+    await holdIfPaused();
+    if (state.stopped) break;
     if (state.iteration - startedAt >= config.continue_as_new_every || workflowInfo().continueAsNewSuggested) {
       await continueAsNew<typeof speedrunWorkflow>({ config, carried: state });
     }
@@ -165,6 +205,7 @@ export async function speedrunWorkflow({ config, carried }: RunInput): Promise<R
     node.timings.llm_ms += idea.llm_ms;
     node.usage = addUsage(node.usage, idea.usage);
 
+    await holdIfPaused();
     setPhase('coding');
     const coded = await control.code({ ...stepInput, planRef: idea.planRef });
     node.timings.llm_ms += coded.llm_ms;
@@ -174,6 +215,7 @@ export async function speedrunWorkflow({ config, carried }: RunInput): Promise<R
     if (coded.snapshot) {
       node.snapshot = coded.snapshot;
       addFlags(node, coded.flags);
+      await holdIfPaused();
       await measure(node);
     } else {
       Object.assign(node, { status: 'buggy', valid: false, reason: coded.error });
@@ -189,6 +231,7 @@ export async function speedrunWorkflow({ config, carried }: RunInput): Promise<R
     ...(task.records ? { fsr: view().fsr } : {}),
     nodes: state.nodes.length,
     buggy: state.nodes.filter((n) => !n.valid).length,
+    ...(state.stopped ? { stopped: state.stopped } : {}),
     usage: state.usage,
   };
 }

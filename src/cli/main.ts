@@ -7,6 +7,8 @@ import { runCommand } from './run';
 import { printRun } from './inspect';
 import { runWorker } from './worker';
 import { registerTaskAndDataCommands } from './task-commands';
+import { registerSteeringCommands } from './steer';
+import { rootCause } from './errors';
 
 const program = new Command('speedrunner')
   .description('Durable harness for the Automated LLM Speedrunning Benchmark, on Temporal')
@@ -102,6 +104,7 @@ tasks
   .action((id) => console.log(JSON.stringify(loadTask(id), null, 2)));
 
 registerTaskAndDataCommands(program);
+registerSteeringCommands(program);
 
 // Exit once the command is done: open connections and the in-process scripted model would keep us alive.
 program.parseAsync(process.argv).then(() => process.exit(process.exitCode ?? 0), (err) => {
@@ -109,6 +112,6 @@ program.parseAsync(process.argv).then(() => process.exit(process.exitCode ?? 0),
     console.error(`error: ${err.message}`);
     process.exit(2);
   }
-  console.error(`error: ${err?.message ?? err}`);
+  console.error(`error: ${err instanceof Error ? rootCause(err) : err}`);
   process.exit(1);
 });

@@ -15,6 +15,7 @@ import { createGpuWorker } from '../../workers/gpu';
 import { stateQuery, treeQuery } from '../../workflows/speedrun';
 import { nodeLine, summaryLines } from './render';
 import { parseGpus } from './worker';
+import { rootCause } from './errors';
 
 export function describeModel(config: RunConfig): string {
   const m = config.model;
@@ -105,13 +106,6 @@ export async function runCommand(overrides: string[], opts: { detach?: boolean; 
     return;
   }
   for (const line of summaryLines(view)) console.log(line);
-}
-
-/** The innermost message of a Temporal failure chain (workflow → activity → application failure). */
-function rootCause(err: Error): string {
-  let cur: Error = err;
-  while (cur.cause instanceof Error) cur = cur.cause;
-  return cur.message;
 }
 
 async function runWorkersUntil<T>(workers: Worker[], until: Promise<T>): Promise<T> {

@@ -47,12 +47,14 @@ export interface RunReadout {
 }
 
 /** A run's state: through a workflow query when a worker answers, else from the run's stored snapshot. */
-export async function readRun(client: Client, runId: string, defaultStore: string, queryTimeoutMs = 5000): Promise<RunReadout> {
+export async function readRun(client: Client, runId: string, defaultStore: string, queryTimeoutMs = 15_000): Promise<RunReadout> {
   const handle = client.workflow.getHandle(runId);
   const desc = await handle.describe(); // answered by the server alone
   const status = desc.status.name;
   try {
-    // The poller list lags behind dead workers, so ask and bound the wait instead of trusting it.
+    // No poller at all: no worker can answer. Pollers listed: ask, with a bound, since the list lags
+    // behind dead workers (and a finished run's query replays its whole history, slow on a busy host).
+    if (!(await hasPollers(client, desc.taskQueue))) throw new Error('no worker polls the run\'s task queue');
     const view = await client.withDeadline(Date.now() + queryTimeoutMs, () => handle.query(treeQuery));
     return { view: { ...view, updated_at: new Date().toISOString() }, status, source: 'query' };
   } catch {

@@ -35,7 +35,7 @@ export interface NodeRecord {
   usage: TokenUsage;
 }
 
-export type Phase = 'starting' | 'ideating' | 'coding' | 'executing' | 'analyzing' | 'recording' | 'done';
+export type Phase = 'starting' | 'ideating' | 'coding' | 'executing' | 'analyzing' | 'recording' | 'paused' | 'done';
 
 /** What `status` shows and `tree` draws; also kept in the store so it outlives the workers. */
 export interface RunView {
@@ -46,6 +46,9 @@ export interface RunView {
   phase: Phase;
   iteration: number;
   n_iterations: number;
+  paused?: boolean;
+  /** Why the run ended before its iterations were done (an operator's `stop`). */
+  stopped?: string;
   selection_metric: string;
   lower_is_better: boolean;
   best?: { id: number; metric: number; speedup?: number; workspace: string };

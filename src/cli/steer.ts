@@ -1,0 +1,42 @@
+import type { Command } from 'commander';
+import { connectClient } from '../temporal/connection';
+import { extendUpdate, pauseSignal, resumeSignal, stopSignal } from '../../workflows/speedrun';
+
+/** Steering a live run; each is a signal or update, so the Temporal UI can send the same. */
+export function registerSteeringCommands(program: Command) {
+  const handle = async (runId: string) => (await connectClient()).workflow.getHandle(runId);
+  program
+    .command('pause')
+    .argument('<runId>')
+    .description('hold the run before its next step: no new LLM call or execution (one in flight finishes)')
+    .action(async (runId) => {
+      await (await handle(runId)).signal(pauseSignal);
+      console.log(`pause sent to ${runId}`);
+    });
+  program
+    .command('resume')
+    .argument('<runId>')
+    .description('let a paused run go on')
+    .action(async (runId) => {
+      await (await handle(runId)).signal(resumeSignal);
+      console.log(`resume sent to ${runId}`);
+    });
+  program
+    .command('stop')
+    .argument('<runId>')
+    .option('--reason <text>', 'recorded with the run')
+    .description('finish the node in flight, then complete the run with what exists')
+    .action(async (runId, opts) => {
+      await (await handle(runId)).signal(stopSignal, opts.reason);
+      console.log(`stop sent to ${runId}`);
+    });
+  program
+    .command('extend')
+    .argument('<runId>')
+    .requiredOption('--iterations <n>', 'iterations to add')
+    .description('give a running run more iterations')
+    .action(async (runId, opts) => {
+      const total = await (await handle(runId)).executeUpdate(extendUpdate, { args: [Number(opts.iterations)] });
+      console.log(`${runId} now runs ${total} iterations`);
+    });
+}
