@@ -8,6 +8,7 @@ import { printRun } from './inspect';
 import { runWorker } from './worker';
 import { registerTaskAndDataCommands } from './task-commands';
 import { registerSteeringCommands } from './steer';
+import { registerListCommand } from './list-runs';
 import { rootCause } from './errors';
 
 const program = new Command('speedrunner')
@@ -105,6 +106,7 @@ tasks
 
 registerTaskAndDataCommands(program);
 registerSteeringCommands(program);
+registerListCommand(program);
 
 // Exit once the command is done: open connections and the in-process scripted model would keep us alive.
 program.parseAsync(process.argv).then(() => process.exit(process.exitCode ?? 0), (err) => {
