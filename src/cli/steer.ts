@@ -2,25 +2,24 @@ import type { Command } from 'commander';
 import { connectClient } from '../temporal/connection';
 import { extendUpdate, pauseSignal, resumeSignal, stopSignal } from '../../workflows/speedrun';
 
+const handle = async (runId: string) => (await connectClient()).workflow.getHandle(runId);
+
 /** Steering a live run; each is a signal or update, so the Temporal UI can send the same. */
 export function registerSteeringCommands(program: Command) {
-  const handle = async (runId: string) => (await connectClient()).workflow.getHandle(runId);
-  program
-    .command('pause')
-    .argument('<runId>')
-    .description('hold the run before its next step: no new LLM call or execution (one in flight finishes)')
-    .action(async (runId) => {
-      await (await handle(runId)).signal(pauseSignal);
-      console.log(`pause sent to ${runId}`);
-    });
-  program
-    .command('resume')
-    .argument('<runId>')
-    .description('let a paused run go on')
-    .action(async (runId) => {
-      await (await handle(runId)).signal(resumeSignal);
-      console.log(`resume sent to ${runId}`);
-    });
+  const signals = [
+    ['pause', pauseSignal, 'hold the run before its next step: no new LLM call or execution (one in flight finishes)'],
+    ['resume', resumeSignal, 'let a paused run go on'],
+  ] as const;
+  for (const [name, signal, description] of signals) {
+    program
+      .command(name)
+      .argument('<runId>')
+      .description(description)
+      .action(async (runId) => {
+        await (await handle(runId)).signal(signal);
+        console.log(`${name} sent to ${runId}`);
+      });
+  }
   program
     .command('stop')
     .argument('<runId>')

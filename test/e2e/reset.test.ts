@@ -1,25 +1,22 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, inject, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { loadScript, startScriptedServer } from '../../src/llm/scripted-server';
 import { ROOT } from '../../src/paths';
-import { cli, connect, makeEnv, startWorker, stopWorker, type WorkerProcess } from '../helpers/harness';
+import { cli, connect, makeEnv, startWorker, stopWorker, trackCleanups, type WorkerProcess } from '../helpers/harness';
 
 // A Temporal reset re-runs every activity after the reset point; the caches must make that free.
-const cleanups: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c().catch(() => {});
-});
+const onCleanup = trackCleanups();
 
 describe('a Temporal reset of a finished run', () => {
   it('reuses cached LLM replies and measured executions instead of paying again', async () => {
     const t = makeEnv(inject('temporalPort'));
     const model = await startScriptedServer(loadScript(join(ROOT, 'test/fixtures/scripts/counter-faster.yaml')));
-    cleanups.push(() => model.close());
+    onCleanup(() => model.close());
     for (const kind of ['control', 'gpu'] as const) {
       const w: WorkerProcess = await startWorker(t, kind);
-      cleanups.push(() => stopWorker(w));
+      onCleanup(() => stopWorker(w));
     }
     const runsFile = join(t.home, 'executions.txt');
     const started = await cli(t, [

@@ -1,27 +1,24 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, inject, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { loadScript, startScriptedServer, type ScriptedServer } from '../../src/llm/scripted-server';
 import { ROOT } from '../../src/paths';
 import { loadRunView } from '../../src/runs/run-view-store';
 import { ArtifactStore } from '../../src/store/artifact-store';
-import { cli, connect, makeEnv, sleep, startWorker, stopWorker, waitFor, type TestEnv } from '../helpers/harness';
+import { cli, connect, makeEnv, sleep, startWorker, stopWorker, trackCleanups, waitFor, type TestEnv } from '../helpers/harness';
 
 // Steering a live run from the CLI (signals and an update, as the Temporal UI would send them).
-const cleanups: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c().catch(() => {});
-});
+const onCleanup = trackCleanups();
 
 async function setUp() {
   const t = makeEnv(inject('temporalPort'));
   // Slow replies keep the run going long enough for a CLI command (a fresh process) to reach it.
   const script = loadScript(join(ROOT, 'test/fixtures/scripts/counter-faster.yaml'));
   const model = await startScriptedServer({ ...script, latency_ms: 1500 });
-  cleanups.push(() => model.close());
+  onCleanup(() => model.close());
   for (const kind of ['control', 'gpu'] as const) {
     const w = await startWorker(t, kind);
-    cleanups.push(() => stopWorker(w));
+    onCleanup(() => stopWorker(w));
   }
   return { t, model, runsFile: join(t.home, 'executions.txt') };
 }

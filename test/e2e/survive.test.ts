@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, inject, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,26 +10,23 @@ import { ArtifactStore } from '../../src/store/artifact-store';
 import { startDevServer, stopDevServer } from '../../src/temporal/dev-server';
 import { ROOT } from '../../src/paths';
 import { freePort } from '../helpers/ports';
-import { cli, connect, makeEnv, processesMatching, sleep, startWorker, stopWorker, waitFor, type TestEnv, type WorkerProcess } from '../helpers/harness';
+import { cli, connect, makeEnv, processesMatching, sleep, startWorker, stopWorker, trackCleanups, waitFor, type TestEnv, type WorkerProcess } from '../helpers/harness';
 
 // The run survives its parts dying: real worker processes killed with SIGKILL, a real dev server
 // stopped and restarted on the same SQLite file. Each run must end complete, no node lost or doubled.
 
-const cleanups: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c().catch(() => {});
-});
+const onCleanup = trackCleanups();
 
 async function scripted(latencyMs = 0): Promise<ScriptedServer> {
   const script = loadScript(join(ROOT, 'test/fixtures/scripts/counter-faster.yaml'));
   const server = await startScriptedServer({ ...script, latency_ms: latencyMs });
-  cleanups.push(() => server.close());
+  onCleanup(() => server.close());
   return server;
 }
 
 async function worker(t: TestEnv, kind: 'control' | 'gpu'): Promise<WorkerProcess> {
   const w = await startWorker(t, kind, { OPENAI_API_KEY: 'sk-worker-secret' });
-  cleanups.push(() => stopWorker(w, 'SIGKILL'));
+  onCleanup(() => stopWorker(w, 'SIGKILL'));
   return w;
 }
 
@@ -127,7 +124,7 @@ describe('a run survives', () => {
     const port = await freePort();
     const uiPort = await freePort();
     await startDevServer({ home: serverHome, port, uiPort, headless: true });
-    cleanups.push(() => stopDevServer(serverHome));
+    onCleanup(() => stopDevServer(serverHome));
     const t = makeEnv(port);
     const model = await scripted();
     const control = await worker(t, 'control');

@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
+import { afterEach } from 'vitest';
 import { ROOT } from '../../src/paths';
 
 export const FIXTURE_TASKS = join(ROOT, 'test', 'fixtures', 'tasks');
@@ -67,6 +68,15 @@ export async function stopWorker(w: WorkerProcess, signal: NodeJS.Signals = 'SIG
 export async function connect(port: number): Promise<Client> {
   const connection = await Connection.connect({ address: `127.0.0.1:${port}` });
   return new Client({ connection, namespace: 'default' });
+}
+
+/** Cleanups (servers, workers) run after each test of the calling file, newest first. */
+export function trackCleanups(): (cleanup: () => Promise<unknown>) => void {
+  const cleanups: (() => Promise<unknown>)[] = [];
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c().catch(() => {});
+  });
+  return (cleanup) => void cleanups.push(cleanup);
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
