@@ -16,6 +16,7 @@ import type { RunConfig } from '../src/config/schema';
 import { addUsage, noUsage, type TokenUsage } from '../src/llm/types';
 import { bestNode, chooseNext, speedup } from '../src/search/policy';
 import { runFsr } from '../src/speedrun/scoring';
+import { fsrMetrics, scoredVersions } from '../src/search/fsr-versions';
 import type { NodeRecord, Phase, RunView, Stage } from '../src/search/types';
 import { gpuQueue, SA } from '../src/temporal/search-attributes';
 
@@ -224,11 +225,12 @@ export async function speedrunWorkflow({ config, carried }: RunInput): Promise<R
   }
 
   setPhase('done');
-  await control.recordNode(config, view());
+  const final = view();
+  await control.recordNode(config, final);
   return {
     runId,
-    best: view().best,
-    ...(task.records ? { fsr: view().fsr } : {}),
+    best: final.best,
+    ...(final.fsr !== undefined ? { fsr: final.fsr } : {}),
     nodes: state.nodes.length,
     buggy: state.nodes.filter((n) => !n.valid).length,
     ...(state.stopped ? { stopped: state.stopped } : {}),
@@ -240,13 +242,10 @@ function addFlags(node: NodeRecord, flags: string[] | undefined) {
   if (flags?.length) node.flags = [...(node.flags ?? []), ...flags];
 }
 
-/**
- * FSR over the agent's valid, unflagged versions. The root counts at the human record's time by
- * definition (so FSR >= 0), not at its time measured here, which depends on the hardware.
- */
+/** FSR over the scored versions; with none faster, t_agent is t_R and FSR is 0. */
 function fsrOf(nodes: NodeRecord[], config: RunConfig): number {
   const { records, metrics_at_most } = config.task;
-  const versions = nodes.filter((n) => n.stage !== 'root' && n.valid && !n.flags?.length).map((n) => ({ val_loss: n.metrics.val_loss, train_time: n.metrics[records!.metric] }));
+  const versions = fsrMetrics(scoredVersions(nodes), records!.metric);
   return runFsr({ baselineMs: records!.baseline, targetMs: records!.target, versions }, { target: metrics_at_most.val_loss ?? 3.28 }).fsr;
 }
 

@@ -12,6 +12,7 @@ import { tokenizeFilesToShards } from '../data/from-text';
 import { homeDir } from '../paths';
 import { loadRunView } from '../runs/run-view-store';
 import type { RunView } from '../search/types';
+import { fsrMetrics, scoredVersions } from '../search/fsr-versions';
 import { aggregateScores, runFsr, type GroupScore, type ScoreRow } from '../speedrun/scoring';
 import { ArtifactStore } from '../store/artifact-store';
 import { importReferenceTasks } from '../tasks/import-reference';
@@ -241,10 +242,9 @@ export function scoreRunView(
   const base: RunScore = { ...blankScore(view.runId, hint), task: view.task, model: view.model, scaffold: view.science_runner };
   const records = task?.records;
   if (!records) return { ...base, note: task ? 'the task has no human records' : 'the task is not available here' };
-  const finished = view.nodes.filter((n) => n.stage !== 'root' && n.status === 'ok');
-  const flags = finished.filter((n) => n.flags?.length).map((n) => `v_${n.id}: ${n.flags![0]}`);
-  const nodes = finished.filter((n) => !n.flags?.length); // a flagged version's numbers are not trusted
-  const versions = nodes.map((n) => ({ val_loss: n.metrics.val_loss, train_time: n.metrics[records.metric] }));
+  const flags = view.nodes.filter((n) => n.stage !== 'root' && n.status === 'ok' && n.flags?.length).map((n) => `v_${n.id}: ${n.flags![0]}`);
+  const nodes = scoredVersions(view.nodes);
+  const versions = fsrMetrics(nodes, records.metric);
   const r = runFsr({ baselineMs: records.baseline, targetMs: records.target, versions }, rule);
   const best = r.bestIndex === undefined ? undefined : nodes[r.bestIndex];
   return {
