@@ -72,6 +72,7 @@ export async function runCommand(overrides: string[], opts: { detach?: boolean; 
 
   const watch = async () => {
     const result = handle.result();
+    if (opts.json) return result; // nothing is shown on the way
     let settled = false;
     result.then(() => (settled = true), () => (settled = true));
     let shown = 0;
@@ -82,7 +83,7 @@ export async function runCommand(overrides: string[], opts: { detach?: boolean; 
         if (s.nodes === shown) continue;
         const tree = await handle.query(treeQuery);
         for (const n of tree.nodes.slice(shown)) if (n.status !== 'pending') {
-          say(`[iteration ${n.iteration}/${config.n_iterations}] ${nodeLine(n, tree.selection_metric)}`);
+          say(`[iteration ${n.iteration}/${tree.n_iterations}] ${nodeLine(n, tree.selection_metric)}`);
           shown = n.id + 1;
         }
       } catch {
@@ -100,12 +101,11 @@ export async function runCommand(overrides: string[], opts: { detach?: boolean; 
     process.exitCode = 1;
     return;
   }
-  const view = await readFinalView(handle.workflowId, config);
   if (opts.json) {
     console.log(JSON.stringify({ ...outcome, best: outcome.best ?? null, fsr: outcome.fsr ?? null, status: 'COMPLETED', ui: uiUrl(handle.workflowId) }));
     return;
   }
-  for (const line of summaryLines(view)) console.log(line);
+  for (const line of summaryLines(await readFinalView(handle.workflowId, config))) console.log(line);
 }
 
 async function runWorkersUntil<T>(workers: Worker[], until: Promise<T>): Promise<T> {
