@@ -141,6 +141,8 @@ export interface ExecutionReport {
   logRef: string;
   /** Task data files whose size or mtime changed while the version ran. */
   dataChanged?: string[];
+  /** The task's `eval` command, run after a successful execution (absent when the task has none). */
+  eval?: { outcome: ExecutionOutcome; exitCode?: number; wallMs: number; logRef: string };
 }
 
 /** Reads the metrics from an execution's log and judges the version. */

@@ -30,6 +30,11 @@ export const scienceRunnerSchema = z.strictObject({
   max_bug_depth: z.number().int().min(0).default(3),
   /** Stop once this many nodes exist (root not counted). */
   max_n_nodes: z.number().int().min(1).default(20),
+  /**
+   * Where the next parent is chosen among: `local` (the reference's: the root, the current parent and
+   * this iteration's children) or `global` (the best valid node of the whole tree).
+   */
+  selection_scope: z.enum(['local', 'global']).default('local'),
 });
 export type ScienceRunnerConfig = z.infer<typeof scienceRunnerSchema>;
 
@@ -44,6 +49,41 @@ export const runConfigSchema = z.strictObject({
   hint_level: z.enum(hintLevels).default('0'),
   /** Extra knowledge files (globs, relative to the task root) shown to the agent. */
   knowledge_src_paths: z.array(z.string()).default([]),
+  /** `base` asks the model for a hypothesis; `dummy` passes the hint through as the idea (reproduction runs). */
+  ideator: z.enum(['base', 'dummy']).default('base'),
+  /**
+   * `search_replace`: Aider-style SEARCH/REPLACE blocks; `whole_file`: whole files back; `aider`: the
+   * real `aider` CLI on the materialized version (when installed); `agent`: a tool-using loop.
+   */
+  coder: z.enum(['search_replace', 'whole_file', 'aider', 'agent']).default('search_replace'),
+  /** Bounds of the agentic coder (`coder=agent`). */
+  agent: z
+    .strictObject({
+      max_steps: z.number().int().min(1).default(12),
+      max_tokens: z.number().int().min(1000).default(200_000),
+    })
+    .default({ max_steps: 12, max_tokens: 200_000 }),
+  /** Analysis: ask the LLM for metrics the patterns missed, and for a short outcome summary per node. */
+  analysis: z
+    .strictObject({
+      llm_metric_fallback: z.boolean().default(true),
+      llm_summary: z.boolean().default(true),
+    })
+    .default({ llm_metric_fallback: true, llm_summary: true }),
+  /**
+   * Code the next hypotheses while executions are in flight, keeping up to `max_outstanding_executions`
+   * executions queued or running (see README: a child may be chosen before its siblings are measured).
+   */
+  pipeline: z.boolean().default(false),
+  max_outstanding_executions: z.number().int().min(1).default(2),
+  /** Per-run limits; reaching one ends the run cleanly with the reason recorded. */
+  budget: z
+    .strictObject({
+      usd: z.number().positive().optional(),
+      gpu_seconds: z.number().positive().optional(),
+      wall_clock_s: z.number().positive().optional(),
+    })
+    .default({}),
   /** Edit attempts per version before it is recorded as buggy. */
   max_retries: z.number().int().min(0).default(2),
   /** Log characters (from the end) shown to the agent. */

@@ -54,6 +54,21 @@ export const taskSchema = z.strictObject({
   hints: z.record(z.string(), z.string()).default({}),
   code_instructions: z.string().optional(),
   preamble: z.string().optional(),
+  /**
+   * An optional second command run after a successful execution, in the same scratch dir (so it can
+   * read what training wrote), with its own metrics. Its log is kept apart from the training log.
+   */
+  eval: z
+    .strictObject({
+      /** argv, run with the task's python when the first word is `python`. */
+      args: z.array(z.string()).min(1),
+      timeout_s: z.number().positive().default(600),
+      metric_patterns: z.record(z.string(), z.string()).default({}),
+      metric_types: z.record(z.string(), metricTypeSchema).default({}),
+    })
+    .optional(),
+  /** Metrics never shown to the agent (in any prompt); they still count for validity and reports. */
+  private_metrics: z.array(z.string()).default([]),
 });
 
 export type TaskConfig = z.infer<typeof taskSchema>;

@@ -22,7 +22,15 @@ export interface NodeRecord {
    * code, or its reported time disagrees with the harness's clock). Flagged versions are not scored. */
   flags?: string[];
   metrics: Record<string, number>;
+  /** The task's `private_metrics`: kept apart so no prompt can show them to the agent. */
+  private_metrics?: Record<string, number>;
+  /** A short LLM summary of the outcome, shown in later prompts. */
+  summary?: string;
   logRef?: string;
+  /** Log of the task's separate `eval` command, if it has one. */
+  evalLogRef?: string;
+  /** Earlier measurements of this same version, oldest first, kept when `retry-node` measured it again. */
+  previous?: { status: NodeStatus; valid: boolean; reason?: string; metrics: Record<string, number>; logRef?: string; finished_at?: string }[];
   timings: {
     started_at: string;
     finished_at?: string;
@@ -55,6 +63,8 @@ export interface RunView {
   /** Fraction of the human speed-up recovered, for tasks with `records`. */
   fsr?: number;
   usage: TokenUsage;
+  /** GPU-seconds used by executions (devices × wall time; cached measurements cost none). */
+  gpu_seconds?: number;
   nodes: NodeRecord[];
   updated_at: string;
 }
