@@ -1,5 +1,6 @@
 // Activities of the control worker (task queue `speedrunner`): LLM calls, edits, analysis, records.
 // Thin wrappers over library functions; each is idempotent (content-addressed outputs, cached replies).
+// A run's config travels once, to `prepareRun`; later calls name it by its hash in the store.
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { RunConfig } from '../src/config/schema';
@@ -10,7 +11,25 @@ import { recordNode as recordNodeInStore } from '../src/runs/run-view-store';
 import type { NodeRecord, RunView } from '../src/search/types';
 import { ArtifactStore } from '../src/store/artifact-store';
 
-const storeOf = (config: RunConfig) => new ArtifactStore(config.store);
+/** Names a run's config without carrying it: activities load it from the store by hash. */
+export interface RunRef {
+  runId: string;
+  store: string;
+  configRef: string;
+}
+
+const configs = new Map<string, RunConfig>();
+
+async function open(run: RunRef): Promise<{ store: ArtifactStore; config: RunConfig }> {
+  const store = new ArtifactStore(run.store);
+  let config = configs.get(run.configRef);
+  if (!config) {
+    config = await store.getJson<RunConfig>(run.configRef);
+    if (configs.size > 256) configs.clear();
+    configs.set(run.configRef, config);
+  }
+  return { store, config };
+}
 
 /** Heartbeats while `work` runs, so a dead worker is noticed within the heartbeat timeout, not the call's. */
 async function withHeartbeat<T>(work: (signal: AbortSignal) => Promise<T>): Promise<T> {
@@ -26,26 +45,37 @@ async function withHeartbeat<T>(work: (signal: AbortSignal) => Promise<T>): Prom
   }
 }
 
-export async function prepareRoot(config: RunConfig): Promise<string> {
+/** Stores the run's config (activities read it by hash) and the starting code as v_0. */
+export async function prepareRun(config: RunConfig, opts: { snapshotRoot?: boolean } = {}): Promise<{ configRef: string; root: string }> {
+  const store = new ArtifactStore(config.store);
+  const configRef = await store.putJson(config);
+  configs.set(configRef, config);
+  if (opts.snapshotRoot === false) return { configRef, root: '' };
   try {
-    return await steps.snapshotTemplate(storeOf(config), config);
+    return { configRef, root: await steps.snapshotTemplate(store, config) };
   } catch (err) {
     throw ApplicationFailure.nonRetryable((err as Error).message, 'TaskError');
   }
 }
 
-export async function ideate(input: steps.AgentStepInput) {
-  return withHeartbeat((signal) => steps.ideate(storeOf(input.config), input, signal));
+type StepInput = Omit<steps.AgentStepInput, 'config' | 'runId'> & { run: RunRef };
+
+export async function proposeHypothesis(input: StepInput & { proposed?: string[] }) {
+  const { store, config } = await open(input.run);
+  return withHeartbeat((signal) => steps.ideate(store, { ...input, runId: input.run.runId, config }, signal));
 }
 
-export async function code(input: steps.AgentStepInput & { planRef: string }) {
-  return withHeartbeat((signal) => steps.code(storeOf(input.config), input, signal));
+export async function writeVersion(input: StepInput & { planRef: string }) {
+  const { store, config } = await open(input.run);
+  return withHeartbeat((signal) => steps.code(store, { ...input, runId: input.run.runId, config }, signal));
 }
 
-export async function analyze(config: RunConfig, execution: steps.ExecutionReport) {
-  return steps.analyze(storeOf(config), config, execution);
+export async function analyzeVersion(input: { run: RunRef; nodeId: number; exec: steps.ExecutionReport }) {
+  const { store, config } = await open(input.run);
+  return steps.analyze(store, config, input.exec);
 }
 
-export async function recordNode(config: RunConfig, summary: Omit<RunView, 'nodes' | 'updated_at'>, node?: NodeRecord) {
-  await recordNodeInStore(storeOf(config), config.workspace_dir, summary, node);
+export async function recordProgress(input: { run: RunRef; summary: Omit<RunView, 'nodes' | 'updated_at'>; node?: NodeRecord }) {
+  const { store, config } = await open(input.run);
+  await recordNodeInStore(store, config.workspace_dir, input.summary, input.node);
 }

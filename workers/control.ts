@@ -1,5 +1,6 @@
 import { Worker, type NativeConnection } from '@temporalio/worker';
 import * as control from '../activities/control';
+import * as controlV1 from '../activities/control-v1';
 import { workflowBundlePath } from '../src/temporal/bundle';
 import { controlQueue } from '../src/temporal/task-queue';
 
@@ -10,7 +11,7 @@ export async function createControlWorker(connection: NativeConnection, namespac
     namespace,
     taskQueue: controlQueue(),
     workflowBundle: { codePath: await workflowBundlePath() },
-    activities: control,
+    activities: { ...controlV1, ...control },
     // LLM calls are I/O bound: many may wait on providers at once.
     maxConcurrentActivityTaskExecutions: 64,
     shutdownGraceTime: '10 s',

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { ROOT } from '../paths';
 
 /** Role prompts live in data/prompts/<role>.md, versioned with the code. */
-export function rolePrompt(role: 'ideator' | 'coder'): string {
+export function rolePrompt(role: string): string {
   return readFileSync(join(ROOT, 'data', 'prompts', `${role}.md`), 'utf8').trim();
 }
 

@@ -46,7 +46,8 @@ function boundsText({ task }: RunConfig): string {
 function describeNode(n: NodeRecord): string {
   const metrics = Object.entries(n.metrics).map(([k, v]) => `${k}=${v}`).join(', ');
   const from = n.parent === null ? '' : ` from v_${n.parent}`;
-  return `- v_${n.id} (${n.stage}${from}): ${n.plan.split('\n')[0]} → ${n.status}${n.reason ? ` (${n.reason})` : ''}${metrics ? `; ${metrics}` : ''}`;
+  const summary = n.summary ? ` — ${n.summary}` : '';
+  return `- v_${n.id} (${n.stage}${from}): ${n.plan.split('\n')[0]} → ${n.status}${n.reason ? ` (${n.reason})` : ''}${metrics ? `; ${metrics}` : ''}${summary}`;
 }
 
 const STAGE_ASK: Record<Exclude<Stage, 'root'>, (p: NodeRecord) => string> = {
@@ -61,12 +62,45 @@ export interface AgentStepInput {
   nodeId: number;
   stage: Exclude<Stage, 'root'>;
   parent: NodeRecord;
-  /** Relevant earlier nodes (the parent's lineage and its other children), ordered by id. */
+  /** Relevant earlier nodes (the parent's lineage, buggy descendants and other children), ordered by id. */
   history: NodeRecord[];
 }
 
-export async function ideate(store: ArtifactStore, input: AgentStepInput, signal?: AbortSignal) {
+export interface IdeateInput extends AgentStepInput {
+  /** Plans (store hashes) already proposed this iteration: the ideator must not repeat one. */
+  proposed?: string[];
+}
+
+export interface Idea {
+  plan: string;
+  planRef: string;
+  usage: TokenUsage;
+  llm_ms: number;
+  /** The model kept repeating an idea already proposed this iteration. */
+  duplicate?: boolean;
+}
+
+/** Asks for a new idea again at most this many times when the model repeats one. */
+const DEDUP_ATTEMPTS = 3;
+const sameIdea = (a: string, b: string) => a.replace(/\s+/g, ' ').trim().toLowerCase() === b.replace(/\s+/g, ' ').trim().toLowerCase();
+
+/**
+ * A hypothesis for one new version. `ideator=dummy` passes the hint through as the idea (the
+ * reference's reproduction mode); `base` asks the model, and asks again when it repeats an idea
+ * already proposed this iteration.
+ */
+export async function ideate(store: ArtifactStore, input: IdeateInput, signal?: AbortSignal): Promise<Idea> {
   const { config, parent } = input;
+  const idea = async (plan: string, usage: TokenUsage, llm_ms: number, duplicate = false): Promise<Idea> => ({
+    plan: plan.slice(0, PLAN_SUMMARY_CHARS),
+    planRef: await store.putBlob(plan),
+    usage,
+    llm_ms,
+    ...(duplicate ? { duplicate } : {}),
+  });
+  if (config.ideator === 'dummy') return idea(loadKnowledge(config), noUsage(), 0);
+
+  const proposed = await Promise.all((input.proposed ?? []).map((ref) => store.getText(ref)));
   const files = await store.readSnapshotFiles(parent.snapshot!, config.task.fnames);
   const log = parent.logRef && input.stage === 'debug' ? tail(await store.getText(parent.logRef), config.max_log_len) : undefined;
   const user = [
@@ -76,18 +110,20 @@ export async function ideate(store: ArtifactStore, input: AgentStepInput, signal
     section(`Log of v_${parent.id} (end)`, log),
     section('History', input.history.map(describeNode).join('\n')),
     section('Knowledge', loadKnowledge(config)),
+    section('Already proposed in this round (propose something different)', proposed.map((p, i) => `${i + 1}. ${p.split('\n')[0]}`).join('\n')),
   ].join('\n');
+  const messages: ChatMessage[] = [{ role: 'user', content: user }];
+  let usage = noUsage();
   const started = Date.now();
-  const reply = await cachedChat(store, config.model, { system: rolePrompt('ideator'), messages: [{ role: 'user', content: user }] },
-    { runId: input.runId, nodeId: input.nodeId, role: 'ideator', attempt: 0 }, signal);
-  const plan = reply.text.trim() || '(the model proposed nothing)';
-  return {
-    plan: plan.slice(0, PLAN_SUMMARY_CHARS),
-    planRef: await store.putBlob(plan),
-    usage: reply.usage,
-    cached: reply.cached,
-    llm_ms: Date.now() - started,
-  };
+  let plan = '';
+  for (let attempt = 0; attempt < DEDUP_ATTEMPTS; attempt++) {
+    const reply = await cachedChat(store, config.model, { system: rolePrompt('ideator'), messages }, { runId: input.runId, nodeId: input.nodeId, role: 'ideator', attempt }, signal);
+    usage = addUsage(usage, reply.usage);
+    plan = reply.text.trim() || '(the model proposed nothing)';
+    if (!proposed.some((p) => sameIdea(p, plan))) return idea(plan, usage, Date.now() - started);
+    messages.push({ role: 'assistant', content: reply.text }, { role: 'user', content: 'That idea was already proposed in this round. Propose a different one.' });
+  }
+  return idea(plan, usage, Date.now() - started, true);
 }
 
 export interface CodeResult {

@@ -133,7 +133,11 @@ export function resolveRunConfig(overrides: string[], env: NodeJS.ProcessEnv = p
   for (const key of ['store', 'workspace_dir'] as const) {
     if (typeof config[key] === 'string' && !isAbsolute(config[key] as string)) config[key] = resolve(homeDir(), config[key] as string);
   }
-  return parseOrExplain(runConfigSchema, config, 'config');
+  const run = parseOrExplain(runConfigSchema, config, 'config');
+  if (run.ideator === 'dummy' && run.hint_level === '0' && run.knowledge_src_paths.length === 0) {
+    throw new ConfigError('ideator=dummy passes the hint through as the idea, so it needs one: set hint_level (1, 2, 3, 1+2, 1+2+3, diff) or knowledge_src_paths');
+  }
+  return run;
 }
 
 function defaultScript(taskId: string) {

@@ -54,8 +54,7 @@ export function chooseNext(nodes: NodeRecord[], cfg: PolicyConfig, obj: Objectiv
   if (drafts < cfg.n_initial_hypotheses) return { choice: { stage: 'draft', parent: 0 }, rng };
   let [r, state] = nextRandom(rng);
   if (r < cfg.debug_prob) {
-    const hasChild = new Set(nodes.map((n) => n.parent));
-    const leaves = nodes.filter((n) => n.stage !== 'root' && !n.valid && n.snapshot && n.status !== 'pending' && !hasChild.has(n.id) && bugDepth(nodes, n) <= cfg.max_bug_depth);
+    const leaves = debuggableLeaves(nodes, cfg.max_bug_depth);
     if (leaves.length > 0) {
       [r, state] = nextRandom(state);
       return { choice: { stage: 'debug', parent: leaves[Math.floor(r * leaves.length)].id }, rng: state };
@@ -71,4 +70,51 @@ export function speedup(root: NodeRecord | undefined, best: NodeRecord | undefin
   const b = best?.metrics[obj.selection_metric];
   if (a === undefined || b === undefined || a <= 0 || b <= 0) return undefined;
   return Math.round((obj.lower_is_better ? a / b : b / a) * 1000) / 1000;
+}
+
+export interface IterationConfig extends PolicyConfig {
+  n_hypotheses: number;
+}
+
+export interface IterationPlan extends Choice {
+  /** How many hypotheses this iteration tries from `parent` (they execute in parallel). */
+  count: number;
+}
+
+/**
+ * The reference runner's iteration: the first one drafts `n_initial_hypotheses` versions from the root;
+ * each later one debugs a random buggy leaf (probability `debug_prob`, one child) or works from the
+ * node the last selection kept, `current`: `n_hypotheses` improvements when it is valid, one debug
+ * attempt when it is buggy, fresh drafts from the root when nothing valid exists yet.
+ */
+export function planIteration(nodes: NodeRecord[], cfg: IterationConfig, current: number, rng: number): { plan: IterationPlan; rng: number } {
+  if (!nodes.some((n) => n.stage === 'draft')) return { plan: { stage: 'draft', parent: 0, count: cfg.n_initial_hypotheses }, rng };
+  let [r, state] = nextRandom(rng);
+  const leaves = debuggableLeaves(nodes, cfg.max_bug_depth);
+  if (r < cfg.debug_prob && leaves.length > 0) {
+    [r, state] = nextRandom(state);
+    return { plan: { stage: 'debug', parent: leaves[Math.floor(r * leaves.length)].id, count: 1 }, rng: state };
+  }
+  const parent = nodes[current] ?? nodes[0];
+  if (parent.valid) return { plan: { stage: 'improve', parent: parent.id, count: cfg.n_hypotheses }, rng: state };
+  if (parent.stage !== 'root' && parent.snapshot && bugDepth(nodes, parent) <= cfg.max_bug_depth) {
+    return { plan: { stage: 'debug', parent: parent.id, count: 1 }, rng: state };
+  }
+  return { plan: { stage: 'draft', parent: 0, count: cfg.n_hypotheses }, rng: state };
+}
+
+/** Buggy, measured versions with no child yet, at most `maxDepth` bugs deep. */
+function debuggableLeaves(nodes: NodeRecord[], maxDepth: number): NodeRecord[] {
+  const hasChild = new Set(nodes.map((n) => n.parent));
+  return nodes.filter((n) => n.stage !== 'root' && !n.valid && n.snapshot && n.status !== 'pending' && !hasChild.has(n.id) && bugDepth(nodes, n) <= maxDepth);
+}
+
+/**
+ * The node the next iteration works from. `local` (the reference's rule): the best valid node among
+ * the root, the current node and the versions measured since the last selection; `global`: the best
+ * valid node of the whole tree. With no valid candidate the current node stays.
+ */
+export function selectCurrent(nodes: NodeRecord[], scope: 'local' | 'global', obj: Objective, current: number, measured: number[]): number {
+  const pool = scope === 'global' ? nodes : [...new Set([0, current, ...measured])].sort((a, b) => a - b).map((id) => nodes[id]).filter(Boolean);
+  return bestNode(pool, obj)?.id ?? current;
 }

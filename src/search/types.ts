@@ -57,6 +57,8 @@ export interface RunView {
   paused?: boolean;
   /** Why the run ended before its iterations were done (an operator's `stop`). */
   stopped?: string;
+  /** The run and node a forked run started from. */
+  forked_from?: { runId: string; nodeId: number };
   selection_metric: string;
   lower_is_better: boolean;
   best?: { id: number; metric: number; speedup?: number; workspace: string };

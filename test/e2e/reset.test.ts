@@ -20,7 +20,7 @@ describe('a Temporal reset of a finished run', () => {
     }
     const runsFile = join(t.home, 'executions.txt');
     const started = await cli(t, [
-      'run', 'task=counter', `model.base_url=${model.url}`, 'science_runner=bon', 'science_runner.n_initial_hypotheses=5',
+      'run', 'task=counter', `model.base_url=${model.url}`, 'science_runner=bon',
       'n_iterations=2', `task.env.COUNTER_RUNS_FILE=${runsFile}`, '--detach', '--json',
     ]);
     expect(started.exitCode, started.stderr).toBe(0);
@@ -28,7 +28,7 @@ describe('a Temporal reset of a finished run', () => {
     const client = await connect(t.port);
     const first = await client.workflow.getHandle(runId).result();
     const executions = () => readFileSync(runsFile, 'utf8').trim().split('\n').length;
-    expect(executions()).toBe(3); // root + 2 drafts
+    expect(executions()).toBe(3); // root, a draft and an improvement
     expect(model.requests.length).toBe(4);
 
     // Reset to the first workflow task: everything after it is scheduled again.

@@ -3,8 +3,9 @@ import { join } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
 import { cli, makeEnv, processesMatching } from '../helpers/harness';
 
-// One real run through the CLI (embedded mode: in-process workers, the suite's dev server), whose five
-// drafts crash, print no metric, hang past the timeout, propose no edit, and get faster.
+// One real run through the CLI (embedded mode: in-process workers, the suite's dev server): one iteration
+// of six drafts executed in parallel, which crash, print no metric, hang past the timeout, propose no
+// edit, get faster, and tamper with the task's data.
 describe('a run whose versions fail in every way', () => {
   it('records each failure with its reason, goes on, and keeps the good version', async () => {
     const tag = `outcomes-${Date.now()}`;
@@ -13,7 +14,7 @@ describe('a run whose versions fail in every way', () => {
     writeFileSync(valFile, 'validation data');
     const res = await cli(t, [
       'run', 'task=counter', 'model=scripted', 'model.script=test/fixtures/scripts/counter-outcomes.yaml',
-      'science_runner=aide', 'science_runner.n_initial_hypotheses=6', 'n_iterations=6', 'task.timeout_s=4',
+      'science_runner=aide', 'science_runner.n_initial_hypotheses=6', 'n_iterations=1', 'task.timeout_s=4',
       `task.args=[${tag}]`, `data.val_files=${valFile}`, '--json',
     ]);
     expect(res.exitCode, res.stderr).toBe(0);

@@ -25,7 +25,7 @@ async function setUp() {
 
 async function start(t: TestEnv, model: ScriptedServer, runsFile: string, iterations: number) {
   const res = await cli(t, [
-    'run', 'task=counter', `model.base_url=${model.url}`, 'science_runner=bon', 'science_runner.n_initial_hypotheses=100',
+    'run', 'task=counter', `model.base_url=${model.url}`, 'science_runner=bon',
     `n_iterations=${iterations}`, `task.env.COUNTER_RUNS_FILE=${runsFile}`, '--detach', '--json',
   ]);
   expect(res.exitCode, res.stderr).toBe(0);

@@ -30,10 +30,10 @@ async function worker(t: TestEnv, kind: 'control' | 'gpu'): Promise<WorkerProces
   return w;
 }
 
-/** Starts a run of the counter task through the CLI (`--detach`), all drafts from the root. */
+/** Starts a run of the counter task through the CLI (`--detach`): one draft, then one improvement per iteration. */
 async function startRun(t: TestEnv, model: ScriptedServer, tag: string, extra: string[]) {
   const res = await cli(t, [
-    'run', 'task=counter', `model.base_url=${model.url}`, 'science_runner=bon', 'science_runner.n_initial_hypotheses=10',
+    'run', 'task=counter', `model.base_url=${model.url}`, 'science_runner=bon',
     'timeouts.execution_heartbeat_s=3', 'timeouts.llm_heartbeat_s=3', `task.args=[${tag}]`, ...extra, '--detach', '--json',
   ]);
   expect(res.exitCode, res.stderr).toBe(0);
