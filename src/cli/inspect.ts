@@ -20,7 +20,7 @@ export async function printRun(runId: string, opts: { json?: boolean; tree: bool
   }
   const { view, status, source } = readout;
   if (opts.json) {
-    const base = { runId, status, source, phase: view.phase, iteration: view.iteration, n_iterations: view.n_iterations, best: view.best ?? null, fsr: view.fsr ?? null, usage: view.usage, paused: view.paused ?? false, stopped: view.stopped ?? null };
+    const base = { runId, status, source, phase: view.phase, iteration: view.iteration, n_iterations: view.n_iterations, best: view.best ?? null, fsr: view.fsr ?? null, usage: view.usage, paused: view.paused ?? false, stopped: view.stopped ?? null, gpu_seconds: view.gpu_seconds ?? 0, forked_from: view.forked_from ?? null };
     console.log(JSON.stringify(opts.tree ? { ...base, selection_metric: view.selection_metric, nodes: view.nodes } : { ...base, nodes: view.nodes.length }));
     return;
   }

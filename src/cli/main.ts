@@ -9,6 +9,8 @@ import { runWorker } from './worker';
 import { registerTaskAndDataCommands } from './task-commands';
 import { registerSteeringCommands } from './steer';
 import { registerListCommand } from './list-runs';
+import { registerForkCommand } from './fork';
+import { registerReplayCommand } from './replay';
 import { rootCause } from './errors';
 
 const program = new Command('speedrunner')
@@ -107,6 +109,8 @@ tasks
 registerTaskAndDataCommands(program);
 registerSteeringCommands(program);
 registerListCommand(program);
+registerForkCommand(program);
+registerReplayCommand(program);
 
 // Exit once the command is done: open connections and the in-process scripted model would keep us alive.
 program.parseAsync(process.argv).then(() => process.exit(process.exitCode ?? 0), (err) => {

@@ -6,7 +6,8 @@ export function nodeLine(n: NodeRecord, metric: string): string {
   const m = n.metrics[metric];
   const value = m === undefined ? '' : ` ${metric}=${fmt(m)}`;
   const why = (n.reason && !n.valid ? ` — ${n.reason.slice(0, 100)}` : '') + (n.flags?.length ? ` ⚑ ${n.flags.length} flag(s): ${n.flags[0].slice(0, 80)}` : '');
-  return `v_${n.id} ${n.stage}${n.parent === null ? '' : ` of v_${n.parent}`} [${n.status}]${value} ${JSON.stringify(n.plan.split('\n')[0].slice(0, 60))}${why}`;
+  const retried = n.previous?.length ? ` (measured ${n.previous.length + 1}×)` : '';
+  return `v_${n.id} ${n.stage}${n.parent === null ? '' : ` of v_${n.parent}`} [${n.status}]${value}${retried} ${JSON.stringify(n.plan.split('\n')[0].slice(0, 60))}${why}`;
 }
 
 /** The search tree as indented text, children in id order. */
@@ -33,5 +34,8 @@ export function summaryLines(view: Omit<RunView, 'nodes'>): string[] {
   }
   if (view.fsr !== undefined) lines.push(`FSR: ${view.fsr.toFixed(3)} (fraction of the human record's speed-up recovered)`);
   lines.push(`LLM: ${view.usage.calls} calls, ${view.usage.input_tokens} in / ${view.usage.output_tokens} out tokens, $${view.usage.cost_usd.toFixed(4)}`);
+  if (view.gpu_seconds !== undefined) lines.push(`executions: ${view.gpu_seconds} GPU-seconds`);
+  if (view.stopped) lines.push(`stopped: ${view.stopped}`);
+  if (view.forked_from) lines.push(`forked from ${view.forked_from.runId} v_${view.forked_from.nodeId}`);
   return lines;
 }

@@ -12,7 +12,7 @@ import { connectClient, connectWorkerConnection, usesExternalCluster } from '../
 import { defaultUiPort, startDevServer } from '../temporal/dev-server';
 import { createControlWorker } from '../../workers/control';
 import { createGpuWorker } from '../../workers/gpu';
-import { stateQuery, treeQuery } from '../../workflows/speedrun';
+import { stateQuery, treeQuery, type RunState } from '../../workflows/speedrun';
 import { nodeLine, summaryLines } from './render';
 import { parseGpus } from './worker';
 import { rootCause } from './errors';
@@ -37,8 +37,14 @@ function spawnBackgroundWorkers(gpus: string) {
   }
 }
 
-export async function runCommand(overrides: string[], opts: { detach?: boolean; json?: boolean; gpus?: string }) {
-  const config = resolveRunConfig(overrides);
+/** A fork's starting point: the earlier run's config (overrides apply on top) and its lineage. */
+export interface ForkStart {
+  config: RunConfig;
+  carried: RunState;
+}
+
+export async function runCommand(overrides: string[], opts: { detach?: boolean; json?: boolean; gpus?: string }, fork?: ForkStart) {
+  const config = resolveRunConfig(overrides, process.env, fork?.config);
   const say = opts.json ? (_: string) => {} : (s: string) => console.log(s);
   say(describeModel(config));
   const external = usesExternalCluster();
@@ -54,7 +60,7 @@ export async function runCommand(overrides: string[], opts: { detach?: boolean; 
       spawnBackgroundWorkers(gpus);
       say(`started background workers (logs in ${join(homeDir(), 'logs')})`);
     }
-    const handle = await startRun(client, config);
+    const handle = await startRun(client, config, undefined, fork?.carried);
     if (opts.json) console.log(JSON.stringify({ runId: handle.workflowId, ui: uiUrl(handle.workflowId) }));
     else console.log(`${handle.workflowId}\nUI: ${uiUrl(handle.workflowId)}`);
     return;
@@ -67,7 +73,7 @@ export async function runCommand(overrides: string[], opts: { detach?: boolean; 
     const { connection, namespace } = await connectWorkerConnection();
     workers.push(await createControlWorker(connection, namespace), await createGpuWorker(connection, namespace, parseGpus(gpus)));
   }
-  const handle = await startRun(client, config);
+  const handle = await startRun(client, config, undefined, fork?.carried);
   say(`run ${handle.workflowId} started\nUI: ${uiUrl(handle.workflowId)}`);
 
   const watch = async () => {

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { connectClient } from '../temporal/connection';
-import { extendUpdate, pauseSignal, resumeSignal, stopSignal } from '../../workflows/speedrun';
+import { extendUpdate, pauseSignal, resumeSignal, retryNodeUpdate, stopSignal } from '../../workflows/speedrun';
 
 const handle = async (runId: string) => (await connectClient()).workflow.getHandle(runId);
 
@@ -37,5 +37,13 @@ export function registerSteeringCommands(program: Command) {
     .action(async (runId, opts) => {
       const total = await (await handle(runId)).executeUpdate(extendUpdate, { args: [Number(opts.iterations)] });
       console.log(`${runId} now runs ${total} iterations`);
+    });
+  program
+    .command('retry-node')
+    .argument('<runId>')
+    .argument('<nodeId>')
+    .description("execute a node's code version again, bypassing the result cache; the new result is recorded beside the old")
+    .action(async (runId, nodeId) => {
+      console.log(await (await handle(runId)).executeUpdate(retryNodeUpdate, { args: [Number(nodeId)] }));
     });
 }

@@ -101,11 +101,12 @@ export function resolveAutoModel(env: NodeJS.ProcessEnv = process.env): string {
 }
 
 /**
- * The fully resolved run config: defaults (`config/config.yaml`), then group selections, then dotted
- * overrides, validated as a whole. Paths come out absolute so workers anywhere read the same thing.
+ * The fully resolved run config: defaults (`config/config.yaml`, or an earlier run's config `from`,
+ * for a fork), then group selections, then dotted overrides, validated as a whole. Paths come out
+ * absolute so workers anywhere read the same thing.
  */
-export function resolveRunConfig(overrides: string[], env: NodeJS.ProcessEnv = process.env): RunConfig {
-  const base = readYamlFile(join(ROOT, 'config', 'config.yaml')) as Record<string, unknown>;
+export function resolveRunConfig(overrides: string[], env: NodeJS.ProcessEnv = process.env, from?: RunConfig): RunConfig {
+  const base = from ? (structuredClone(from) as unknown as Record<string, unknown>) : (readYamlFile(join(ROOT, 'config', 'config.yaml')) as Record<string, unknown>);
   const parsed = overrides.map(parseOverride);
   const topKeys = Object.keys(runConfigSchema.shape);
   for (const [path] of parsed) {
@@ -118,6 +119,7 @@ export function resolveRunConfig(overrides: string[], env: NodeJS.ProcessEnv = p
   for (const [path, value] of parsed) if (path.length === 1) config[path[0]] = value;
   for (const group of Object.keys(GROUPS) as Group[]) {
     let id = config[group];
+    if (from && typeof id === 'object') continue; // the earlier run's resolved entry, kept
     if (group === 'model' && id === 'auto') id = resolveAutoModel(env);
     if (typeof id !== 'string') throw new ConfigError(`${group} must name an entry of config/${group}/`);
     config[group] = loadGroupEntry(group, id);
@@ -125,7 +127,7 @@ export function resolveRunConfig(overrides: string[], env: NodeJS.ProcessEnv = p
   for (const [path, value] of parsed) if (path.length > 1) setPath(config, path, value);
 
   const task = config.task as Record<string, unknown>;
-  config.task_root = task.__root;
+  if (task.__root) config.task_root = task.__root;
   delete task.__root;
   if (typeof config.hint_level === 'number') config.hint_level = String(config.hint_level);
   const model = config.model as Record<string, unknown>;

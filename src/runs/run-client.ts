@@ -4,7 +4,7 @@ import type { RunView } from '../search/types';
 import { ArtifactStore } from '../store/artifact-store';
 import { SA } from '../temporal/search-attributes';
 import { loadRunView } from './run-view-store';
-import { speedrunWorkflow, treeQuery } from '../../workflows/speedrun';
+import { speedrunWorkflow, treeQuery, type RunState } from '../../workflows/speedrun';
 
 export function newRunId(config: RunConfig): string {
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
@@ -12,11 +12,13 @@ export function newRunId(config: RunConfig): string {
   return `run-${config.task.id.replace(/[^a-z0-9]+/g, '-')}-${stamp}-${rand}`;
 }
 
-export async function startRun(client: Client, config: RunConfig, runId = newRunId(config)) {
+/** Starts a run; `carried` is a fork's starting lineage (see src/runs/fork.ts). */
+export async function startRun(client: Client, config: RunConfig, runId = newRunId(config), carried?: RunState) {
+  const fork = carried?.forked_from;
   return client.workflow.start(speedrunWorkflow, {
     taskQueue: config.task_queue,
     workflowId: runId,
-    args: [{ config }],
+    args: [{ config, ...(carried ? { carried } : {}) }],
     typedSearchAttributes: [
       { key: SA.Task, value: config.task.id },
       { key: SA.Model, value: config.model.id },
@@ -28,8 +30,11 @@ export async function startRun(client: Client, config: RunConfig, runId = newRun
       ...(config.sweep_id ? [{ key: SA.SweepId, value: config.sweep_id }] : []),
     ],
     // Shown by the UI without a worker; `status` reads the store path from it when workers are gone.
-    memo: { store: config.store, task: config.task.id, model: config.model.id, science_runner: config.science_runner.id, n_iterations: config.n_iterations },
-    staticSummary: `${config.task.id} · ${config.model.id} · ${config.science_runner.id} · ${config.n_iterations} iterations`,
+    memo: {
+      store: config.store, task: config.task.id, model: config.model.id, science_runner: config.science_runner.id, n_iterations: config.n_iterations,
+      ...(fork ? { forked_from: `${fork.runId}#v_${fork.nodeId}` } : {}),
+    },
+    staticSummary: `${config.task.id} · ${config.model.id} · ${config.science_runner.id} · ${config.n_iterations} iterations` + (fork ? ` · forked from ${fork.runId} v_${fork.nodeId}` : ''),
   });
 }
 

@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { bestNode, bugDepth, chooseNext, nextRandom, speedup, type Objective, type PolicyConfig } from '../../src/search/policy';
+import { bestNode, bugDepth, chooseNext, nextRandom, planIteration, selectCurrent, speedup, type IterationConfig, type Objective, type PolicyConfig } from '../../src/search/policy';
 import type { NodeRecord, NodeStatus, Stage } from '../../src/search/types';
 
 const OBJ: Objective = { selection_metric: 'time', lower_is_better: true };
@@ -279,5 +279,78 @@ describe('speedup', () => {
     expect(speedup(ok, zero, OBJ)).toBeUndefined();
     expect(speedup(zero, ok, OBJ)).toBeUndefined();
     expect(speedup(ok, none, OBJ)).toBeUndefined();
+  });
+});
+
+// The v2 loop: one plan per iteration (how many hypotheses, from which node), then a selection.
+const MULTI: IterationConfig = { n_initial_hypotheses: 3, n_hypotheses: 3, debug_prob: 0, max_bug_depth: 2 };
+const plansOver = (nodes: NodeRecord[], cfg: IterationConfig, current: number, n = 300) =>
+  Array.from({ length: n }, (_, seed) => planIteration(nodes, cfg, current, seed * 7919 + 1).plan);
+
+describe('planIteration', () => {
+  it('the first iteration drafts n_initial_hypotheses versions from the root, without using the RNG', () => {
+    expect(planIteration(tree({ valid: true, time: 10 }), MULTI, 0, 42)).toEqual({ plan: { stage: 'draft', parent: 0, count: 3 }, rng: 42 });
+  });
+
+  it('later iterations improve the current node with n_hypotheses children', () => {
+    const nodes = tree({ valid: true, time: 10 }, { valid: true, time: 8 }, { valid: true, time: 9 });
+    for (const plan of plansOver(nodes, MULTI, 2)) expect(plan).toEqual({ stage: 'improve', parent: 2, count: 3 });
+  });
+
+  it('a buggy current node gets one debug child; with nothing valid at all, fresh drafts from the root', () => {
+    const nodes = tree({ valid: false }, { valid: false }, { parent: 1, stage: 'debug', valid: false });
+    expect(plansOver(nodes, MULTI, 2)[0]).toEqual({ stage: 'debug', parent: 2, count: 1 });
+    expect(plansOver(nodes, MULTI, 0)[0]).toEqual({ stage: 'draft', parent: 0, count: 3 });
+  });
+
+  it('debug chains stop at max_bug_depth: a leaf deeper than that is never a debug target', () => {
+    // v1 -> v2 -> v3 are three bugs deep; v4 is a fresh buggy draft (depth 1).
+    const nodes = tree(
+      { valid: true, time: 10 },
+      { valid: false },
+      { parent: 1, stage: 'debug', valid: false },
+      { parent: 2, stage: 'debug', valid: false },
+      { valid: false },
+    );
+    const plans = plansOver(nodes, { ...MULTI, debug_prob: 1 }, 0);
+    expect(new Set(plans.map((p) => `${p.stage}:${p.parent}:${p.count}`))).toEqual(new Set(['debug:4:1']));
+    // With depth 3 allowed the deep leaf is a target too, chosen by the seeded RNG.
+    const deeper = plansOver(nodes, { ...MULTI, debug_prob: 1, max_bug_depth: 3 }, 0);
+    expect(new Set(deeper.map((p) => p.parent))).toEqual(new Set([3, 4]));
+  });
+
+  it('the same seed takes the same branches (a replay decides alike)', () => {
+    const nodes = tree({ valid: true, time: 10 }, { valid: false }, { valid: true, time: 5 });
+    const half = { ...MULTI, debug_prob: 0.5 };
+    expect(plansOver(nodes, half, 2, 50)).toEqual(plansOver(nodes, half, 2, 50));
+    expect(new Set(plansOver(nodes, half, 2).map((p) => p.stage))).toEqual(new Set(['debug', 'improve']));
+  });
+});
+
+describe('selectCurrent', () => {
+  // v1 (time 5) is the best of the whole tree, but it is neither the root, the current node (v2) nor
+  // one of the versions measured since (v3, v4).
+  const nodes = tree(
+    { valid: true, time: 10 },
+    { valid: true, time: 5 },
+    { valid: true, time: 9 },
+    { parent: 2, stage: 'improve', valid: true, time: 8 },
+    { parent: 2, stage: 'improve', valid: false },
+  );
+
+  it('local: the best valid node among the root, the current node and the newly measured ones', () => {
+    expect(selectCurrent(nodes, 'local', OBJ, 2, [3, 4])).toBe(3);
+    expect(selectCurrent(nodes, 'local', { ...OBJ, lower_is_better: false }, 2, [3, 4])).toBe(0);
+  });
+
+  it('global: the best valid node of the whole tree', () => {
+    expect(selectCurrent(nodes, 'global', OBJ, 2, [3, 4])).toBe(1);
+  });
+
+  it('ties go to the newest; with no valid candidate the current node stays', () => {
+    const tied = tree({ valid: true, time: 8 }, { valid: true, time: 8 }, { parent: 1, stage: 'improve', valid: true, time: 8 });
+    expect(selectCurrent(tied, 'local', OBJ, 1, [2])).toBe(2);
+    const none = tree({ valid: false }, { valid: false }, { valid: false });
+    expect(selectCurrent(none, 'local', OBJ, 0, [1, 2])).toBe(0);
   });
 });
