@@ -6,6 +6,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { RunConfig } from '../src/config/schema';
 import { heartbeatEveryMs } from './heartbeat';
 import * as steps from '../src/agent/steps';
+import { analyzeExecution } from '../src/agent/analysis';
 import { NonRetryableLlmError } from '../src/llm/providers';
 import { recordNode as recordNodeInStore } from '../src/runs/run-view-store';
 import type { NodeRecord, RunView } from '../src/search/types';
@@ -72,7 +73,7 @@ export async function writeVersion(input: StepInput & { planRef: string }) {
 
 export async function analyzeVersion(input: { run: RunRef; nodeId: number; exec: steps.ExecutionReport }) {
   const { store, config } = await open(input.run);
-  return steps.analyze(store, config, input.exec);
+  return withHeartbeat((signal) => analyzeExecution(store, { runId: input.run.runId, nodeId: input.nodeId, config, exec: input.exec }, signal));
 }
 
 export async function recordProgress(input: { run: RunRef; summary: Omit<RunView, 'nodes' | 'updated_at'>; node?: NodeRecord }) {

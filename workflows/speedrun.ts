@@ -16,6 +16,7 @@ import type * as gpuActivities from '../activities/gpu';
 import type { RunConfig } from '../src/config/schema';
 import { addUsage, noUsage, type TokenUsage } from '../src/llm/types';
 import { bestNode, planIteration, selectCurrent, speedup } from '../src/search/policy';
+import { briefOf, relevantHistory, type NodeBrief } from '../src/search/history';
 import { runFsr } from '../src/speedrun/scoring';
 import { fsrMetrics, scoredVersions } from '../src/search/fsr-versions';
 import type { NodeRecord, Phase, RunView, Stage } from '../src/search/types';
@@ -35,8 +36,6 @@ import {
 import { speedrunV1 } from './speedrun-v1';
 
 export * from './speedrun-api';
-
-const HISTORY_LIMIT = 12;
 
 /**
  * One search, the reference runner's loop: each iteration chooses a parent and a stage, proposes
@@ -211,6 +210,10 @@ async function runSearch({ config, carried }: RunInput): Promise<RunResult> {
     if (!exec.cached) state.device_ms! += exec.wallMs * Math.max(task.gpus_per_execution, 1);
     const verdict = await control.analyzeVersion({ run, nodeId: node.id, exec });
     Object.assign(node, { status: verdict.status, valid: verdict.valid, reason: verdict.reason, metrics: verdict.metrics, logRef: exec.logRef });
+    if (Object.keys(verdict.private_metrics).length) node.private_metrics = verdict.private_metrics;
+    if (verdict.summary) node.summary = verdict.summary;
+    if (exec.eval) node.evalLogRef = exec.eval.logRef;
+    charge(node, verdict.usage, verdict.llm_ms);
     addFlags(node, verdict.flags);
     node.timings.exec_ms = exec.wallMs;
     node.timings.harness_wall_ms = exec.wallMs;
@@ -265,7 +268,7 @@ async function runSearch({ config, carried }: RunInput): Promise<RunResult> {
   };
 
   /** Writes one hypothesis as a version, then executes, analyzes and records it. */
-  const develop = async (node: NodeRecord, parent: NodeRecord, history: NodeRecord[], planRef: string) => {
+  const develop = async (node: NodeRecord, parent: NodeBrief, history: NodeBrief[], planRef: string) => {
     active.coding++;
     refresh();
     let coded;
@@ -336,8 +339,8 @@ async function runSearch({ config, carried }: RunInput): Promise<RunResult> {
     state.measured = [];
     const { plan, rng } = planIteration(state.nodes, policy, state.current, state.rng);
     state.rng = rng;
-    const parent = state.nodes[plan.parent];
-    const history = relevantHistory(state.nodes, parent);
+    const parent = briefOf(state.nodes[plan.parent]);
+    const history = relevantHistory(state.nodes, state.nodes[plan.parent]);
     const count = Math.min(plan.count, policy.max_n_nodes - childCount());
 
     setLoopPhase('ideating');
@@ -391,20 +394,4 @@ function fsrOf(nodes: NodeRecord[], config: RunConfig): number {
   const { records, metrics_at_most } = config.task;
   const versions = fsrMetrics(scoredVersions(nodes), records!.metric);
   return runFsr({ baselineMs: records!.baseline, targetMs: records!.target, versions }, { target: metrics_at_most.val_loss ?? 3.28 }).fsr;
-}
-
-/**
- * What the agent is shown of the tree: the parent's ancestors, its buggy descendants and its other
- * children, ordered by version number and bounded to the most recent.
- */
-function relevantHistory(nodes: NodeRecord[], parent: NodeRecord): NodeRecord[] {
-  const ids = new Set<number>();
-  for (let cur: NodeRecord | undefined = parent; cur; cur = cur.parent === null ? undefined : nodes[cur.parent]) ids.add(cur.id);
-  const below = new Set([parent.id]);
-  for (const n of nodes) {
-    if (n.parent === null || !below.has(n.parent) || n.status === 'pending') continue;
-    if (n.parent === parent.id || !n.valid) ids.add(n.id); // its children, and buggy versions further down
-    if (!n.valid) below.add(n.id);
-  }
-  return [...ids].sort((a, b) => a - b).slice(-HISTORY_LIMIT).map((id) => nodes[id]);
 }

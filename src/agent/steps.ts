@@ -6,12 +6,13 @@ import { HARNESS_WALL_METRIC } from '../config/task';
 import { applyEditBlocks, EditError, parseEditBlocks } from '../edits/search-replace';
 import { cachedChat } from '../llm/cached-chat';
 import { addUsage, noUsage, type ChatMessage, type TokenUsage } from '../llm/types';
-import { extractMetrics, judgeExecution, type Verdict } from '../metrics/analyze';
 import type { ExecutionOutcome } from '../exec/run-execution';
-import type { NodeRecord, Stage } from '../search/types';
+import type { Stage } from '../search/types';
+import type { NodeBrief } from '../search/history';
 import type { ArtifactStore } from '../store/artifact-store';
-import { flagSuspiciousDiff, flagTimingDisagreement } from '../speedrun/scoring';
+import { flagSuspiciousDiff } from '../speedrun/scoring';
 import { loadKnowledge } from './knowledge';
+import { redactPrivate } from './analysis';
 import { codeBlock, rolePrompt, section, tail } from './prompts';
 
 export const PLAN_SUMMARY_CHARS = 300;
@@ -43,14 +44,14 @@ function boundsText({ task }: RunConfig): string {
   return b.length ? `, subject to ${b.join(', ')}` : '';
 }
 
-function describeNode(n: NodeRecord): string {
+function describeNode(n: NodeBrief): string {
   const metrics = Object.entries(n.metrics).map(([k, v]) => `${k}=${v}`).join(', ');
   const from = n.parent === null ? '' : ` from v_${n.parent}`;
   const summary = n.summary ? ` — ${n.summary}` : '';
   return `- v_${n.id} (${n.stage}${from}): ${n.plan.split('\n')[0]} → ${n.status}${n.reason ? ` (${n.reason})` : ''}${metrics ? `; ${metrics}` : ''}${summary}`;
 }
 
-const STAGE_ASK: Record<Exclude<Stage, 'root'>, (p: NodeRecord) => string> = {
+const STAGE_ASK: Record<Exclude<Stage, 'root'>, (p: NodeBrief) => string> = {
   draft: () => 'Propose a new approach, starting from the original code below.',
   improve: (p) => `Propose one change that makes v_${p.id} better on the objective.`,
   debug: (p) => `v_${p.id} is broken: ${p.reason ?? p.status}. Propose how to fix it, keeping its idea.`,
@@ -61,9 +62,9 @@ export interface AgentStepInput {
   config: RunConfig;
   nodeId: number;
   stage: Exclude<Stage, 'root'>;
-  parent: NodeRecord;
+  parent: NodeBrief;
   /** Relevant earlier nodes (the parent's lineage, buggy descendants and other children), ordered by id. */
-  history: NodeRecord[];
+  history: NodeBrief[];
 }
 
 export interface IdeateInput extends AgentStepInput {
@@ -102,7 +103,8 @@ export async function ideate(store: ArtifactStore, input: IdeateInput, signal?: 
 
   const proposed = await Promise.all((input.proposed ?? []).map((ref) => store.getText(ref)));
   const files = await store.readSnapshotFiles(parent.snapshot!, config.task.fnames);
-  const log = parent.logRef && input.stage === 'debug' ? tail(await store.getText(parent.logRef), config.max_log_len) : undefined;
+  // Private metrics never reach the agent, not even through the log of the version it debugs.
+  const log = parent.logRef && input.stage === 'debug' ? tail(redactPrivate(config.task, await store.getText(parent.logRef), parent.private_metrics), config.max_log_len) : undefined;
   const user = [
     section('Task', taskDescription(config)),
     section('What to do', STAGE_ASK[input.stage](parent)),
@@ -179,17 +181,4 @@ export interface ExecutionReport {
   dataChanged?: string[];
   /** The task's `eval` command, run after a successful execution (absent when the task has none). */
   eval?: { outcome: ExecutionOutcome; exitCode?: number; wallMs: number; logRef: string };
-}
-
-/** Reads the metrics from an execution's log and judges the version. */
-export async function analyze(store: ArtifactStore, config: RunConfig, exec: ExecutionReport): Promise<Verdict & { metrics: Record<string, number>; flags: string[] }> {
-  const log = await store.getText(exec.logRef);
-  const metrics: Record<string, number> = { ...extractMetrics(config.task, log), [HARNESS_WALL_METRIC]: exec.wallMs };
-  // The script's own clock is checked against ours: a train_time the harness cannot have seen is flagged.
-  const timing = metrics.train_time !== undefined ? flagTimingDisagreement(metrics.train_time, exec.wallMs) : undefined;
-  const flags = [
-    ...(timing ? [timing] : []),
-    ...(exec.dataChanged?.length ? [`the execution modified task data: ${exec.dataChanged.join(', ')}`] : []),
-  ];
-  return { ...judgeExecution(config.task, exec, metrics, tail(log, 2000)), metrics, flags };
 }

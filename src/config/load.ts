@@ -6,6 +6,7 @@ import { homeDir, ROOT } from '../paths';
 import { runConfigSchema, modelSchema, scienceRunnerSchema, type RunConfig } from './schema';
 import { taskSchema, type TaskConfig } from './task';
 import { controlQueue } from '../temporal/task-queue';
+import { resolveStoreSetting } from '../store/location';
 
 /** Bad config or overrides: the message says what is wrong and what would be valid. */
 export class ConfigError extends Error {}
@@ -132,10 +133,18 @@ export function resolveRunConfig(overrides: string[], env: NodeJS.ProcessEnv = p
   if (typeof config.hint_level === 'number') config.hint_level = String(config.hint_level);
   const model = config.model as Record<string, unknown>;
   if (model.provider === 'scripted' && !model.script) model.script = defaultScript(String(task.id));
-  for (const key of ['store', 'workspace_dir'] as const) {
-    if (typeof config[key] === 'string' && !isAbsolute(config[key] as string)) config[key] = resolve(homeDir(), config[key] as string);
+  if (typeof config.store === 'string') {
+    try {
+      config.store = resolveStoreSetting(config.store, homeDir()); // s3:// kept, file:// and relative paths made absolute
+    } catch (err) {
+      throw new ConfigError((err as Error).message);
+    }
   }
+  if (typeof config.workspace_dir === 'string' && !isAbsolute(config.workspace_dir)) config.workspace_dir = resolve(homeDir(), config.workspace_dir);
   const run = parseOrExplain(runConfigSchema, config, 'config');
+  if (run.task.private_metrics.includes(run.task.selection_metric)) {
+    throw new ConfigError(`task '${run.task.id}': the selection metric '${run.task.selection_metric}' cannot be private (the agent must see what it optimises)`);
+  }
   if (run.ideator === 'dummy' && run.hint_level === '0' && run.knowledge_src_paths.length === 0) {
     throw new ConfigError('ideator=dummy passes the hint through as the idea, so it needs one: set hint_level (1, 2, 3, 1+2, 1+2+3, diff) or knowledge_src_paths');
   }

@@ -7,9 +7,38 @@ export type NodeStatus = 'ok' | 'buggy' | 'timeout' | 'crashed';
 /** Metrics from a log by the task's rules: named regexes (first capture group) or speedrun validation lines. */
 export function extractMetrics(task: TaskConfig, log: string): Record<string, number> {
   if (task.metric_parser === 'speedrun') return speedrunMetrics(log);
+  return extractByPatterns(task.metric_patterns, task.metric_types, log, bestOf(task));
+}
+
+/** The metrics of the task's `eval` command, read from its own log by its own patterns. */
+export function extractEvalMetrics(task: TaskConfig, log: string): Record<string, number> {
+  if (!task.eval) return {};
+  return extractByPatterns(task.eval.metric_patterns, task.eval.metric_types, log, bestOf(task));
+}
+
+/** Which metric takes its best value over the log rather than its last (`metric_extract: best`). */
+interface BestRule {
+  metric?: string;
+  lowerIsBetter: boolean;
+}
+const bestOf = (task: TaskConfig): BestRule => ({
+  metric: task.metric_extract === 'best' ? task.selection_metric : undefined,
+  lowerIsBetter: task.lower_is_better,
+});
+
+/**
+ * Named regexes, each matched line by line; its first capture group is the value. A pattern that
+ * matches several lines gives its last value, or its best for the selection metric under `best`.
+ */
+export function extractByPatterns(
+  patterns: Record<string, string>,
+  types: Record<string, 'float' | 'int'>,
+  log: string,
+  best: BestRule,
+): Record<string, number> {
   const metrics: Record<string, number> = {};
   const lines = log.split('\n');
-  for (const [name, pattern] of Object.entries(task.metric_patterns)) {
+  for (const [name, pattern] of Object.entries(patterns)) {
     const re = new RegExp(pattern);
     const values = lines.flatMap((line) => {
       const m = re.exec(line);
@@ -17,12 +46,9 @@ export function extractMetrics(task: TaskConfig, log: string): Record<string, nu
       return Number.isNaN(v) && !/nan/i.test(m?.[1] ?? '') ? [] : [v];
     });
     if (values.length === 0) continue;
-    const better = (a: number, b: number) => (task.lower_is_better ? a < b : a > b);
-    const pick =
-      task.metric_extract === 'best' && name === task.selection_metric
-        ? values.reduce((best, v) => (better(v, best) ? v : best))
-        : values[values.length - 1];
-    metrics[name] = task.metric_types[name] === 'int' ? Math.trunc(pick) : pick;
+    const better = (a: number, b: number) => (best.lowerIsBetter ? a < b : a > b);
+    const pick = best.metric === name ? values.reduce((b, v) => (better(v, b) ? v : b)) : values[values.length - 1];
+    metrics[name] = types[name] === 'int' ? Math.trunc(pick) : pick;
   }
   return metrics;
 }
@@ -40,6 +66,8 @@ export function judgeExecution(
   execution: { outcome: ExecutionOutcome; exitCode?: number; wallMs: number; timeoutMs?: number },
   metrics: Record<string, number>,
   logTail: string,
+  /** Private metrics: a broken bound is reported without their name or value. */
+  hidden: string[] = [],
 ): Verdict {
   const lastLine = logTail.trim().split('\n').slice(-1)[0]?.slice(0, 300) ?? '';
   if (execution.outcome === 'timeout') return { status: 'timeout', valid: false, reason: `killed after the task's ${task.timeout_s}s timeout` };
@@ -49,11 +77,16 @@ export function judgeExecution(
   const value = metrics[task.selection_metric];
   if (value === undefined) return { status: 'buggy', valid: false, reason: `the log has no ${task.selection_metric} metric` };
   if (!Number.isFinite(value)) return { status: 'buggy', valid: false, reason: `${task.selection_metric} is ${value}` };
+  const broken = (name: string, bound: string): Verdict => ({
+    status: 'buggy',
+    valid: false,
+    reason: hidden.includes(name) ? 'a private metric breaks its bound' : `${name}=${metrics[name] ?? 'missing'} breaks the bound ${name} ${bound}`,
+  });
   for (const [name, max] of Object.entries(task.metrics_at_most)) {
-    if (!(metrics[name] <= max)) return { status: 'buggy', valid: false, reason: `${name}=${metrics[name] ?? 'missing'} breaks the bound ${name} <= ${max}` };
+    if (!(metrics[name] <= max)) return broken(name, `<= ${max}`);
   }
   for (const [name, min] of Object.entries(task.metrics_at_least)) {
-    if (!(metrics[name] >= min)) return { status: 'buggy', valid: false, reason: `${name}=${metrics[name] ?? 'missing'} breaks the bound ${name} >= ${min}` };
+    if (!(metrics[name] >= min)) return broken(name, `>= ${min}`);
   }
   return { status: 'ok', valid: true };
 }

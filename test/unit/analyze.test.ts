@@ -2,7 +2,7 @@ import { describe, it, expect, beforeEach, afterEach } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { extractMetrics, judgeExecution } from '../../src/metrics/analyze';
+import { extractEvalMetrics, extractMetrics, judgeExecution } from '../../src/metrics/analyze';
 import { HARNESS_WALL_METRIC } from '../../src/config/task';
 import { taskSchema, type TaskInput } from '../../src/config/task';
 import { loadTask } from '../../src/config/load';
@@ -80,6 +80,14 @@ describe('extractMetrics (regex)', () => {
   });
 });
 
+describe('extractEvalMetrics', () => {
+  it("reads the eval log by the eval command's own patterns and types, not the training ones", () => {
+    const t = task({ eval: { args: ['python', 'eval.py'], metric_patterns: { acc: '^acc=([\\d.]+)', n: '^n=(\\d+)' }, metric_types: { n: 'int' } } });
+    expect(extractEvalMetrics(t, 'time: 5\nacc=0.5\nacc=0.75\nn=12.9\n')).toEqual({ acc: 0.75, n: 12 });
+    expect(extractEvalMetrics(task(), 'acc=0.5')).toEqual({});
+  });
+});
+
 describe('extractMetrics (speedrun)', () => {
   const speedrun = task({ metric_parser: 'speedrun', selection_metric: 'train_time', metric_patterns: { time: '^(\\d+)' } });
 
@@ -154,6 +162,11 @@ describe('judgeExecution', () => {
     const speedrun = task({ metric_parser: 'speedrun', selection_metric: 'train_time', metrics_at_most: { val_loss: 3.28 } });
     expect(judgeExecution(speedrun, ok, { train_time: 1000, val_loss: NaN, step: 10 }, '').reason).toBe('val_loss=NaN breaks the bound val_loss <= 3.28');
     expect(judgeExecution(speedrun, ok, { train_time: 1000, val_loss: 3.29, step: 10 }, '').reason).toBe('val_loss=3.29 breaks the bound val_loss <= 3.28');
+  });
+
+  it('a private metric breaking a bound is reported without its name or value', () => {
+    expect(judgeExecution(t, ok, { time: 1, answer: 43, loss: 1 }, '', ['answer'])).toEqual({ status: 'buggy', valid: false, reason: 'a private metric breaks its bound' });
+    expect(judgeExecution(t, ok, { time: 1, answer: 41, loss: -1 }, '', ['answer']).reason).toBe('loss=-1 breaks the bound loss >= 0');
   });
 
   it('ok when every check passes, bounds inclusive', () => {
