@@ -2,7 +2,7 @@ import type { Client } from '@temporalio/client';
 import type { RunConfig } from '../config/schema';
 import type { RunView } from '../search/types';
 import { ArtifactStore } from '../store/artifact-store';
-import { SA } from '../temporal/search-attributes';
+import { runStartOptions } from './start-options';
 import { loadRunView } from './run-view-store';
 import { speedrunWorkflow, treeQuery, type RunState } from '../../workflows/speedrun';
 
@@ -19,22 +19,7 @@ export async function startRun(client: Client, config: RunConfig, runId = newRun
     taskQueue: config.task_queue,
     workflowId: runId,
     args: [{ config, ...(carried ? { carried } : {}) }],
-    typedSearchAttributes: [
-      { key: SA.Task, value: config.task.id },
-      { key: SA.Model, value: config.model.id },
-      { key: SA.ScienceRunner, value: config.science_runner.id },
-      { key: SA.HintLevel, value: config.hint_level },
-      { key: SA.Seed, value: config.seed },
-      { key: SA.Phase, value: 'starting' },
-      { key: SA.Iteration, value: 0 },
-      ...(config.sweep_id ? [{ key: SA.SweepId, value: config.sweep_id }] : []),
-    ],
-    // Shown by the UI without a worker; `status` reads the store path from it when workers are gone.
-    memo: {
-      store: config.store, task: config.task.id, model: config.model.id, science_runner: config.science_runner.id, n_iterations: config.n_iterations,
-      ...(fork ? { forked_from: `${fork.runId}#v_${fork.nodeId}` } : {}),
-    },
-    staticSummary: `${config.task.id} · ${config.model.id} · ${config.science_runner.id} · ${config.n_iterations} iterations` + (fork ? ` · forked from ${fork.runId} v_${fork.nodeId}` : ''),
+    ...runStartOptions(config, { forkedFrom: fork }),
   });
 }
 
