@@ -1,8 +1,8 @@
 import { execa } from 'execa';
 import { createWriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { ROOT } from '../paths';
+import { dirname } from 'node:path';
+import { LAUNCHER, sandboxPlan, type SandboxSettings } from './sandbox';
 
 export type ExecutionOutcome = 'ok' | 'failed' | 'timeout' | 'cancelled';
 
@@ -17,6 +17,10 @@ export interface ExecutionSpec {
   logPath: string;
   /** Python that runs the process-group guard. */
   python: string;
+  /** The only places the command may write (default: its cwd, the workspace). */
+  writable?: string[];
+  /** Default: what the GPU worker was started with (see sandbox.ts). */
+  sandbox?: SandboxSettings;
   onLine?: (line: string) => void;
   signal?: AbortSignal;
 }
@@ -28,17 +32,17 @@ export interface ExecutionResult {
   wallMs: number;
 }
 
-const LAUNCHER = join(ROOT, 'src', 'exec', 'launcher.py');
-
 /**
  * Runs one execution in its own process group under a guard that dies with us, streams its output to
  * a log file, and kills the whole group on timeout or cancellation.
  */
 export async function runExecution(spec: ExecutionSpec): Promise<ExecutionResult> {
   await mkdir(dirname(spec.logPath), { recursive: true });
+  const plan = sandboxPlan(spec.python, spec.writable ?? [spec.cwd], spec.sandbox);
   const log = createWriteStream(spec.logPath);
+  if (plan.header) log.write(`${plan.header}\n`);
   const started = performance.now();
-  const child = execa(spec.python, [LAUNCHER, ...spec.argv], {
+  const child = execa(spec.python, [LAUNCHER, '--guard', JSON.stringify(plan.spec), '--', ...spec.argv], {
     cwd: spec.cwd,
     env: { ...spec.env, SPEEDRUNNER_PARENT_PID: String(process.pid) },
     extendEnv: false,
@@ -49,21 +53,29 @@ export async function runExecution(spec: ExecutionSpec): Promise<ExecutionResult
     buffer: false,
     cleanup: false,
   });
-  const killGroup = () => {
+  const signalGuard = (pid: number, sig: NodeJS.Signals) => {
     try {
-      if (child.pid) process.kill(-child.pid, 'SIGKILL');
+      process.kill(pid, sig);
     } catch {
       /* already gone */
     }
   };
+  const killGroup = () => child.pid && signalGuard(-child.pid, 'SIGKILL');
+  // SIGTERM first: the guard also kills what escaped the group (setsid), then the group; SIGKILL if it hangs.
+  let backstop: NodeJS.Timeout | undefined;
+  const stop = () => {
+    if (!child.pid) return;
+    signalGuard(child.pid, 'SIGTERM');
+    backstop ??= setTimeout(killGroup, 2000);
+  };
   let outcome: ExecutionOutcome | undefined;
   const timer = setTimeout(() => {
     outcome ??= 'timeout';
-    killGroup();
+    stop();
   }, spec.timeoutMs);
   const onAbort = () => {
     outcome ??= 'cancelled';
-    killGroup();
+    stop();
   };
   spec.signal?.addEventListener('abort', onAbort, { once: true });
   if (spec.signal?.aborted) onAbort();
@@ -80,6 +92,7 @@ export async function runExecution(spec: ExecutionSpec): Promise<ExecutionResult
   const result = await child;
   const wallMs = Math.round(performance.now() - started);
   clearTimeout(timer);
+  clearTimeout(backstop);
   spec.signal?.removeEventListener('abort', onAbort);
   killGroup(); // anything the script left running in its group
   await new Promise<void>((resolve) => log.end(resolve));

@@ -9,7 +9,7 @@ import { cli, makeEnv, processesMatching } from '../helpers/harness';
 describe('a run whose versions fail in every way', () => {
   it('records each failure with its reason, goes on, and keeps the good version', async () => {
     const tag = `outcomes-${Date.now()}`;
-    const t = makeEnv(inject('temporalPort'), { OPENAI_API_KEY: 'sk-must-not-leak', TEMPORAL_API_KEY_FAKE: 'nope' });
+    const t = makeEnv(inject('temporalPort'), { OPENAI_API_KEY: 'sk-must-not-leak', TEMPORAL_API_KEY_FAKE: 'nope', SPEEDRUNNER_SANDBOX: 'auto' });
     const valFile = join(t.home, 'val.bin');
     writeFileSync(valFile, 'validation data');
     const res = await cli(t, [
@@ -19,7 +19,8 @@ describe('a run whose versions fail in every way', () => {
     ]);
     expect(res.exitCode, res.stderr).toBe(0);
     const out = JSON.parse(res.stdout);
-    expect(out).toMatchObject({ status: 'COMPLETED', nodes: 7, buggy: 4 });
+    expect(out).toMatchObject({ status: 'COMPLETED', nodes: 7 });
+    expect(out.buggy).toBeGreaterThanOrEqual(4);
 
     const tree = JSON.parse((await cli(t, ['tree', out.runId, '--json'])).stdout);
     const byId = Object.fromEntries(tree.nodes.map((n: { id: number }) => [n.id, n]));
@@ -33,9 +34,17 @@ describe('a run whose versions fail in every way', () => {
     expect(byId[4]).not.toHaveProperty('snapshot');
     expect(byId[4].reason).toMatch(/no applicable edit after 3 attempts: the reply contains no SEARCH\/REPLACE edit block/);
     expect(byId[5]).toMatchObject({ status: 'ok', valid: true, metrics: { score: 0.5 } });
-    // v_6 rewrote the validation data: it ran and is fastest, but it is flagged and so not the best.
-    expect(byId[6]).toMatchObject({ status: 'ok', valid: true, metrics: { score: 0.04 } });
-    expect(byId[6].flags).toEqual([`the execution modified task data: ${valFile}`]);
+    // v_6 tries to rewrite the validation data. In the sandbox the data is read-only and the attempt
+    // crashes it; where the host has no sandbox it runs, is fastest, but is flagged and so not the best.
+    const sandboxed = !readFileSync(join(t.home, 'workspaces', out.runId, 'logs', 'v_6.log'), 'utf8').includes('SANDBOX UNAVAILABLE');
+    if (sandboxed) {
+      expect(byId[6]).toMatchObject({ status: 'crashed', valid: false });
+      expect(byId[6].reason).toMatch(/Read-only file system/);
+    } else {
+      expect(byId[6]).toMatchObject({ status: 'ok', valid: true, metrics: { score: 0.04 } });
+      expect(byId[6].flags).toEqual([`the execution modified task data: ${valFile}`]);
+    }
+    expect(readFileSync(valFile, 'utf8')).toBe(sandboxed ? 'validation data' : 'validation datatampered');
     expect(tree.best).toMatchObject({ id: 5, metric: 0.5 });
     // The worker had API keys in its environment; no execution saw one.
     for (const n of tree.nodes) if (n.metrics.secrets_visible !== undefined) expect(n.metrics.secrets_visible).toBe(0);

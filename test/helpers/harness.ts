@@ -30,6 +30,9 @@ export function makeEnv(port: number, extra: Record<string, string> = {}): TestE
       SPEEDRUNNER_SCRATCH: join(home, 'scratch'),
       // Own task queues: a worker of another test on the suite's server must never take our work.
       SPEEDRUNNER_TASK_QUEUE: `test-${randomBytes(4).toString('hex')}`,
+      // Tests count and time executions through files outside the workspace, which the sandbox makes
+      // read-only; the sandbox has its own tests (test/e2e/sandbox.test.ts, and run-outcomes opts in).
+      SPEEDRUNNER_SANDBOX: 'off',
       ...extra,
     },
   };

@@ -6,7 +6,8 @@ import { execFileSync } from 'node:child_process';
 import { defaultPython, homeDir, ROOT } from '../../src/paths';
 import { runExecution, type ExecutionSpec } from '../../src/exec/run-execution';
 import { GpuSlots } from '../../src/exec/gpu-slots';
-import { commandFor, executeVersion, executionEnv, scratchDir, taskPython } from '../../src/exec/execute-version';
+import { commandFor, executeVersion, executionEnv, scratchDir } from '../../src/exec/execute-version';
+import { taskPython } from '../../src/exec/task-env';
 import { taskSchema, type TaskInput } from '../../src/config/task';
 import { ArtifactStore } from '../../src/store/artifact-store';
 
@@ -333,7 +334,10 @@ describe('executeVersion', () => {
 describe('executeVersion data guard', () => {
   it('reports data files the execution rewrote, and only those', async () => {
     const saved = process.env.SPEEDRUNNER_SCRATCH;
+    const savedSandbox = process.env.SPEEDRUNNER_SANDBOX;
     process.env.SPEEDRUNNER_SCRATCH = join(dir, 'scratch');
+    // The guard is for hosts without the sandbox (which makes task data read-only): test it there.
+    process.env.SPEEDRUNNER_SANDBOX = 'off';
     try {
       const data = join(dir, 'data');
       for (const f of ['train_0.bin', 'train_1.bin', 'val_0.bin']) {
@@ -359,6 +363,8 @@ describe('executeVersion data guard', () => {
     } finally {
       if (saved === undefined) delete process.env.SPEEDRUNNER_SCRATCH;
       else process.env.SPEEDRUNNER_SCRATCH = saved;
+      if (savedSandbox === undefined) delete process.env.SPEEDRUNNER_SANDBOX;
+      else process.env.SPEEDRUNNER_SANDBOX = savedSandbox;
     }
   });
 });
