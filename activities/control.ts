@@ -7,6 +7,7 @@ import type { RunConfig } from '../src/config/schema';
 import { heartbeatEveryMs } from './heartbeat';
 import * as steps from '../src/agent/steps';
 import { analyzeExecution } from '../src/agent/analysis';
+import { codeVersion } from '../src/coders/code-version';
 import { NonRetryableLlmError } from '../src/llm/providers';
 import { recordNode as recordNodeInStore } from '../src/runs/run-view-store';
 import type { NodeRecord, RunView } from '../src/search/types';
@@ -68,7 +69,7 @@ export async function proposeHypothesis(input: StepInput & { proposed?: string[]
 
 export async function writeVersion(input: StepInput & { planRef: string }) {
   const { store, config } = await open(input.run);
-  return withHeartbeat((signal) => steps.code(store, { ...input, runId: input.run.runId, config }, signal));
+  return withHeartbeat((signal) => codeVersion(store, { ...input, runId: input.run.runId, config }, signal));
 }
 
 export async function analyzeVersion(input: { run: RunRef; nodeId: number; exec: steps.ExecutionReport }) {

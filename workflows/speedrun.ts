@@ -34,6 +34,7 @@ import {
   type RunState,
 } from './speedrun-api';
 import { speedrunV1 } from './speedrun-v1';
+import { agentCode } from './agent-coder';
 
 export * from './speedrun-api';
 
@@ -273,7 +274,9 @@ async function runSearch({ config, carried }: RunInput): Promise<RunResult> {
     refresh();
     let coded;
     try {
-      coded = await control.writeVersion({ run, nodeId: node.id, stage: node.stage as Exclude<Stage, 'root'>, parent, history, planRef });
+      coded = config.coder === 'agent'
+        ? await agentCode({ runId, config, nodeId: node.id, parent, planRef, history }) // each turn and tool call its own activity
+        : await control.writeVersion({ run, nodeId: node.id, stage: node.stage as Exclude<Stage, 'root'>, parent, history, planRef });
     } finally {
       active.coding--;
     }

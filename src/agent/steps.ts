@@ -1,16 +1,14 @@
-// The agent's steps as plain functions over the store: the activities are thin wrappers around these.
+// The agent's steps (the root version, ideas) as plain functions over the store; coders are in src/coders/.
 import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RunConfig } from '../config/schema';
 import { HARNESS_WALL_METRIC } from '../config/task';
-import { applyEditBlocks, EditError, parseEditBlocks } from '../edits/search-replace';
 import { cachedChat } from '../llm/cached-chat';
 import { addUsage, noUsage, type ChatMessage, type TokenUsage } from '../llm/types';
 import type { ExecutionOutcome } from '../exec/run-execution';
 import type { Stage } from '../search/types';
 import type { NodeBrief } from '../search/history';
 import type { ArtifactStore } from '../store/artifact-store';
-import { flagSuspiciousDiff } from '../speedrun/scoring';
 import { loadKnowledge } from './knowledge';
 import { redactPrivate } from './analysis';
 import { codeBlock, rolePrompt, section, tail } from './prompts';
@@ -136,40 +134,6 @@ export interface CodeResult {
   attempts: number;
   usage: TokenUsage;
   llm_ms: number;
-}
-
-/** Asks the coder for edit blocks and applies them; a failed edit is retried with the failure fed back. */
-export async function code(store: ArtifactStore, input: AgentStepInput & { planRef: string }, signal?: AbortSignal): Promise<CodeResult> {
-  const { config, parent } = input;
-  const { fnames } = config.task;
-  const files = await store.readSnapshotFiles(parent.snapshot!, fnames);
-  const user = [
-    section('Plan', await store.getText(input.planRef)),
-    section('Files you may edit', fnames.join(', ')),
-    section('Current files', codeBlock(files)),
-    section('Instructions', config.task.code_instructions),
-  ].join('\n');
-  const messages: ChatMessage[] = [{ role: 'user', content: user }];
-  let usage = noUsage();
-  const started = Date.now();
-  let error = '';
-  for (let attempt = 0; attempt <= config.max_retries; attempt++) {
-    const reply = await cachedChat(store, config.model, { system: rolePrompt('coder'), messages }, { runId: input.runId, nodeId: input.nodeId, role: 'coder', attempt }, signal);
-    usage = addUsage(usage, reply.usage); // a cached reply was still paid once, by an attempt whose result was lost
-    try {
-      const changed = applyEditBlocks(files, parseEditBlocks(reply.text), fnames);
-      const flags = flagSuspiciousDiff(Object.entries(changed).map(([path, after]) => ({ path, before: files[path] ?? '', after })));
-      return { snapshot: await store.deriveSnapshot(parent.snapshot!, changed), flags, attempts: attempt + 1, usage, llm_ms: Date.now() - started };
-    } catch (err) {
-      if (!(err instanceof EditError)) throw err;
-      error = err.message;
-      messages.push({ role: 'assistant', content: reply.text }, {
-        role: 'user',
-        content: `Your edit could not be applied: ${error}. Reply again with SEARCH/REPLACE blocks that match the current files exactly.`,
-      });
-    }
-  }
-  return { error: `no applicable edit after ${config.max_retries + 1} attempts: ${error}`, attempts: config.max_retries + 1, usage, llm_ms: Date.now() - started };
 }
 
 export interface ExecutionReport {

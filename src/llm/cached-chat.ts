@@ -1,8 +1,8 @@
 import type { ModelConfig } from '../config/schema';
 import type { ArtifactStore } from '../store/artifact-store';
 import { canonicalJson, sha256 } from '../store/hash';
-import { callModel, costUsd } from './providers';
-import type { ChatReply, ChatRequest } from './types';
+import { callModel, callModelWithTools, costUsd } from './providers';
+import type { ChatReply, ChatRequest, ToolChatReply, ToolChatRequest } from './types';
 
 /**
  * Identifies one logical LLM call of a run (run, node, role, attempt). It is part of the cache key so
@@ -16,7 +16,7 @@ export interface CallSite {
   attempt: number;
 }
 
-export function requestKey(model: ModelConfig, req: ChatRequest, site: CallSite): string {
+export function requestKey(model: ModelConfig, req: ChatRequest | ToolChatRequest, site: CallSite): string {
   const { provider, model: name, base_url, temperature, max_tokens } = model;
   return sha256(
     canonicalJson({
@@ -41,13 +41,34 @@ export async function cachedChat(
 ): Promise<ChatReply & { key: string }> {
   const key = requestKey(model, req, site);
   const hit = await store.getRef(`llm/${key}`);
-  if (hit && store.hasBlob(hit)) {
+  if (hit && (await store.hasBlob(hit))) {
     const reply = await store.getJson<Omit<ChatReply, 'cached'>>(hit);
     return { ...reply, cached: true, key };
   }
   const raw = await callModel(model, req, signal);
   const reply = { text: raw.text, usage: { ...raw.usage, cost_usd: costUsd(model, raw.usage), calls: 1 } };
   // The request itself is stored beside the reply, so a node's prompt can be inspected later.
+  const requestRef = await store.putJson({ model: model.id, req, site });
+  await store.setRef(`llm/${key}`, await store.putJson({ ...reply, requestRef }));
+  return { ...reply, cached: false, key };
+}
+
+/** A tool-using turn paid for once, cached like `cachedChat` (the tools are part of the request hash). */
+export async function cachedToolChat(
+  store: ArtifactStore,
+  model: ModelConfig,
+  req: ToolChatRequest,
+  site: CallSite,
+  signal?: AbortSignal,
+): Promise<ToolChatReply & { key: string }> {
+  const key = requestKey(model, req, site);
+  const hit = await store.getRef(`llm/${key}`);
+  if (hit && (await store.hasBlob(hit))) {
+    const reply = await store.getJson<Omit<ToolChatReply, 'cached'>>(hit);
+    return { ...reply, cached: true, key };
+  }
+  const raw = await callModelWithTools(model, req, signal);
+  const reply = { text: raw.text, tool_calls: raw.tool_calls, usage: { ...raw.usage, cost_usd: costUsd(model, raw.usage), calls: 1 } };
   const requestRef = await store.putJson({ model: model.id, req, site });
   await store.setRef(`llm/${key}`, await store.putJson({ ...reply, requestRef }));
   return { ...reply, cached: false, key };

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { ModelConfig } from '../config/schema';
 import { ROOT } from '../paths';
 import { loadScript, startScriptedServer, type ScriptedServer } from './scripted-server';
-import type { ChatRequest, TokenUsage } from './types';
+import type { AgentMessage, ChatRequest, TokenUsage, ToolCall, ToolChatRequest } from './types';
 
 /** A provider error that retrying cannot fix (bad key, bad request, unknown model). */
 export class NonRetryableLlmError extends Error {}
@@ -32,8 +32,22 @@ function apiKey(model: ModelConfig): string {
   throw new NonRetryableLlmError(`model '${model.id}' needs the environment variable ${name ?? '(api_key_env unset)'} on the control worker`);
 }
 
+/** Where a model is reached and with which key, for tools that call it themselves (the aider CLI). */
+export async function modelEndpoint(model: ModelConfig): Promise<{ baseUrl?: string; key: string }> {
+  const baseUrl = model.provider === 'scripted' ? await scriptedUrl(model) : model.base_url;
+  return { baseUrl, key: apiKey(model) };
+}
+
 /** One call to the model through its official SDK. SDK-level retries cover 429 and 5xx with backoff. */
 export async function callModel(model: ModelConfig, req: ChatRequest, signal?: AbortSignal): Promise<RawReply> {
+  const { text, usage } = await callModelWithTools(model, { ...req, tools: [] }, signal);
+  return { text, usage };
+}
+
+const sampling = (model: ModelConfig) => (model.temperature !== undefined ? { temperature: model.temperature } : {});
+
+/** One call with native tool calling (OpenAI function tools, Anthropic tool_use); no tools means a plain chat. */
+export async function callModelWithTools(model: ModelConfig, req: ToolChatRequest, signal?: AbortSignal): Promise<RawReply & { tool_calls: ToolCall[] }> {
   try {
     if (model.provider === 'anthropic') {
       const client = new Anthropic({ apiKey: apiKey(model), baseURL: model.base_url, maxRetries: 4 });
@@ -41,15 +55,16 @@ export async function callModel(model: ModelConfig, req: ChatRequest, signal?: A
         {
           model: model.model,
           system: req.system,
-          messages: req.messages,
+          messages: toAnthropic(req.messages),
           max_tokens: model.max_tokens,
-          ...(model.temperature !== undefined ? { temperature: model.temperature } : {}),
+          ...(req.tools.length ? { tools: req.tools.map((t) => ({ name: t.name, description: t.description, input_schema: t.parameters as Anthropic.Tool.InputSchema })) } : {}),
+          ...sampling(model),
         },
         { signal },
       );
-      const text = res.content.map((c) => (c.type === 'text' ? c.text : '')).join('');
       return {
-        text,
+        text: res.content.map((c) => (c.type === 'text' ? c.text : '')).join(''),
+        tool_calls: res.content.flatMap((c) => (c.type === 'tool_use' ? [{ id: c.id, name: c.name, arguments: (c.input ?? {}) as Record<string, unknown> }] : [])),
         usage: {
           input_tokens: res.usage.input_tokens,
           output_tokens: res.usage.output_tokens,
@@ -62,14 +77,17 @@ export async function callModel(model: ModelConfig, req: ChatRequest, signal?: A
     const res = await client.chat.completions.create(
       {
         model: model.model,
-        messages: [{ role: 'system', content: req.system }, ...req.messages],
+        messages: [{ role: 'system', content: req.system }, ...toOpenAi(req.messages)],
         max_completion_tokens: model.max_tokens,
-        ...(model.temperature !== undefined ? { temperature: model.temperature } : {}),
+        ...(req.tools.length ? { tools: req.tools.map((t) => ({ type: 'function' as const, function: t })) } : {}),
+        ...sampling(model),
       },
       { signal },
     );
+    const message = res.choices[0]?.message;
     return {
-      text: res.choices[0]?.message?.content ?? '',
+      text: message?.content ?? '',
+      tool_calls: (message?.tool_calls ?? []).flatMap((c) => (c.type === 'function' ? [{ id: c.id, name: c.function.name, arguments: parseArguments(c.function.arguments) }] : [])),
       usage: {
         input_tokens: res.usage?.prompt_tokens ?? 0,
         output_tokens: res.usage?.completion_tokens ?? 0,
@@ -83,6 +101,52 @@ export async function callModel(model: ModelConfig, req: ChatRequest, signal?: A
     }
     throw err;
   }
+}
+
+/** OpenAI sends arguments as a JSON string; a malformed one reaches the tool as `_unparsed`, so the model is told. */
+function parseArguments(json: string): Record<string, unknown> {
+  try {
+    const v = JSON.parse(json || '{}');
+    return v && typeof v === 'object' && !Array.isArray(v) ? v : { _unparsed: json };
+  } catch {
+    return { _unparsed: json };
+  }
+}
+
+function toOpenAi(messages: AgentMessage[]): OpenAI.ChatCompletionMessageParam[] {
+  return messages.map((m): OpenAI.ChatCompletionMessageParam => {
+    if (m.role === 'tool') return { role: 'tool', tool_call_id: m.tool_call_id, content: m.content };
+    if (m.role === 'assistant' && m.tool_calls?.length) {
+      return {
+        role: 'assistant',
+        content: m.content || null,
+        tool_calls: m.tool_calls.map((c) => ({ id: c.id, type: 'function', function: { name: c.name, arguments: JSON.stringify(c.arguments) } })),
+      };
+    }
+    return { role: m.role, content: m.content };
+  });
+}
+
+/** Anthropic carries tool calls as content blocks, and tool results as blocks of the next user turn. */
+function toAnthropic(messages: AgentMessage[]): Anthropic.MessageParam[] {
+  const out: Anthropic.MessageParam[] = [];
+  for (const m of messages) {
+    if (m.role === 'tool') {
+      const block: Anthropic.ToolResultBlockParam = { type: 'tool_result', tool_use_id: m.tool_call_id, content: m.content };
+      const last = out[out.length - 1];
+      if (last?.role === 'user' && Array.isArray(last.content) && last.content.every((b) => b.type === 'tool_result')) last.content.push(block);
+      else out.push({ role: 'user', content: [block] });
+    } else if (m.role === 'assistant' && m.tool_calls?.length) {
+      out.push({
+        role: 'assistant',
+        content: [
+          ...(m.content ? [{ type: 'text' as const, text: m.content }] : []),
+          ...m.tool_calls.map((c) => ({ type: 'tool_use' as const, id: c.id, name: c.name, input: c.arguments })),
+        ],
+      });
+    } else out.push({ role: m.role, content: m.content });
+  }
+  return out;
 }
 
 export function costUsd(model: ModelConfig, u: RawReply['usage']): number {

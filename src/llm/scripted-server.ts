@@ -9,15 +9,22 @@ import { z } from 'zod';
  * protocols and answers from a script, so the real SDKs (and our whole LLM path) run without a
  * provider. A script is a list of rules; the first rule whose regexes match the request answers with
  * its next reply (cycling). Replies depend only on the request and how often the rule answered.
+ * A rule answers with `replies` (plain texts) or `turns` (`{text?, tool_calls: [{name, arguments}]}`,
+ * sent as the protocol's native tool calls: OpenAI `tool_calls`, Anthropic `tool_use` blocks).
  */
+const toolCallSchema = z.strictObject({ name: z.string(), arguments: z.record(z.string(), z.unknown()).default({}) });
+const turnSchema = z.strictObject({ text: z.string().default(''), tool_calls: z.array(toolCallSchema).default([]) });
 const ruleSchema = z.strictObject({
   name: z.string(),
   /** Regex tested against the system prompt. */
   system: z.string().optional(),
   /** Regex tested against the user messages (all of them, so a retry still matches its plan). */
   user: z.string().optional(),
-  replies: z.array(z.string()).min(1),
-});
+  /** Regex tested against the latest tool result (empty before any), so agent loops answer by what they saw. */
+  tool_result: z.string().optional(),
+  replies: z.array(z.string()).default([]),
+  turns: z.array(turnSchema).optional(),
+}).refine((r) => (r.replies.length > 0) !== Boolean(r.turns?.length), { message: 'a rule needs replies (texts) or turns (tool calls), not both' });
 export const scriptSchema = z.strictObject({
   latency_ms: z.number().min(0).default(0),
   rules: z.array(ruleSchema).min(1),
@@ -35,6 +42,8 @@ export interface ScriptedRequestLog {
   reply_index: number;
   protocol: 'openai' | 'anthropic';
   authorization_present: boolean;
+  /** The request body as received (tests assert what did, or did not, reach the model). */
+  body: unknown;
 }
 
 export interface ScriptedServer {
@@ -48,14 +57,19 @@ export async function startScriptedServer(script: Script, port = 0): Promise<Scr
   const counts = new Map<string, number>();
   const requests: ScriptedRequestLog[] = [];
 
-  const answer = (system: string, user: string) => {
+  const answer = (system: string, user: string, toolResult: string) => {
     const rule = script.rules.find(
-      (r) => (!r.system || new RegExp(r.system).test(system)) && (!r.user || new RegExp(r.user).test(user)),
+      (r) =>
+        (!r.system || new RegExp(r.system).test(system)) &&
+        (!r.user || new RegExp(r.user).test(user)) &&
+        (r.tool_result === undefined || new RegExp(r.tool_result).test(toolResult)),
     );
     if (!rule) return undefined;
     const index = counts.get(rule.name) ?? 0;
     counts.set(rule.name, index + 1);
-    return { rule: rule.name, index, text: rule.replies[index % rule.replies.length] };
+    const turns = rule.turns ?? [];
+    const reply = rule.replies.length ? { text: rule.replies[index % rule.replies.length], tool_calls: [] } : turns[index % turns.length];
+    return { rule: rule.name, index, ...reply };
   };
 
   const server: Server = createServer(async (req, res) => {
@@ -71,26 +85,28 @@ export async function startScriptedServer(script: Script, port = 0): Promise<Scr
       const msgs: { role: string; content: unknown }[] = body.messages ?? [];
       const system = protocol === 'openai' ? textOf(msgs.find((m) => m.role === 'system')?.content) : textOf(body.system);
       const userText = msgs.filter((m) => m.role === 'user').map((m) => textOf(m.content)).join('\n');
-      const reply = answer(system, userText);
+      const reply = answer(system, userText, lastToolResult(protocol, msgs));
       if (!reply) return send(400, { error: { type: 'invalid_request_error', message: 'scripted model: no rule matches this request' } });
       requests.push({
         rule: reply.rule,
         reply_index: reply.index,
         protocol,
         authorization_present: Boolean(req.headers.authorization || req.headers['x-api-key']),
+        body,
       });
       if (script.latency_ms) await new Promise((r) => setTimeout(r, script.latency_ms));
       // OpenAI requests carry the system prompt among the messages; Anthropic ones beside them.
       const promptChars = msgs.reduce((n, m) => n + textOf(m.content).length, 0) + (protocol === 'anthropic' ? system.length : 0);
       const inTok = Math.ceil(promptChars / 4);
-      const outTok = Math.ceil(reply.text.length / 4);
+      const outTok = Math.ceil((reply.text.length + (reply.tool_calls.length ? JSON.stringify(reply.tool_calls).length : 0)) / 4);
+      const n = requests.length;
       if (protocol === 'openai') {
         return send(200, {
           id: `chatcmpl-scripted-${requests.length}`,
           object: 'chat.completion',
           created: Math.floor(Date.now() / 1000),
           model: body.model,
-          choices: [{ index: 0, message: { role: 'assistant', content: reply.text }, finish_reason: 'stop' }],
+          choices: [{ index: 0, message: openAiMessage(reply, n), finish_reason: reply.tool_calls.length ? 'tool_calls' : 'stop' }],
           usage: { prompt_tokens: inTok, completion_tokens: outTok, total_tokens: inTok + outTok },
         });
       }
@@ -99,8 +115,11 @@ export async function startScriptedServer(script: Script, port = 0): Promise<Scr
         type: 'message',
         role: 'assistant',
         model: body.model,
-        content: [{ type: 'text', text: reply.text }],
-        stop_reason: 'end_turn',
+        content: [
+          ...(reply.text || !reply.tool_calls.length ? [{ type: 'text', text: reply.text }] : []),
+          ...reply.tool_calls.map((c, i) => ({ type: 'tool_use', id: `toolu_scripted_${n}_${i}`, name: c.name, input: c.arguments })),
+        ],
+        stop_reason: reply.tool_calls.length ? 'tool_use' : 'end_turn',
         usage: { input_tokens: inTok, output_tokens: outTok },
       });
     } catch (err) {
@@ -114,6 +133,30 @@ export async function startScriptedServer(script: Script, port = 0): Promise<Scr
     requests,
     close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
   };
+}
+
+type Answer = { text: string; tool_calls: { name: string; arguments: Record<string, unknown> }[] };
+
+function openAiMessage(reply: Answer, n: number) {
+  if (!reply.tool_calls.length) return { role: 'assistant', content: reply.text };
+  return {
+    role: 'assistant',
+    content: reply.text || null,
+    tool_calls: reply.tool_calls.map((c, i) => ({ id: `call_scripted_${n}_${i}`, type: 'function', function: { name: c.name, arguments: JSON.stringify(c.arguments) } })),
+  };
+}
+
+/** The text of the newest tool result: an OpenAI `tool` message, or an Anthropic `tool_result` block. */
+function lastToolResult(protocol: 'openai' | 'anthropic', msgs: { role: string; content: unknown }[]): string {
+  for (let i = msgs.length - 1; i >= 0; i--) {
+    const m = msgs[i];
+    if (protocol === 'openai' && m.role === 'tool') return textOf(m.content);
+    if (protocol === 'anthropic' && m.role === 'user' && Array.isArray(m.content)) {
+      const results = m.content.filter((b) => b?.type === 'tool_result');
+      if (results.length) return textOf(results[results.length - 1].content);
+    }
+  }
+  return '';
 }
 
 function textOf(content: unknown): string {
