@@ -89,7 +89,7 @@ describe('scripted server through the real SDKs', () => {
       output_tokens: Math.ceil('code for X'.length / 4),
       cached_input_tokens: 0,
     });
-    expect(server.requests).toEqual([{ rule: 'coder-x', reply_index: 0, protocol: 'anthropic', authorization_present: true }]);
+    expect(server.requests).toMatchObject([{ rule: 'coder-x', reply_index: 0, protocol: 'anthropic', authorization_present: true, body: { system: 'You are the coder.' } }]);
     expect((await callModel(m, req('the ideator', 'x'))).text).toBe('idea one');
     expect((await callModel(m, req('the ideator', 'x'))).text).toBe('idea two');
   });
