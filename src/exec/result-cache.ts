@@ -19,7 +19,7 @@ const ref = (key: string) => `exec/${key}`;
 
 export async function cachedExecution(store: ArtifactStore, key: string): Promise<StoredExecution | undefined> {
   const hash = await store.getRef(ref(key));
-  return hash && store.hasBlob(hash) ? store.getJson<StoredExecution>(hash) : undefined;
+  return hash && (await store.hasBlob(hash)) ? store.getJson<StoredExecution>(hash) : undefined;
 }
 
 /** Keeps a finished execution's result; a cancelled one measured nothing and is not kept. */

@@ -6,6 +6,8 @@ import { join, relative, sep } from 'node:path';
 import { createHash } from 'node:crypto';
 import { ArtifactStore, type SnapshotManifest } from '../../src/store/artifact-store';
 import { canonicalJson, sha256 } from '../../src/store/hash';
+import { parseStoreLocation, resolveStoreSetting } from '../../src/store/location';
+import { ConfigError, resolveRunConfig } from '../../src/config/load';
 
 let tmp: string;
 let store: ArtifactStore;
@@ -39,8 +41,8 @@ describe('blobs', () => {
     expect(hash).toBe(createHash('sha256').update('hello\n').digest('hex'));
     expect(await readFile(blobFile(hash), 'utf8')).toBe('hello\n');
     expect(await store.getText(hash)).toBe('hello\n');
-    expect(store.hasBlob(hash)).toBe(true);
-    expect(store.hasBlob(sha256('other'))).toBe(false);
+    expect(await store.hasBlob(hash)).toBe(true);
+    expect(await store.hasBlob(sha256('other'))).toBe(false);
   });
 
   it('are deduplicated: the same bytes twice give one file, string and bytes alike', async () => {
@@ -72,7 +74,7 @@ describe('blobs', () => {
   it('refuses strings that are not sha256 hashes (no path escapes)', async () => {
     await expect(store.getBlob('../../etc/passwd')).rejects.toThrow(/not a sha256 hash/);
     await expect(store.getBlob('ABCDEF'.padEnd(64, '0'))).rejects.toThrow(/not a sha256 hash/);
-    expect(() => store.hasBlob('xyz')).toThrow(/not a sha256 hash/);
+    await expect(store.hasBlob('xyz')).rejects.toThrow(/not a sha256 hash/);
   });
 
   it('JSON blobs are canonical: key order does not change the hash', async () => {
@@ -205,5 +207,67 @@ describe('refs', () => {
       await expect(store.getRef(bad), bad).rejects.toThrow(/bad ref name/);
     }
     expect((await filesUnder(tmp)).filter((f) => f.endsWith('escape') || f.endsWith('/b'))).toEqual([]);
+  });
+});
+
+describe('damage is repaired or refused', () => {
+  it('a blob file of the wrong size (a partial copy) is rewritten by the next put of the same bytes', async () => {
+    const hash = await store.putBlob('the whole content\n');
+    await writeFile(blobFile(hash), 'the wh');
+    await expect(store.getBlob(hash)).rejects.toThrow(/corrupt/);
+    expect(await store.putBlob('the whole content\n')).toBe(hash);
+    expect(await store.getText(hash)).toBe('the whole content\n');
+  });
+
+  it('a ref that holds no hash is an error, not a pointer to garbage', async () => {
+    await mkdir(join(store.root, 'refs', 'runs'), { recursive: true });
+    await writeFile(join(store.root, 'refs', 'runs', 'half'), 'abc123');
+    await expect(store.getRef('runs/half')).rejects.toThrow('ref runs/half in ' + store.root + ' holds no artifact hash');
+    await expect(store.setRef('runs/half', 'not-a-hash')).rejects.toThrow(/not a sha256 hash/);
+  });
+});
+
+describe('store locations', () => {
+  it('file://<path> and a plain path name the same directory store', async () => {
+    const hash = await store.putBlob('shared');
+    const viaUrl = new ArtifactStore(`file://${store.root}`);
+    expect(viaUrl.location).toBe(store.root);
+    expect(await viaUrl.getText(hash)).toBe('shared');
+    await viaUrl.setRef('runs/r/view', hash);
+    expect(await store.getRef('runs/r/view')).toBe(hash);
+  });
+
+  it('parses s3://bucket/prefix and refuses credentials, bad buckets and unknown schemes', () => {
+    expect(parseStoreLocation('s3://my-bucket/team/runs/')).toEqual({ kind: 's3', bucket: 'my-bucket', prefix: 'team/runs' });
+    expect(parseStoreLocation('s3://my-bucket')).toEqual({ kind: 's3', bucket: 'my-bucket', prefix: '' });
+    expect(parseStoreLocation('file:///srv/store')).toEqual({ kind: 'file', root: '/srv/store' });
+    expect(parseStoreLocation('relative/store')).toEqual({ kind: 'file', root: 'relative/store' });
+    expect(() => parseStoreLocation('s3://AKIAXXXX:topsecret@bucket/p')).toThrow(/credentials do not belong in the store URL; set AWS_ACCESS_KEY_ID/);
+    try {
+      parseStoreLocation('s3://AKIAXXXX:topsecret@bucket/p');
+    } catch (err) {
+      expect((err as Error).message).not.toContain('topsecret');
+    }
+    expect(() => parseStoreLocation('s3://Bad_Bucket/p')).toThrow(/not a valid S3 bucket name/);
+    expect(() => parseStoreLocation('s3://bucket/a/../b')).toThrow(/'\.' or '\.\.' segments/);
+    expect(() => parseStoreLocation('gs://bucket/p')).toThrow(/unsupported scheme; use a path, file:\/\/<path> or s3:\/\/<bucket>\/<prefix>/);
+  });
+
+  it('run configs keep s3:// as it is and make file:// and relative paths absolute under SPEEDRUNNER_HOME', () => {
+    const home = join(tmp, 'home');
+    const saved = process.env.SPEEDRUNNER_HOME;
+    process.env.SPEEDRUNNER_HOME = home;
+    try {
+      expect(resolveStoreSetting('s3://bkt/a/b/', home)).toBe('s3://bkt/a/b');
+      expect(resolveStoreSetting('file://rel', home)).toBe(join(home, 'rel'));
+      expect(resolveRunConfig(['task=collatz', 'model=scripted']).store).toBe(join(home, 'store'));
+      expect(resolveRunConfig(['task=collatz', 'model=scripted', 'store=s3://bkt/team']).store).toBe('s3://bkt/team');
+      expect(resolveRunConfig(['task=collatz', 'model=scripted', 'store=file:///mnt/shared/store']).store).toBe('/mnt/shared/store');
+      expect(resolveRunConfig(['task=collatz', 'model=scripted', 'store=file://mine']).store).toBe(join(home, 'mine'));
+      expect(() => resolveRunConfig(['task=collatz', 'model=scripted', 'store=s3://key:secret@bkt/x'])).toThrow(ConfigError);
+    } finally {
+      if (saved === undefined) delete process.env.SPEEDRUNNER_HOME;
+      else process.env.SPEEDRUNNER_HOME = saved;
+    }
   });
 });
