@@ -1,14 +1,15 @@
 import { mkdir, readFile, rm, stat } from 'node:fs/promises';
 import { globSync } from 'tinyglobby';
-import { existsSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { tmpdir } from 'node:os';
 import type { RunConfig } from '../config/schema';
 import type { TaskConfig } from '../config/task';
-import { defaultPython, homeDir } from '../paths';
+import { homeDir } from '../paths';
 import { ensureTiktokenCacheDir } from '../data/tiktoken-env';
 import type { ArtifactStore } from '../store/artifact-store';
 import { runExecution, type ExecutionResult } from './run-execution';
+import { taskPython } from './task-env';
+import { runEval, type EvalRun } from './run-eval';
 
 export interface ExecuteInput {
   runId: string;
@@ -16,15 +17,6 @@ export interface ExecuteInput {
   snapshot: string;
   task: TaskConfig;
   data: RunConfig['data'];
-}
-
-/** The Python a task runs with: its named environment (a venv prefix or an interpreter), else the worker's. */
-export function taskPython(task: TaskConfig): string {
-  if (!task.environment) return defaultPython();
-  const env = task.environment;
-  const python = existsSync(env) && statSync(env).isFile() ? env : join(env, 'bin', 'python');
-  if (!existsSync(python)) throw new Error(`task '${task.id}' names environment ${env}, which has no python on this host`);
-  return python;
 }
 
 export function commandFor(task: TaskConfig, python: string, gpus: number): string[] {
@@ -76,7 +68,7 @@ export async function executeVersion(
   input: ExecuteInput,
   devices: string[],
   hooks: { onLine?: (line: string) => void; signal?: AbortSignal } = {},
-): Promise<ExecutionResult & { logRef: string; dataChanged?: string[] }> {
+): Promise<ExecutionResult & { logRef: string; dataChanged?: string[]; eval?: EvalRun }> {
   const scratch = scratchDir(input.runId, input.nodeId);
   const workdir = join(scratch, 'workspace');
   await store.materialize(input.snapshot, workdir); // from the same snapshot on every attempt
@@ -95,8 +87,10 @@ export async function executeVersion(
     ...hooks,
   });
   const logRef = await store.putBlob(await readFile(logPath));
+  // The task's eval command reads what training left in the workspace, so it runs before cleanup.
+  const evalRun = result.outcome === 'ok' ? await runEval(store, input.task, input.data, { workdir, scratch, python, devices, signal: hooks.signal }) : undefined;
   await rm(scratch, { recursive: true, force: true });
   const after = await dataFingerprint(input.data);
   const dataChanged = [...before.keys()].filter((f) => after.get(f) !== before.get(f));
-  return { ...result, logRef, ...(dataChanged.length ? { dataChanged } : {}) };
+  return { ...result, logRef, ...(dataChanged.length ? { dataChanged } : {}), ...(evalRun ? { eval: evalRun } : {}) };
 }
