@@ -1,6 +1,8 @@
 import { Worker, type NativeConnection } from '@temporalio/worker';
 import * as control from '../activities/control';
 import * as controlV1 from '../activities/control-v1';
+import * as sweep from '../activities/sweep';
+import * as agent from '../activities/agent';
 import { workflowBundlePath } from '../src/temporal/bundle';
 import { controlQueue } from '../src/temporal/task-queue';
 
@@ -11,7 +13,7 @@ export async function createControlWorker(connection: NativeConnection, namespac
     namespace,
     taskQueue: controlQueue(),
     workflowBundle: { codePath: await workflowBundlePath() },
-    activities: { ...controlV1, ...control },
+    activities: { ...controlV1, ...control, ...sweep, ...agent },
     // LLM calls are I/O bound: many may wait on providers at once.
     maxConcurrentActivityTaskExecutions: 64,
     shutdownGraceTime: '10 s',

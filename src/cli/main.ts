@@ -11,6 +11,9 @@ import { registerSteeringCommands } from './steer';
 import { registerListCommand } from './list-runs';
 import { registerForkCommand } from './fork';
 import { registerReplayCommand } from './replay';
+import { registerSetupNamespaceCommand } from './setup-namespace';
+import { registerSweepCommands } from './sweep';
+import { registerReportCommand } from './report';
 import { rootCause } from './errors';
 
 const program = new Command('speedrunner')
@@ -53,7 +56,11 @@ worker
   .command('gpu')
   .description('training executions (queue speedrunner-gpu)')
   .option('--gpus <ids>', "GPU ids this worker owns, e.g. 0,1,2,3, or 'none' for a CPU-only host", 'none')
-  .option('--slots <n>', 'executions at once on a CPU-only host', '1')
+  .option('--slots <n>', 'executions at once of tasks that need no GPU (e.g. on a CPU-only host)', '1')
+  .option('--check', 'list which known tasks this host can run (python, torch, GPUs) and exit; exit code 1 if some cannot')
+  .option('--json', 'with --check: machine-readable output')
+  .option('--sandbox <mode>', 'isolation of agent-written code: auto (warn if unavailable), strict (refuse), off; docs/sandbox.md')
+  .option('--network', 'let executions reach the network (default: none)')
   .action((opts) => runWorker('gpu', opts));
 
 program
@@ -111,6 +118,9 @@ registerSteeringCommands(program);
 registerListCommand(program);
 registerForkCommand(program);
 registerReplayCommand(program);
+registerSetupNamespaceCommand(program);
+registerSweepCommands(program);
+registerReportCommand(program);
 
 // Exit once the command is done: open connections and the in-process scripted model would keep us alive.
 program.parseAsync(process.argv).then(() => process.exit(process.exitCode ?? 0), (err) => {
