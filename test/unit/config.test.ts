@@ -50,6 +50,7 @@ describe('resolveRunConfig defaults', () => {
       debug_prob: 0.5,
       max_bug_depth: 3,
       max_n_nodes: 20,
+      selection_scope: 'local',
     });
     expect(c.model.id).toBe('scripted');
     expect(c.model.provider).toBe('scripted');
@@ -177,7 +178,7 @@ describe('errors', () => {
   it('an unknown group value lists the valid choices', () => {
     const err = configError(() => resolveRunConfig(['science_runner=nope'], {}));
     expect(err.message).toContain("unknown science_runner 'nope'");
-    expect(err.message).toContain('Valid choices: aide, bon, greedy');
+    expect(err.message).toContain('Valid choices: aide, bon, flat, forest, greedy, multi_aide, paper_aide, tree');
     const t = configError(() => resolveRunConfig(['task=nope'], {}));
     expect(t.message).toMatch(/Valid choices: .*collatz.*counter/);
   });
