@@ -10,12 +10,10 @@ import { loadRunView } from '../runs/run-view-store';
 import { ArtifactStore } from '../store/artifact-store';
 import { connectClient, connectWorkerConnection, usesExternalCluster } from '../temporal/connection';
 import { defaultUiPort, startDevServer } from '../temporal/dev-server';
-import { createControlWorker } from '../../workers/control';
-import { createGpuWorker } from '../../workers/gpu';
 import { stateQuery, treeQuery, type RunState } from '../../workflows/speedrun';
 import { nodeLine, summaryLines } from './render';
 import { startRunProgress } from './progress';
-import { parseGpus } from './worker';
+import { createWorker, parseGpus } from './worker';
 import { rootCause } from './errors';
 
 export function describeModel(config: RunConfig): string {
@@ -72,7 +70,7 @@ export async function runCommand(overrides: string[], opts: { detach?: boolean; 
     // In-process workers: their INFO logs would drown the progress lines.
     Runtime.install({ logger: new DefaultLogger('WARN') });
     const { connection, namespace } = await connectWorkerConnection();
-    workers.push(await createControlWorker(connection, namespace), await createGpuWorker(connection, namespace, parseGpus(gpus)));
+    workers.push(await createWorker('control', connection, namespace, []), await createWorker('gpu', connection, namespace, parseGpus(gpus)));
   }
   const handle = await startRun(client, config, undefined, fork?.carried);
   say(`run ${handle.workflowId} started\nUI: ${uiUrl(handle.workflowId)}`);

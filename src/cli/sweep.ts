@@ -5,10 +5,8 @@ import { prepareSweep, readAllCells, retrySweep, submitSweep } from '../sweep/su
 import type { CellRow, SweepProgress } from '../sweep/state';
 import { connectClient, connectWorkerConnection, usesExternalCluster } from '../temporal/connection';
 import { startDevServer } from '../temporal/dev-server';
-import { createControlWorker } from '../../workers/control';
-import { createGpuWorker } from '../../workers/gpu';
 import { sweepWorkflow } from '../../workflows/sweep';
-import { parseGpus } from './worker';
+import { createWorker, parseGpus } from './worker';
 import { spawnBackgroundWorkers, uiUrl } from './run';
 
 /** `speedrunner sweep <file>`, `sweep status <id>`, `sweep retry <id>`. */
@@ -60,7 +58,10 @@ async function submitCommand(file: string, opts: { detach?: boolean; json?: bool
   if (!opts.detach && !external) {
     Runtime.install({ logger: new DefaultLogger('WARN') });
     const { connection, namespace } = await connectWorkerConnection();
-    workers.push(await createControlWorker(connection, namespace), await createGpuWorker(connection, namespace, parseGpus(opts.gpus ?? process.env.SPEEDRUNNER_GPUS ?? 'none')));
+    workers.push(
+      await createWorker('control', connection, namespace, []),
+      await createWorker('gpu', connection, namespace, parseGpus(opts.gpus ?? process.env.SPEEDRUNNER_GPUS ?? 'none')),
+    );
   }
   const { attached, differs } = await submitSweep(client, prepared);
   if (differs) console.error(`warning: sweep ${sweepId} is running from a different version of ${file}; attached to it as it is`);

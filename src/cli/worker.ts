@@ -1,8 +1,5 @@
-import type { Worker } from '@temporalio/worker';
+import type { NativeConnection, Worker } from '@temporalio/worker';
 import { connectWorkerConnection } from '../temporal/connection';
-import { createControlWorker } from '../../workers/control';
-import { createGpuWorker } from '../../workers/gpu';
-import { taskEnvironments } from '../../activities/gpu';
 import { checkAllTasks, describeReadiness, TaskEnvironments } from '../exec/task-env';
 import { configureSandbox, parseSandboxMode } from '../exec/sandbox';
 import { defaultPython } from '../paths';
@@ -41,16 +38,23 @@ export async function runWorker(kind: 'control' | 'gpu', opts: WorkerOptions) {
     configureSandbox({ ...(opts.sandbox ? { mode: parseSandboxMode(opts.sandbox) } : {}), ...(opts.network ? { network: true } : {}) }, defaultPython());
   }
   const { connection, namespace } = await connectWorkerConnection();
-  let worker: Worker;
-  if (kind === 'control') worker = await createControlWorker(connection, namespace);
-  else worker = await createGpuWorker(connection, namespace, devices, cpuSlots);
+  const worker = await createWorker(kind, connection, namespace, devices, cpuSlots);
   console.log(`${kind} worker up (pid ${process.pid}, namespace ${namespace}${kind === 'gpu' ? `, GPUs ${devices.join(',') || 'none'}` : ''})`);
   // Which tasks this host can run, found while it already polls: an execution it cannot run is refused
   // on its own with a clear reason, so the report is for the operator and must not delay the start.
-  if (kind === 'gpu') void reportTasks(taskEnvironments());
+  if (kind === 'gpu') void reportTasks((await import('../../activities/gpu')).taskEnvironments());
   await worker.run();
   await connection.close();
   console.log(`${kind} worker stopped`);
+}
+
+/**
+ * Worker modules are imported on demand: a GPU worker never loads the LLM clients, and commands that
+ * start no worker load neither (worker start-up time is crash-recovery time, docs/performance.md).
+ */
+export async function createWorker(kind: 'control' | 'gpu', connection: NativeConnection, namespace: string, devices: string[], cpuSlots = 1): Promise<Worker> {
+  if (kind === 'control') return (await import('../../workers/control')).createControlWorker(connection, namespace);
+  return (await import('../../workers/gpu')).createGpuWorker(connection, namespace, devices, cpuSlots);
 }
 
 /** `worker gpu --check`: every known task against this host; exit code 1 when some cannot run here. */
