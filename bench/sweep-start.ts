@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { Client, Connection } from '@temporalio/client';
 import { startDevServer, stopDevServer } from '../src/temporal/dev-server';
+import { dataConverter } from '../src/temporal/payload-codec';
 
 const freePort = () =>
   new Promise<number>((resolve, reject) => {
@@ -32,7 +33,7 @@ async function main() {
   Runtime.install({ logger: new DefaultLogger('WARN') });
   const worker = await createControlWorker(await NativeConnection.connect({ address: `127.0.0.1:${port}` }), 'default');
   const running = worker.run();
-  const client = new Client({ connection: await Connection.connect({ address: `127.0.0.1:${port}` }), namespace: 'default' });
+  const client = new Client({ connection: await Connection.connect({ address: `127.0.0.1:${port}` }), namespace: 'default', dataConverter });
 
   const file = join(home, 'bench.yaml');
   const seeds = Array.from({ length: cells / 2 }, (_, i) => i);

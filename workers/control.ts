@@ -5,6 +5,7 @@ import * as sweep from '../activities/sweep';
 import * as agent from '../activities/agent';
 import { workflowBundlePath } from '../src/temporal/bundle';
 import { controlQueue } from '../src/temporal/task-queue';
+import { dataConverter } from '../src/temporal/payload-codec';
 
 /** Control worker: the workflows plus LLM, edit and record activities, on the control queue (`speedrunner` by default). */
 export async function createControlWorker(connection: NativeConnection, namespace: string) {
@@ -12,6 +13,7 @@ export async function createControlWorker(connection: NativeConnection, namespac
     connection,
     namespace,
     taskQueue: controlQueue(),
+    dataConverter,
     workflowBundle: { codePath: await workflowBundlePath() },
     activities: { ...controlV1, ...control, ...sweep, ...agent },
     // LLM calls are I/O bound: many may wait on providers at once.

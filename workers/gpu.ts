@@ -3,6 +3,7 @@ import * as gpu from '../activities/gpu';
 import { GpuAdmission } from '../src/exec/gpu-slots';
 import { gpuQueue } from '../src/temporal/search-attributes';
 import { controlQueue } from '../src/temporal/task-queue';
+import { dataConverter } from '../src/temporal/payload-codec';
 
 const fixed = (numSlots: number) => ({ type: 'fixed-size' as const, numSlots });
 
@@ -18,6 +19,7 @@ export async function createGpuWorker(connection: NativeConnection, namespace: s
     connection,
     namespace,
     taskQueue: gpuQueue(controlQueue()),
+    dataConverter,
     activities: { execute: gpu.execute },
     tuner: {
       activityTaskSlotSupplier: new GpuAdmission(slots),

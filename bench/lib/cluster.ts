@@ -13,6 +13,7 @@ import { resolveRunConfig } from '../../src/config/load';
 import type { RunConfig } from '../../src/config/schema';
 import { loadScript, startScriptedServer, type ScriptedServer } from '../../src/llm/scripted-server';
 import { ROOT } from '../../src/paths';
+import { dataConverter } from '../../src/temporal/payload-codec';
 import { loadRunView } from '../../src/runs/run-view-store';
 import { ArtifactStore } from '../../src/store/artifact-store';
 import { startDevServer, stopDevServer } from '../../src/temporal/dev-server';
@@ -61,7 +62,7 @@ export async function startCluster(name: string): Promise<Cluster> {
   // Config resolution in this process reads these too (task path, home for the store path, task queue).
   Object.assign(process.env, env);
   const connection = await Connection.connect({ address: `127.0.0.1:${port}` });
-  const client = new Client({ connection, namespace: 'default' });
+  const client = new Client({ connection, namespace: 'default', dataConverter });
   const workers: WorkerProcess[] = [];
   return {
     home,

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { Worker } from '@temporalio/worker';
 import { connectClient } from '../temporal/connection';
 import { workflowBundlePath } from '../temporal/bundle';
+import { dataConverter } from '../temporal/payload-codec';
 
 /**
  * `speedrunner replay <workflowId>`: replays a run's history against the workflow code on this
@@ -17,7 +18,7 @@ export function registerReplayCommand(program: Command) {
       const client = await connectClient();
       const history = await client.workflow.getHandle(workflowId, opts.runId).fetchHistory();
       try {
-        await Worker.runReplayHistory({ workflowBundle: { codePath: await workflowBundlePath() } }, history, workflowId);
+        await Worker.runReplayHistory({ workflowBundle: { codePath: await workflowBundlePath() }, dataConverter }, history, workflowId);
       } catch (err) {
         console.error(`${workflowId}: does NOT replay on the current code (${(err as Error).name}): ${(err as Error).message.split('\n')[0]}`);
         console.error('Keep the old workers for runs like this one, or guard the change with patched() (see README, Upgrading workers).');

@@ -1,5 +1,6 @@
 import type { Client, WorkflowExecutionDescription } from '@temporalio/client';
 import type { Payload } from '@temporalio/common';
+import { decodePayload } from '../temporal/payload-codec';
 
 /** A training execution in flight, as its GPU worker last reported it (heartbeat details). */
 export interface ExecutionInFlight {
@@ -34,14 +35,6 @@ export function executionFromHeartbeat(details: unknown, attempt: number, heartb
   if (heartbeatAt) out.heartbeat_at = heartbeatAt.toISOString();
   if (lastFailure) out.last_failure = lastFailure;
   return out;
-}
-
-/** Decodes one payload with the client's data converter (codecs first, as the SDK does). */
-export async function decodePayload(client: Client, payload: Payload): Promise<unknown> {
-  const { payloadCodecs, payloadConverter } = client.options.loadedDataConverter;
-  let payloads = [payload];
-  for (const codec of [...payloadCodecs].reverse()) payloads = await codec.decode(payloads);
-  return payloadConverter.fromPayload(payloads[0]);
 }
 
 const tsToDate = (ts?: { seconds?: unknown; nanos?: number | null } | null) =>

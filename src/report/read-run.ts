@@ -3,7 +3,8 @@ import type { Payload } from '@temporalio/common';
 import { readRun } from '../runs/run-client';
 import { loadRunView } from '../runs/run-view-store';
 import { ArtifactStore } from '../store/artifact-store';
-import { decodePayload, executionsInFlight } from './in-flight';
+import { executionsInFlight } from './in-flight';
+import { decodePayload } from '../temporal/payload-codec';
 import type { RunReportInput } from './run-report-data';
 
 /** The config a run started with: the first event of its (latest) history carries the workflow input. */

@@ -1,9 +1,9 @@
 // `speedrunner fork`: a new run that starts from any node of an earlier one (finished, failed or
 // terminated alike), with its lineage as the new run's first versions.
 import type { Client } from '@temporalio/client';
-import { defaultPayloadConverter } from '@temporalio/common';
 import type { RunConfig } from '../config/schema';
 import { noUsage } from '../llm/types';
+import { decodePayload } from '../temporal/payload-codec';
 import type { NodeRecord, RunView } from '../search/types';
 import type { RunInput, RunState } from '../../workflows/speedrun-api';
 
@@ -13,7 +13,7 @@ export async function runConfigOf(client: Client, runId: string): Promise<RunCon
   const started = history.events?.[0]?.workflowExecutionStartedEventAttributes;
   const payload = started?.input?.payloads?.[0];
   if (!payload) throw new Error(`run ${runId} has no readable start event (its history may have passed the namespace's retention)`);
-  return defaultPayloadConverter.fromPayload<RunInput>(payload).config;
+  return ((await decodePayload(client, payload)) as RunInput).config;
 }
 
 /**

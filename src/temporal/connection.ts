@@ -2,6 +2,7 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import { defaultPort } from './dev-server';
+import { dataConverter } from './payload-codec';
 
 /**
  * Where to connect: with TEMPORAL_ADDRESS (or a TEMPORAL_PROFILE / config file) set, a cluster
@@ -51,7 +52,7 @@ export async function connectClientConnection() {
 
 export async function connectClient(): Promise<Client> {
   const { connection, namespace } = await connectClientConnection();
-  return new Client({ connection, namespace });
+  return new Client({ connection, namespace, dataConverter });
 }
 
 export async function connectWorkerConnection() {

@@ -55,18 +55,31 @@ describe('continue-as-new', () => {
     expect(out).toMatchObject({ status: 'COMPLETED', nodes: 501, buggy: 0 });
 
     const client = await connect(t.port);
-    const runs: { events: number; bytes: number }[] = [];
+    const runs: { events: number; bytes: number; carried_bytes: number; carried_encoding: string }[] = [];
     for (let handle = client.workflow.getHandle(out.runId); ;) {
       const history = await handle.fetchHistory();
-      runs.push({ events: history.events!.length, bytes: temporal.api.history.v1.History.encode(history).finish().length });
+      // The tree carried into this run (about 1 KB per node as JSON) arrives gzipped once it is large.
+      const carried = history.events![0].workflowExecutionStartedEventAttributes!.input!.payloads![0];
+      runs.push({
+        events: history.events!.length,
+        bytes: temporal.api.history.v1.History.encode(history).finish().length,
+        carried_bytes: carried.data!.length,
+        carried_encoding: new TextDecoder().decode(carried.metadata!.encoding!),
+      });
       const previous = history.events![0].workflowExecutionStartedEventAttributes!.continuedExecutionRunId;
       if (!previous) break;
       handle = client.workflow.getHandle(out.runId, previous);
     }
     expect(runs).toHaveLength(10);
+    expect(runs[0]).toMatchObject({ carried_encoding: 'binary/gzip' }); // 450 nodes carried into the last run
+    expect(runs[0].carried_bytes).toBeLessThan(100 * 1024);
+    // A fork reads the run's config back from that gzipped start input.
+    const fork = await cli(t, ['fork', out.runId, '--node', '5', 'n_iterations=1', '--json']);
+    expect(fork.exitCode, fork.stderr).toBe(0);
+    expect(JSON.parse(fork.stdout)).toMatchObject({ status: 'COMPLETED', nodes: 7 });
     const largest = { events: Math.max(...runs.map((r) => r.events)), bytes: Math.max(...runs.map((r) => r.bytes)) };
     // Measured numbers for the closing note and README (vitest prints them; the file keeps them).
-    const report = { iterations: 500, workflow_runs: runs.length, largest, per_iteration: { events: largest.events / 50, bytes: Math.round(largest.bytes / 50) } };
+    const report = { iterations: 500, workflow_runs: runs.length, largest, per_iteration: { events: largest.events / 50, bytes: Math.round(largest.bytes / 50) }, last_carried_bytes: runs[0].carried_bytes };
     console.log(`500-iteration history: ${JSON.stringify(report)}`);
     writeFileSync(join(t.home, 'history-size.json'), JSON.stringify({ ...report, runs }, null, 2));
     // Temporal warns at 10,240 events / 10 MB and suggests continue-as-new at 4,096 events / 4 MB.

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { afterEach } from 'vitest';
 import { ROOT } from '../../src/paths';
+import { dataConverter } from '../../src/temporal/payload-codec';
 
 export const FIXTURE_TASKS = join(ROOT, 'test', 'fixtures', 'tasks');
 const CLI = join(ROOT, 'bin', 'speedrunner.js');
@@ -70,7 +71,7 @@ export async function stopWorker(w: WorkerProcess, signal: NodeJS.Signals = 'SIG
 
 export async function connect(port: number): Promise<Client> {
   const connection = await Connection.connect({ address: `127.0.0.1:${port}` });
-  return new Client({ connection, namespace: 'default' });
+  return new Client({ connection, namespace: 'default', dataConverter });
 }
 
 /** Cleanups (servers, workers) run after each test of the calling file, newest first. */

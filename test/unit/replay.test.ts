@@ -5,6 +5,7 @@ import { Worker } from '@temporalio/worker';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { ROOT } from '../../src/paths';
 import { workflowBundlePath } from '../../src/temporal/bundle';
+import { dataConverter } from '../../src/temporal/payload-codec';
 
 // Runs recorded under earlier workflow code must replay on the current code: a change that would
 // break runs in flight fails here (it then needs `patched()` versioning, not a silent edit).
@@ -16,6 +17,6 @@ describe('recorded histories replay on the current workflow code', () => {
 
   it.each(files)('%s', async (file) => {
     const history = historyFromJSON(JSON.parse(readFileSync(join(DIR, file), 'utf8')));
-    await Worker.runReplayHistory({ workflowBundle: { codePath: await workflowBundlePath() } }, history, file);
+    await Worker.runReplayHistory({ workflowBundle: { codePath: await workflowBundlePath() }, dataConverter }, history, file);
   });
 });
