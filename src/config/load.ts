@@ -45,7 +45,28 @@ function walkYaml(dir: string): string[] {
   });
 }
 
+/** Parsed config files, by path, modification time and size: a sweep resolves thousands of cells from the same few files. */
+const parsedFiles = new Map<string, { version: string; value: unknown }>();
+
 export function readYamlFile(file: string): unknown {
+  const stat = statIfExists(file);
+  const version = stat && `${stat.mtimeMs}:${stat.size}`;
+  const cached = parsedFiles.get(file);
+  if (cached && cached.version === version) return structuredClone(cached.value);
+  const value = parseYamlFile(file);
+  if (version) parsedFiles.set(file, { version, value: structuredClone(value) });
+  return value;
+}
+
+function statIfExists(file: string) {
+  try {
+    return statSync(file);
+  } catch {
+    return undefined;
+  }
+}
+
+function parseYamlFile(file: string): unknown {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
