@@ -6,6 +6,7 @@ import { ROOT } from '../../src/paths';
 import { loadRunView } from '../../src/runs/run-view-store';
 import type { NodeRecord, RunView } from '../../src/search/types';
 import { ArtifactStore } from '../../src/store/artifact-store';
+import { pauseSignal, resumeSignal } from '../../workflows/speedrun-api';
 import { cli, connect, makeEnv, startWorker, stopWorker, trackCleanups, waitFor, type TestEnv } from '../helpers/harness';
 
 // The operator's levers on real runs: parallel hypotheses, retry-node, fork, budgets, replay.
@@ -73,6 +74,8 @@ describe('operator controls', () => {
     const { t, client, files, start } = await setUp('counter-faster.yaml', 1500);
     const runId = await start(['science_runner=bon', 'n_iterations=3']);
     await waitFor('v_1 recorded', async () => (await recorded(t, runId)).some((n) => n.id === 1 && n.status !== 'pending'));
+    // Held while the CLI starts (seconds on a loaded box), so the run cannot finish before it asks.
+    await client.workflow.getHandle(runId).signal(pauseSignal);
 
     const refused = await cli(t, ['retry-node', runId, '99']);
     expect(refused.exitCode).toBe(1);
@@ -80,6 +83,7 @@ describe('operator controls', () => {
     const retried = await cli(t, ['retry-node', runId, '1']);
     expect(retried.exitCode, retried.stderr).toBe(0);
     expect(retried.stdout).toMatch(/v_1 will execute again/);
+    await client.workflow.getHandle(runId).signal(resumeSignal);
 
     const result = await client.workflow.getHandle(runId).result();
     expect(result.nodes).toBe(4);

@@ -29,7 +29,8 @@ describe('a Temporal reset of a finished run', () => {
     const first = await client.workflow.getHandle(runId).result();
     const executions = () => readFileSync(runsFile, 'utf8').trim().split('\n').length;
     expect(executions()).toBe(3); // root, a draft and an improvement
-    expect(model.requests.length).toBe(4);
+    const paid = model.requests.length;
+    expect(paid).toBe(3 + 2 * 2); // an outcome summary per version, an idea and an edit per iteration
 
     // Reset to the first workflow task: everything after it is scheduled again.
     const { events } = await client.workflow.getHandle(runId).fetchHistory();
@@ -47,7 +48,7 @@ describe('a Temporal reset of a finished run', () => {
 
     expect(again).toMatchObject({ nodes: first.nodes, best: first.best, usage: first.usage });
     expect(executions()).toBe(3); // no execution ran again
-    expect(model.requests.length).toBe(4); // no LLM call was paid again
+    expect(model.requests.length).toBe(paid); // no LLM call was paid again
     const tree = JSON.parse((await cli(t, ['tree', runId, '--json'])).stdout);
     for (const n of tree.nodes) expect(n.timings.exec_cached).toBe(true);
   });

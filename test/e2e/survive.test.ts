@@ -152,6 +152,6 @@ describe('a run survives', () => {
     expect(stored).toMatchObject({ runId, status: 'COMPLETED', source: 'store', phase: 'done', nodes: 5, best: live.best });
     const tree = (await cli(t, ['tree', runId])).stdout;
     expect(tree).toContain('read from the stored snapshot');
-    expect(tree).toMatch(/└─ v_4 draft of v_0 \[ok\] score=/);
+    expect(tree).toMatch(/└─ v_4 improve of v_3 \[ok\] score=.*★ best/); // bon: one draft, then improvements of the best
   });
 });
