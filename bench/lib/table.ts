@@ -17,7 +17,7 @@ export function tableLines(results: Record<string, unknown>): string[] {
     }
     if (name === 'gpu-busy') {
       add(name, `busy fraction, ours (pipeline=${r.params.pipeline})`, `${r.orchestrator.busy_fraction} (wall ${r.orchestrator.wall_s} s)`);
-      add(name, 'busy fraction, naive sequential', `${r.naive_sequential.busy_fraction} (wall ${r.naive_sequential.wall_s} s)`);
+      if (r.naive_sequential) add(name, 'busy fraction, naive sequential', `${r.naive_sequential.busy_fraction} (wall ${r.naive_sequential.wall_s} s)`);
     }
     if (name === 'storage') {
       add(name, 'stored ÷ changed bytes', `${r.stored_per_changed} (full copy: ${r.full_copy_per_changed})`);
