@@ -7,6 +7,7 @@ import { connectClient, connectWorkerConnection, usesExternalCluster } from '../
 import { startDevServer } from '../temporal/dev-server';
 import { sweepWorkflow } from '../../workflows/sweep';
 import { createWorker, parseGpus } from './worker';
+import { startSweepProgress } from './progress';
 import { spawnBackgroundWorkers, uiUrl } from './run';
 
 /** `speedrunner sweep <file>`, `sweep status <id>`, `sweep retry <id>`. */
@@ -77,6 +78,8 @@ async function submitCommand(file: string, opts: { detach?: boolean; json?: bool
 
   const handle = client.workflow.getHandle<typeof sweepWorkflow>(sweepId);
   const result = handle.result();
+  // On a terminal, a live line (cells n/N, spend, the training step in flight) under the count lines.
+  const live = opts.json ? undefined : startSweepProgress(client, sweepId);
   let done = false;
   const watch = (async () => {
     let last = '';
@@ -84,11 +87,11 @@ async function submitCommand(file: string, opts: { detach?: boolean; json?: bool
     while (!done) {
       await Promise.race([result.catch(() => {}), new Promise((r) => setTimeout(r, 2000))]);
       const line = await readAllCells(client, sweepId).then(({ progress: p }) => countsLine(p), () => last);
-      if (line !== last) say((last = line));
+      if (line !== last) (live?.log ?? say)((last = line));
     }
     return result;
   })();
-  const outcome = workers.length ? (await Promise.all([watch, ...workers.map((w) => w.runUntil(watch.catch(() => undefined)))]))[0] : await watch;
+  const outcome = await (workers.length ? Promise.all([watch, ...workers.map((w) => w.runUntil(watch.catch(() => undefined)))]).then(([o]) => o) : watch).finally(() => live?.stop());
   if (opts.json) {
     const rows = outcome.outcomes.map((o, i) => ({ cell: input.cells[i][0], ...o }));
     return console.log(JSON.stringify({ sweepId, status: 'COMPLETED', counts: outcome.counts, cells: rows }));

@@ -167,9 +167,8 @@ export class GpuAdmission implements CustomSlotSupplier<ActivitySlotInfo> {
         };
         const aborted = () => {
           this.wakeups.delete(done);
-          const err = new Error('slot reservation aborted');
-          err.name = 'AbortError';
-          reject(err);
+          // The SDK aborts reservations when the worker shuts down; its own reason means "expected".
+          reject(abortSignal.reason);
         };
         if (abortSignal.aborted) return aborted();
         abortSignal.addEventListener('abort', aborted, { once: true });
