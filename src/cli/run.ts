@@ -8,7 +8,7 @@ import { homeDir, ROOT } from '../paths';
 import { hasPollers, startRun } from '../runs/run-client';
 import { loadRunView } from '../runs/run-view-store';
 import { ArtifactStore } from '../store/artifact-store';
-import { connectClient, connectWorkerConnection, usesExternalCluster } from '../temporal/connection';
+import { connectClient, connectConfig, connectWorkerConnection, usesExternalCluster } from '../temporal/connection';
 import { defaultUiPort, startDevServer } from '../temporal/dev-server';
 import { stateQuery, treeQuery, type RunState } from '../../workflows/speedrun';
 import { nodeLine, summaryLines } from './render';
@@ -24,7 +24,20 @@ export function describeModel(config: RunConfig): string {
   return `model: ${m.id} (${m.provider} ${m.model}${m.base_url ? ` at ${m.base_url}` : ''})`;
 }
 
-export const uiUrl = (runId: string) => `http://127.0.0.1:${defaultUiPort()}/namespaces/default/workflows/${encodeURIComponent(runId)}`;
+/**
+ * The workflow's page in the Temporal UI: the embedded dev server's UI, Temporal Cloud's for a
+ * *.tmprl.cloud address, or SPEEDRUNNER_UI_URL (the UI's base URL) for a self-hosted cluster.
+ */
+export function uiUrl(workflowId: string): string | undefined {
+  const { connectionOptions, namespace } = connectConfig();
+  const base =
+    process.env.SPEEDRUNNER_UI_URL?.replace(/\/+$/, '') ??
+    (!usesExternalCluster() ? `http://127.0.0.1:${defaultUiPort()}` : /\.tmprl\.cloud(:\d+)?$/.test(connectionOptions.address ?? '') ? 'https://cloud.temporal.io' : undefined);
+  return base && `${base}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(workflowId)}`;
+}
+
+/** The UI line of the CLI's output. */
+export const uiLine = (workflowId: string) => `UI: ${uiUrl(workflowId) ?? '(set SPEEDRUNNER_UI_URL to your Temporal UI for a link)'}`;
 
 /** Starts `speedrunner worker control|gpu` as background processes, logging under the home dir. */
 export function spawnBackgroundWorkers(gpus: string) {
@@ -60,8 +73,8 @@ export async function runCommand(overrides: string[], opts: { detach?: boolean; 
       say(`started background workers (logs in ${join(homeDir(), 'logs')})`);
     }
     const handle = await startRun(client, config, undefined, fork?.carried);
-    if (opts.json) console.log(JSON.stringify({ runId: handle.workflowId, ui: uiUrl(handle.workflowId) }));
-    else console.log(`${handle.workflowId}\nUI: ${uiUrl(handle.workflowId)}`);
+    if (opts.json) console.log(JSON.stringify({ runId: handle.workflowId, ui: uiUrl(handle.workflowId) ?? null }));
+    else console.log(`${handle.workflowId}\n${uiLine(handle.workflowId)}`);
     return;
   }
 
@@ -73,7 +86,7 @@ export async function runCommand(overrides: string[], opts: { detach?: boolean; 
     workers.push(await createWorker('control', connection, namespace, []), await createWorker('gpu', connection, namespace, parseGpus(gpus)));
   }
   const handle = await startRun(client, config, undefined, fork?.carried);
-  say(`run ${handle.workflowId} started\nUI: ${uiUrl(handle.workflowId)}`);
+  say(`run ${handle.workflowId} started\n${uiLine(handle.workflowId)}`);
 
   const watch = async () => {
     const result = handle.result();
@@ -110,7 +123,7 @@ export async function runCommand(overrides: string[], opts: { detach?: boolean; 
     return;
   }
   if (opts.json) {
-    console.log(JSON.stringify({ ...outcome, best: outcome.best ?? null, fsr: outcome.fsr ?? null, status: 'COMPLETED', ui: uiUrl(handle.workflowId) }));
+    console.log(JSON.stringify({ ...outcome, best: outcome.best ?? null, fsr: outcome.fsr ?? null, status: 'COMPLETED', ui: uiUrl(handle.workflowId) ?? null }));
     return;
   }
   for (const line of summaryLines(await readFinalView(handle.workflowId, config))) console.log(line);

@@ -8,7 +8,7 @@ import { startDevServer } from '../temporal/dev-server';
 import { sweepWorkflow } from '../../workflows/sweep';
 import { createWorker, parseGpus } from './worker';
 import { startSweepProgress } from './progress';
-import { spawnBackgroundWorkers, uiUrl } from './run';
+import { spawnBackgroundWorkers, uiLine, uiUrl } from './run';
 
 /** `speedrunner sweep <file>`, `sweep status <id>`, `sweep retry <id>`. */
 export function registerSweepCommands(program: Command) {
@@ -71,10 +71,10 @@ async function submitCommand(file: string, opts: { detach?: boolean; json?: bool
       if (external) console.error(`warning: no worker polls the control queue '${input.taskQueue}': start \`speedrunner worker control\` and \`speedrunner worker gpu\``);
       else spawnBackgroundWorkers(opts.gpus ?? process.env.SPEEDRUNNER_GPUS ?? 'none');
     }
-    if (opts.json) return console.log(JSON.stringify({ sweepId, attached, cells: input.cells.length, ui: uiUrl(sweepId) }));
-    return console.log(`${sweepId}${attached ? ' (attached to the running sweep)' : ''}\nUI: ${uiUrl(sweepId)}`);
+    if (opts.json) return console.log(JSON.stringify({ sweepId, attached, cells: input.cells.length, ui: uiUrl(sweepId) ?? null }));
+    return console.log(`${sweepId}${attached ? ' (attached to the running sweep)' : ''}\n${uiLine(sweepId)}`);
   }
-  say(`sweep ${sweepId} ${attached ? 'is running already: attached' : 'started'} (${input.cells.length} cells, concurrency ${input.concurrency})\nUI: ${uiUrl(sweepId)}`);
+  say(`sweep ${sweepId} ${attached ? 'is running already: attached' : 'started'} (${input.cells.length} cells, concurrency ${input.concurrency})\n${uiLine(sweepId)}`);
 
   const handle = client.workflow.getHandle<typeof sweepWorkflow>(sweepId);
   const result = handle.result();
