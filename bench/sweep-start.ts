@@ -4,22 +4,12 @@
 // and the sweep is terminated once measured. Prints JSON.
 //   npx tsx bench/sweep-start.ts [cells]
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { Client, Connection } from '@temporalio/client';
-import { startDevServer, stopDevServer } from '../src/temporal/dev-server';
+import { freePort, startDevServer, stopDevServer } from '../src/temporal/dev-server';
 import { dataConverter } from '../src/temporal/payload-codec';
-
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const srv = createServer().once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
 
 async function main() {
   const cells = Number(process.argv[2] ?? 1000);

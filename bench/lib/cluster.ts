@@ -4,7 +4,6 @@
 import { execa, type ResultPromise } from 'execa';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
@@ -16,7 +15,7 @@ import { ROOT } from '../../src/paths';
 import { dataConverter } from '../../src/temporal/payload-codec';
 import { loadRunView } from '../../src/runs/run-view-store';
 import { ArtifactStore } from '../../src/store/artifact-store';
-import { startDevServer, stopDevServer } from '../../src/temporal/dev-server';
+import { freePort, startDevServer, stopDevServer } from '../../src/temporal/dev-server';
 import { rssMiB } from './machine';
 
 const { temporal } = proto; // CommonJS module: named imports do not resolve under ESM
@@ -24,17 +23,6 @@ const { temporal } = proto; // CommonJS module: named imports do not resolve und
 export const BENCH_TASKS = join(ROOT, 'bench', 'fixtures', 'tasks');
 const CLI = join(ROOT, 'bin', 'speedrunner.js');
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /** One benchmark's world: its own dev server, home dir, task queue and environment. */
 export interface Cluster {

@@ -1,6 +1,6 @@
 import { spawn, execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createConnection } from 'node:net';
+import { createConnection, createServer } from 'node:net';
 import { join } from 'node:path';
 import { homeDir, temporalBinary } from '../paths';
 import { searchAttributeFlags } from './search-attributes';
@@ -37,6 +37,18 @@ export function isPortOpen(port: number, host = '127.0.0.1', timeoutMs = 500): P
     sock.setTimeout(timeoutMs, () => done(false));
     sock.once('connect', () => done(true));
     sock.once('error', () => done(false));
+  });
+}
+
+/** A loopback port free right now, for a server started next (tests and benchmarks run their own). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
   });
 }
 

@@ -12,8 +12,7 @@ import { ROOT, venvBin } from '../../src/paths';
 import { loadRunView } from '../../src/runs/run-view-store';
 import { ArtifactStore } from '../../src/store/artifact-store';
 import { sha256 } from '../../src/store/hash';
-import { isPortOpen } from '../../src/temporal/dev-server';
-import { freePort } from '../helpers/ports';
+import { freePort, isPortOpen } from '../../src/temporal/dev-server';
 import { cli, connect, makeEnv, startWorker, stopWorker, trackCleanups, waitFor } from '../helpers/harness';
 
 // The S3 backend against a real S3-compatible server (moto, server mode) started here, reached

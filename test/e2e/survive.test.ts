@@ -7,9 +7,8 @@ import type { Client } from '@temporalio/client';
 import { loadScript, startScriptedServer, type ScriptedServer } from '../../src/llm/scripted-server';
 import { loadRunView } from '../../src/runs/run-view-store';
 import { ArtifactStore } from '../../src/store/artifact-store';
-import { startDevServer, stopDevServer } from '../../src/temporal/dev-server';
+import { freePort, startDevServer, stopDevServer } from '../../src/temporal/dev-server';
 import { ROOT } from '../../src/paths';
-import { freePort } from '../helpers/ports';
 import { cli, connect, makeEnv, processesMatching, sleep, startWorker, stopWorker, trackCleanups, waitFor, type TestEnv, type WorkerProcess } from '../helpers/harness';
 
 // The run survives its parts dying: real worker processes killed with SIGKILL, a real dev server
