@@ -81,7 +81,11 @@ async function runSearch({ config, carried }: RunInput): Promise<RunResult> {
   // What is happening now: the loop's own step, unless versions are being written or executed.
   let loopPhase: Phase = 'starting';
   const active = { coding: 0, executing: 0 };
-  const phase = (): Phase => (active.executing > 0 ? 'executing' : active.coding > 0 ? 'coding' : loopPhase);
+  // Runs started before this patch showed a version held by a pause as 'coding', and completed when
+  // paused in their last iteration; their histories replay that way.
+  const showsHolds = patched('paused-holds');
+  const phase = (): Phase =>
+    active.executing > 0 ? 'executing' : active.coding > 0 ? 'coding' : showsHolds && state.paused && !state.stopped ? 'paused' : loopPhase;
 
   const view = (): Omit<RunView, 'nodes' | 'updated_at'> => {
     const best = bestNode(state.nodes, objective);
@@ -284,6 +288,7 @@ async function runSearch({ config, carried }: RunInput): Promise<RunResult> {
     if (coded.snapshot) {
       node.snapshot = coded.snapshot;
       addFlags(node, coded.flags);
+      if (showsHolds && state.paused) refresh(); // held before executing: the phase says 'paused'
       await pausedUntilResumed();
       await measure(node);
     } else {
@@ -330,6 +335,8 @@ async function runSearch({ config, carried }: RunInput): Promise<RunResult> {
   for (;;) {
     await retryRequested();
     state.stopped ??= budgetReached();
+    // A run paused in its last iteration holds too, rather than complete: it can still be extended.
+    if (showsHolds) await holdIfPaused();
     if (state.stopped || state.iteration >= totalIterations() || childCount() >= policy.max_n_nodes) break;
     await holdIfPaused();
     if (state.stopped) break;

@@ -6,6 +6,7 @@ import { ROOT } from '../../src/paths';
 import { loadRunView } from '../../src/runs/run-view-store';
 import { ArtifactStore } from '../../src/store/artifact-store';
 import { cli, connect, makeEnv, sleep, startWorker, stopWorker, trackCleanups, waitFor, type TestEnv } from '../helpers/harness';
+import { extendUpdate, pauseSignal, resumeSignal, stateQuery, treeQuery } from '../../workflows/speedrun-api';
 
 // Steering a live run from the CLI (signals and an update, as the Temporal UI would send them).
 const onCleanup = trackCleanups();
@@ -80,4 +81,30 @@ describe('steering a run', () => {
     const tree = JSON.parse((await cli(t, ['tree', runId, '--json'])).stdout);
     for (const n of tree.nodes) expect(n.status).not.toBe('pending');
   });
+
+  it('a run paused in its last iteration holds instead of completing, and can still be extended', async () => {
+    const { t, model, runsFile } = await setUp();
+    const runId = await start(t, model, runsFile, 1);
+    const handle = (await connect(t.port)).workflow.getHandle(runId);
+    // Straight from the client, while the only iteration's version executes.
+    await waitFor('v_1 executing', async () => {
+      const s = await handle.query(stateQuery);
+      return s.iteration === 1 && s.phase === 'executing';
+    });
+    await handle.signal(pauseSignal);
+    // v_1 is measured and recorded; without the pause the run would now complete.
+    const held = await waitFor('held at the end', async () => {
+      const s = await handle.query(treeQuery);
+      return s.phase === 'paused' && s.nodes[1].status !== 'pending' && s;
+    });
+    expect(held).toMatchObject({ iteration: 1, n_iterations: 1, paused: true });
+    expect(held.nodes).toHaveLength(2);
+    await sleep(2000);
+    expect((await handle.describe()).status.name).toBe('RUNNING');
+
+    expect(await handle.executeUpdate(extendUpdate, { args: [1] })).toBe(2);
+    await handle.signal(resumeSignal);
+    expect(await handle.result()).toMatchObject({ nodes: 3 });
+  });
+
 });
