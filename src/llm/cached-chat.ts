@@ -32,43 +32,34 @@ export function requestKey(model: ModelConfig, req: ChatRequest | ToolChatReques
 }
 
 /** A model call paid for once: the reply is cached in the store under the hash of the full request. */
-export async function cachedChat(
-  store: ArtifactStore,
-  model: ModelConfig,
-  req: ChatRequest,
-  site: CallSite,
-  signal?: AbortSignal,
-): Promise<ChatReply & { key: string }> {
-  const key = requestKey(model, req, site);
-  const hit = await store.getRef(`llm/${key}`);
-  if (hit && (await store.hasBlob(hit))) {
-    const reply = await store.getJson<Omit<ChatReply, 'cached'>>(hit);
-    return { ...reply, cached: true, key };
-  }
-  const raw = await callModel(model, req, signal);
-  const reply = { text: raw.text, usage: { ...raw.usage, cost_usd: costUsd(model, raw.usage), calls: 1 } };
-  // The request itself is stored beside the reply, so a node's prompt can be inspected later.
-  const requestRef = await store.putJson({ model: model.id, req, site });
-  await store.setRef(`llm/${key}`, await store.putJson({ ...reply, requestRef }));
-  return { ...reply, cached: false, key };
+export function cachedChat(store: ArtifactStore, model: ModelConfig, req: ChatRequest, site: CallSite, signal?: AbortSignal): Promise<ChatReply & { key: string }> {
+  return paidOnce<Omit<ChatReply, 'cached'>>(store, model, req, site, async () => {
+    const raw = await callModel(model, req, signal);
+    return { text: raw.text, usage: { ...raw.usage, cost_usd: costUsd(model, raw.usage), calls: 1 } };
+  });
 }
 
 /** A tool-using turn paid for once, cached like `cachedChat` (the tools are part of the request hash). */
-export async function cachedToolChat(
+export function cachedToolChat(store: ArtifactStore, model: ModelConfig, req: ToolChatRequest, site: CallSite, signal?: AbortSignal): Promise<ToolChatReply & { key: string }> {
+  return paidOnce<Omit<ToolChatReply, 'cached'>>(store, model, req, site, async () => {
+    const raw = await callModelWithTools(model, req, signal);
+    return { text: raw.text, tool_calls: raw.tool_calls, usage: { ...raw.usage, cost_usd: costUsd(model, raw.usage), calls: 1 } };
+  });
+}
+
+/** The reply stored for this request, else `call`'s (stored, with the request beside it, before it is returned). */
+async function paidOnce<R extends object>(
   store: ArtifactStore,
   model: ModelConfig,
-  req: ToolChatRequest,
+  req: ChatRequest | ToolChatRequest,
   site: CallSite,
-  signal?: AbortSignal,
-): Promise<ToolChatReply & { key: string }> {
+  call: () => Promise<R>,
+): Promise<R & { cached: boolean; key: string }> {
   const key = requestKey(model, req, site);
   const hit = await store.getRef(`llm/${key}`);
-  if (hit && (await store.hasBlob(hit))) {
-    const reply = await store.getJson<Omit<ToolChatReply, 'cached'>>(hit);
-    return { ...reply, cached: true, key };
-  }
-  const raw = await callModelWithTools(model, req, signal);
-  const reply = { text: raw.text, tool_calls: raw.tool_calls, usage: { ...raw.usage, cost_usd: costUsd(model, raw.usage), calls: 1 } };
+  if (hit && (await store.hasBlob(hit))) return { ...(await store.getJson<R>(hit)), cached: true, key };
+  const reply = await call();
+  // The request itself is stored beside the reply, so a node's prompt can be inspected later.
   const requestRef = await store.putJson({ model: model.id, req, site });
   await store.setRef(`llm/${key}`, await store.putJson({ ...reply, requestRef }));
   return { ...reply, cached: false, key };
