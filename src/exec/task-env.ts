@@ -55,7 +55,7 @@ export async function probeEnvironment(python: string, opts: { torch?: boolean; 
     return { python, error: `${python} does not run: ${why}` };
   }
   try {
-    const out = JSON.parse(res.stdout.trim().split('\n').slice(-1)[0]) as { python: string; torch?: string; cuda?: number; error?: string };
+    const out = JSON.parse(lastLine(res.stdout)) as { python: string; torch?: string; cuda?: number; error?: string };
     return { python, pythonVersion: out.python, torch: out.torch, cudaDevices: out.cuda, error: out.error };
   } catch {
     return { python, error: `${python} printed no probe result: ${res.stdout.slice(0, 200)}` };
