@@ -2,6 +2,7 @@ import { cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
+import { execa } from 'execa';
 import { describe, expect, inject, it } from 'vitest';
 import { loadScript, startScriptedServer } from '../../src/llm/scripted-server';
 import { ROOT } from '../../src/paths';
@@ -128,5 +129,23 @@ describe('sweeps', () => {
     const down = await cli(t, ['sweep', 'status', sweepId]);
     expect(down.exitCode).toBe(1);
     expect(down.stderr).toMatch(/no worker (polls its control queue|answered the progress query).*speedrunner worker control/);
+  });
+  it('on a terminal, a sweep redraws a live progress line under its count lines; piped, it prints none', async () => {
+    const { t, sweepFile } = await setUp();
+    const matrix = { task: 'counter', model: 'scripted', science_runner: 'bon', seed: [1, 2] };
+    // util-linux `script` gives the CLI a pseudo-terminal, as an operator's shell would.
+    const onTty = sweepFile('tty.yaml', { id: 'on-tty', matrix, concurrency: 2 });
+    const command = [process.execPath, join(ROOT, 'bin', 'speedrunner.js'), 'sweep', onTty].map((a) => `'${a}'`).join(' ');
+    const tty = await execa('script', ['-qec', command, '/dev/null'], { env: t.env, reject: false, timeout: 300_000 });
+    expect(tty.exitCode, tty.stdout).toBe(0);
+    expect(tty.stdout).toMatch(/(running|starting cells|done) · cells [0-2]\/2/); // the live line…
+    expect(tty.stdout).toContain('\r\x1b[2K'); // …redrawn in place
+    expect(tty.stdout).toMatch(/sweep on-tty completed: 2 completed, 0 failed/);
+
+    const piped = await cli(t, ['sweep', sweepFile('piped.yaml', { id: 'piped', matrix, concurrency: 2 })], { timeout: 300_000 });
+    expect(piped.exitCode, piped.stderr).toBe(0);
+    expect(piped.stdout).toMatch(/sweep piped completed: 2 completed, 0 failed/);
+    expect(piped.stdout).not.toMatch(/cells [0-2]\/2/);
+    expect(piped.stdout).not.toContain('\x1b[');
   });
 });

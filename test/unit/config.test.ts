@@ -252,6 +252,25 @@ describe('listGroup and extra task roots', () => {
       rmSync(extra, { recursive: true, force: true });
     }
   });
+
+  it('a config file edited between two reads is read again; a read value can be changed without touching the next', () => {
+    const extra = mkdtempSync(join(tmpdir(), 'sr-config-edit-'));
+    try {
+      mkdirSync(join(extra, 'config', 'task'), { recursive: true });
+      const file = join(extra, 'config', 'task', 'edited.yaml');
+      const task = (timeout: number) => `description: d\nworkspace_template: w\nfnames: [a.py]\nentry_fname: a.py\ntimeout_s: ${timeout}\nselection_metric: s\n`;
+      writeFileSync(file, task(3));
+      process.env.SPEEDRUNNER_TASK_PATH = extra;
+      const first = loadTask('edited');
+      expect(first.timeout_s).toBe(3);
+      first.fnames.push('b.py'); // the caller's copy, not the parsed file's
+      expect(loadTask('edited').fnames).toEqual(['a.py']);
+      writeFileSync(file, task(1234)); // a different size: seen even where mtimes are coarse
+      expect(loadTask('edited').timeout_s).toBe(1234);
+    } finally {
+      rmSync(extra, { recursive: true, force: true });
+    }
+  });
 });
 
 describe('every shipped config file', () => {
