@@ -311,6 +311,7 @@ describe('a GPU worker with fake devices', () => {
     await first.proc;
     expect(Date.now() - stopping).toBeLessThan(30_000);
     expect(first.output()).toContain('gpu worker stopped');
+    expect(first.output()).not.toContain('Error in custom slot supplier'); // its poll's wait was aborted, as expected at shutdown
     expect(await processesMatching('probe.py drain-me')).toEqual([]);
     const handedBack = await waitFor('the failure recorded on the pending activity', async () => (await executeActivity(p.client, run.workflowId))?.lastFailure);
     expect(handedBack!.message).toMatch(/^the GPU worker on .* shut down while v_0 was running; it runs again on the next free GPU worker$/);
