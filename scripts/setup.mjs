@@ -32,8 +32,9 @@ function step(name, stamp, inputs, install) {
   writeFileSync(stampPath, want);
 }
 
-step('npm install', 'node_modules/.speedrunner-setup', ['package.json', 'package-lock.json'], () =>
-  run('npm', ['install', '--no-audit', '--no-fund']),
+// `npm ci` installs exactly the lockfile and never rewrites it (deployments run the same command).
+step('npm ci (node_modules from package-lock.json)', 'node_modules/.speedrunner-setup', ['package.json', 'package-lock.json'], () =>
+  run('npm', ['ci', '--no-audit', '--no-fund']),
 );
 
 const python = process.env.PYTHON ?? 'python3';
