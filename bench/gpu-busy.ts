@@ -6,7 +6,7 @@
 // `pipeline=true` (the control worker codes the next hypotheses while executions are in flight).
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startRun } from '../src/runs/run-client';
+import { startRun } from '../temporal/client/run-client';
 import { readSpans, runSpans, sleepRunConfig, startCluster, startSleepModel, startWorker, type Span } from './lib/cluster';
 import { naiveRun } from './lib/naive-loop';
 import { round } from './lib/stats';

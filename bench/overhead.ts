@@ -5,7 +5,7 @@ import { execa } from 'execa';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { defaultPython } from '../src/paths';
-import { startRun } from '../src/runs/run-client';
+import { startRun } from '../temporal/client/run-client';
 import { historySize, readSpans, runSpans, sleepRunConfig, startCluster, startSleepModel, startWorker } from './lib/cluster';
 import { gapOverheads } from './lib/gaps';
 import { historyBreakdown } from './lib/history-breakdown';

@@ -7,7 +7,7 @@
 // outside its workspace the moment it starts; isolation plays no part in how a dead worker is noticed.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startRun } from '../src/runs/run-client';
+import { startRun } from '../temporal/client/run-client';
 import { readSpans, sleep, sleepRunConfig, startCluster, startSleepModel, startWorker } from './lib/cluster';
 import { round } from './lib/stats';
 

@@ -7,10 +7,10 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { readFileSync } from 'node:fs';
 import { html as diffHtml } from 'diff2html';
-import type { NodeRecord, NodeStatus, RunView } from '../src/search/types';
+import type { NodeRecord, NodeStatus, RunView } from '../core/types';
 import { ArtifactStore } from '../src/store/artifact-store';
-import { collectRunReport } from '../src/report/run-report-data';
-import { writeRunReport } from '../src/report/write-report';
+import { collectRunReport } from '../app/report/run-report-data';
+import { writeRunReport } from '../app/report/write-report';
 
 /** A small deterministic RNG (mulberry32), so every run of the bench measures the same report. */
 function rng(seed: number) {

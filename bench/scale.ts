@@ -2,7 +2,7 @@
 // worker, one GPU worker and one dev server: time to start them all, time until they complete,
 // errors, workers' peak RSS. Each run is one iteration without a root execution (ideate, code,
 // execute, analyze): it is the orchestrator's load that is measured, not the work.
-import { startRun } from '../src/runs/run-client';
+import { startRun } from '../temporal/client/run-client';
 import { sleepRunConfig, sleep, startCluster, startSleepModel, startWorker } from './lib/cluster';
 import { round } from './lib/stats';
 

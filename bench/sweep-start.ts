@@ -8,8 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { Client, Connection } from '@temporalio/client';
-import { freePort, startDevServer, stopDevServer } from '../src/temporal/dev-server';
-import { dataConverter } from '../src/temporal/payload-codec';
+import { freePort, startDevServer, stopDevServer } from '../temporal/client/dev-server';
+import { dataConverter } from '../temporal/client/payload-codec';
 
 async function main() {
   const cells = Number(process.argv[2] ?? 1000);
@@ -17,8 +17,8 @@ async function main() {
   const port = await freePort();
   Object.assign(process.env, { SPEEDRUNNER_HOME: home, SPEEDRUNNER_SERVER_PORT: String(port), SPEEDRUNNER_TASK_QUEUE: 'sweep-bench', SPEEDRUNNER_SCRATCH: join(home, 'scratch') });
   // Imported after the environment is set: they read it.
-  const { prepareSweep, readProgress, submitSweep } = await import('../src/sweep/submit');
-  const { createControlWorker } = await import('../workers/control');
+  const { prepareSweep, readProgress, submitSweep } = await import('../temporal/client/sweep-submit');
+  const { createControlWorker } = await import('../temporal/workers/control');
   await startDevServer({ home, port, uiPort: await freePort(), headless: true, retentionDays: 1 });
   Runtime.install({ logger: new DefaultLogger('WARN') });
   const worker = await createControlWorker(await NativeConnection.connect({ address: `127.0.0.1:${port}` }), 'default');

@@ -5,7 +5,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { ROOT } from '../src/paths';
-import { connectClient } from '../src/temporal/connection';
+import { connectClient } from '../temporal/client/connection';
 
 const [workflowId, name] = process.argv.slice(2);
 if (!workflowId || !name) {

@@ -12,10 +12,10 @@ import { resolveRunConfig } from '../../src/config/load';
 import type { RunConfig } from '../../src/config/schema';
 import { loadScript, startScriptedServer, type ScriptedServer } from '../../src/llm/scripted-server';
 import { ROOT } from '../../src/paths';
-import { dataConverter } from '../../src/temporal/payload-codec';
-import { loadRunView } from '../../src/runs/run-view-store';
+import { dataConverter } from '../../temporal/client/payload-codec';
+import { loadRunView } from '../../src/store/run-view-store';
 import { ArtifactStore } from '../../src/store/artifact-store';
-import { freePort, startDevServer, stopDevServer } from '../../src/temporal/dev-server';
+import { freePort, startDevServer, stopDevServer } from '../../temporal/client/dev-server';
 import { rssMiB } from './machine';
 
 const { temporal } = proto; // CommonJS module: named imports do not resolve under ESM

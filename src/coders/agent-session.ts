@@ -4,7 +4,7 @@ import { codeBlock, rolePrompt, section } from '../agent/prompts';
 import type { RunConfig } from '../config/schema';
 import { cachedToolChat } from '../llm/cached-chat';
 import type { AgentMessage, TokenUsage } from '../llm/types';
-import type { NodeBrief } from '../search/history';
+import type { NodeBrief } from '../../core/history';
 import type { ArtifactStore } from '../store/artifact-store';
 import { diffFlags } from './edit-loop';
 import { AGENT_TOOLS, runTool } from './agent-tools';

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { homeDir, ROOT } from '../paths';
 import { runConfigSchema, modelSchema, scienceRunnerSchema, type RunConfig } from './schema';
 import { taskSchema, type TaskConfig } from './task';
-import { controlQueue } from '../temporal/task-queue';
+import { controlQueue } from '../../core/task-queue';
 import { resolveStoreSetting } from '../store/location';
 
 /** Bad config or overrides: the message says what is wrong and what would be valid. */

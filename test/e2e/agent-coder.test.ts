@@ -4,7 +4,7 @@ import type { RunConfig } from '../../src/config/schema';
 import type { CodeResult } from '../../src/agent/steps';
 import { loadScript, startScriptedServer, type ScriptedServer } from '../../src/llm/scripted-server';
 import { noUsage } from '../../src/llm/types';
-import type { NodeRecord } from '../../src/search/types';
+import type { NodeRecord } from '../../core/types';
 import { ArtifactStore } from '../../src/store/artifact-store';
 import { ROOT } from '../../src/paths';
 import { cli, connect, FIXTURE_TASKS, makeEnv, sleep, startWorker, stopWorker, trackCleanups, waitFor, type TestEnv, type WorkerProcess } from '../helpers/harness';

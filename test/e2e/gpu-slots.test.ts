@@ -7,9 +7,9 @@ import proto from '@temporalio/proto';
 import type { Client } from '@temporalio/client';
 import { GpuAdmission, GpuSlots, WorkerDraining } from '../../src/exec/gpu-slots';
 import { resolveRunConfig } from '../../src/config/load';
-import { startRun } from '../../src/runs/run-client';
+import { startRun } from '../../temporal/client/run-client';
 import { ROOT } from '../../src/paths';
-import { loadRunView } from '../../src/runs/run-view-store';
+import { loadRunView } from '../../src/store/run-view-store';
 import { ArtifactStore } from '../../src/store/artifact-store';
 import { connect, makeEnv, processesMatching, sleep, stopWorker, trackCleanups, waitFor, type TestEnv, type WorkerProcess } from '../helpers/harness';
 

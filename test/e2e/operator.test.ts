@@ -3,10 +3,10 @@ import { join } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
 import { loadScript, startScriptedServer } from '../../src/llm/scripted-server';
 import { ROOT } from '../../src/paths';
-import { loadRunView } from '../../src/runs/run-view-store';
-import type { NodeRecord, RunView } from '../../src/search/types';
+import { loadRunView } from '../../src/store/run-view-store';
+import type { NodeRecord, RunView } from '../../core/types';
 import { ArtifactStore } from '../../src/store/artifact-store';
-import { pauseSignal, resumeSignal } from '../../workflows/speedrun-api';
+import { pauseSignal, resumeSignal } from '../../temporal/workflows/speedrun-api';
 import { cli, connect, makeEnv, startWorker, stopWorker, trackCleanups, waitFor, type TestEnv } from '../helpers/harness';
 
 // The operator's levers on real runs: parallel hypotheses, retry-node, fork, budgets, replay.

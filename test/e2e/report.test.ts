@@ -5,10 +5,10 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { describe, expect, inject, it } from 'vitest';
 import { loadScript, startScriptedServer, type Script } from '../../src/llm/scripted-server';
 import { ROOT } from '../../src/paths';
-import { loadRunView } from '../../src/runs/run-view-store';
-import { executionsInFlight } from '../../src/report/in-flight';
+import { loadRunView } from '../../src/store/run-view-store';
+import { executionsInFlight } from '../../app/report/in-flight';
 import { ArtifactStore } from '../../src/store/artifact-store';
-import type { SweepResult } from '../../src/sweep/state';
+import type { SweepResult } from '../../core/sweep-state';
 import { cli, connect, makeEnv, startWorker, stopWorker, trackCleanups, waitFor, type TestEnv } from '../helpers/harness';
 
 // `speedrunner report` as a person uses it: a real run, the CLI writes the report, a real browser

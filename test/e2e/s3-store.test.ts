@@ -9,10 +9,10 @@ import { randomBytes } from 'node:crypto';
 import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { loadScript, startScriptedServer } from '../../src/llm/scripted-server';
 import { ROOT, venvBin } from '../../src/paths';
-import { loadRunView } from '../../src/runs/run-view-store';
+import { loadRunView } from '../../src/store/run-view-store';
 import { ArtifactStore } from '../../src/store/artifact-store';
 import { sha256 } from '../../src/store/hash';
-import { freePort, isPortOpen } from '../../src/temporal/dev-server';
+import { freePort, isPortOpen } from '../../temporal/client/dev-server';
 import { cli, connect, makeEnv, startWorker, stopWorker, trackCleanups, waitFor } from '../helpers/harness';
 
 // The S3 backend against a real S3-compatible server (moto, server mode) started here, reached

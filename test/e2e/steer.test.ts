@@ -3,10 +3,10 @@ import { join } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
 import { loadScript, startScriptedServer, type ScriptedServer } from '../../src/llm/scripted-server';
 import { ROOT } from '../../src/paths';
-import { loadRunView } from '../../src/runs/run-view-store';
+import { loadRunView } from '../../src/store/run-view-store';
 import { ArtifactStore } from '../../src/store/artifact-store';
 import { cli, connect, makeEnv, sleep, startWorker, stopWorker, trackCleanups, waitFor, type TestEnv } from '../helpers/harness';
-import { extendUpdate, pauseSignal, resumeSignal, stateQuery, treeQuery } from '../../workflows/speedrun-api';
+import { extendUpdate, pauseSignal, resumeSignal, stateQuery, treeQuery } from '../../temporal/workflows/speedrun-api';
 
 // Steering a live run from the CLI (signals and an update, as the Temporal UI would send them).
 const onCleanup = trackCleanups();

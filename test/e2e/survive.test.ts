@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { Client } from '@temporalio/client';
 import { loadScript, startScriptedServer, type ScriptedServer } from '../../src/llm/scripted-server';
-import { loadRunView } from '../../src/runs/run-view-store';
+import { loadRunView } from '../../src/store/run-view-store';
 import { ArtifactStore } from '../../src/store/artifact-store';
-import { freePort, startDevServer, stopDevServer } from '../../src/temporal/dev-server';
+import { freePort, startDevServer, stopDevServer } from '../../temporal/client/dev-server';
 import { ROOT } from '../../src/paths';
 import { cli, connect, makeEnv, processesMatching, sleep, startWorker, stopWorker, trackCleanups, waitFor, type TestEnv, type WorkerProcess } from '../helpers/harness';
 

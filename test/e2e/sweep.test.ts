@@ -6,7 +6,7 @@ import { execa } from 'execa';
 import { describe, expect, inject, it } from 'vitest';
 import { loadScript, startScriptedServer } from '../../src/llm/scripted-server';
 import { ROOT } from '../../src/paths';
-import type { SweepProgress, SweepResult } from '../../src/sweep/state';
+import type { SweepProgress, SweepResult } from '../../core/sweep-state';
 import { cli, connect, FIXTURE_TASKS, makeEnv, startWorker, stopWorker, trackCleanups, type TestEnv, type WorkerProcess } from '../helpers/harness';
 
 // Sweeps on a real server with real workers and the scripted model: concurrency, attach, failure, retry.

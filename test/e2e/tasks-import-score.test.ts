@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { noUsage } from '../../src/llm/types';
 import { ROOT } from '../../src/paths';
-import { recordNode } from '../../src/runs/run-view-store';
-import type { NodeRecord, RunView } from '../../src/search/types';
+import { recordNode } from '../../src/store/run-view-store';
+import type { NodeRecord, RunView } from '../../core/types';
 import { ArtifactStore } from '../../src/store/artifact-store';
 import { cli, makeEnv } from '../helpers/harness';
 

@@ -2,8 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { freePort, startDevServer, stopDevServer } from '../../src/temporal/dev-server';
-import { workflowBundlePath } from '../../src/temporal/bundle';
+import { freePort, startDevServer, stopDevServer } from '../../temporal/client/dev-server';
+import { workflowBundlePath } from '../../temporal/workers/bundle';
 
 /** One real Temporal dev server for the whole suite, on free ports, in a throw-away home dir. */
 export default async function setup(project: TestProject) {

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { afterEach } from 'vitest';
 import { ROOT } from '../../src/paths';
-import { dataConverter } from '../../src/temporal/payload-codec';
+import { dataConverter } from '../../temporal/client/payload-codec';
 
 export const FIXTURE_TASKS = join(ROOT, 'test', 'fixtures', 'tasks');
 const CLI = join(ROOT, 'bin', 'speedrunner.js');

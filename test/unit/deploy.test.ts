@@ -28,10 +28,10 @@ function checkCliArgs(args: string[]) {
   for (const flag of args.filter((a) => a.startsWith('--'))) expect(help, `${words.join(' ')} ${flag}`).toContain(flag);
 }
 
-/** The TEMPORAL_* names the CLI reads: src/temporal/connection.ts and @temporalio/envconfig. */
+/** The TEMPORAL_* names the CLI reads: temporal/client/connection.ts and @temporalio/envconfig. */
 function temporalEnvNames(): Set<string> {
   const libDir = join(ROOT, 'node_modules', '@temporalio', 'envconfig', 'lib');
-  const sources = [readFileSync(join(ROOT, 'src', 'temporal', 'connection.ts'), 'utf8'), ...readdirSync(libDir).filter((f) => f.endsWith('.js')).map((f) => readFileSync(join(libDir, f), 'utf8'))];
+  const sources = [readFileSync(join(ROOT, 'temporal', 'client', 'connection.ts'), 'utf8'), ...readdirSync(libDir).filter((f) => f.endsWith('.js')).map((f) => readFileSync(join(libDir, f), 'utf8'))];
   return new Set(sources.flatMap((s) => s.match(/TEMPORAL_[A-Z_]+[A-Z]/g) ?? []));
 }
 
@@ -186,6 +186,6 @@ describe('deploy/Dockerfile', { timeout: 120_000 }, () => {
       expect(ignored, src).not.toContain(src.replace(/\/$/, ''));
     }
     // what the CLI imports at run time is in the image
-    for (const dir of ['src', 'workers', 'activities', 'workflows', 'bin', 'config']) expect(copies).toContain(dir);
+    for (const dir of ['core', 'src', 'temporal', 'app', 'bin', 'config']) expect(copies).toContain(dir);
   });
 });

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DownloadError, UnreachableError, downloadFineweb, downloadShard, finewebFileNames } from '../../src/data/fineweb';
 import { encodeShard } from '../../src/data/shards';
-import { freePort } from '../../src/temporal/dev-server';
+import { freePort } from '../../temporal/client/dev-server';
 
 // A local stand-in for Hugging Face on 127.0.0.1: serves shards with Range support, and can cut a
 // body off halfway, redirect, or serve a file that is not a shard. Nothing leaves the loopback.

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { ConfigError, resolveRunConfig } from '../../src/config/load';
 import { ideate, snapshotTemplate } from '../../src/agent/steps';
 import { scriptSchema, startScriptedServer, type ScriptedServer } from '../../src/llm/scripted-server';
-import type { NodeRecord } from '../../src/search/types';
+import type { NodeRecord } from '../../core/types';
 import { ArtifactStore } from '../../src/store/artifact-store';
 import { noUsage } from '../../src/llm/types';
 

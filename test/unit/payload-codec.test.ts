@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { defaultPayloadConverter } from '@temporalio/common';
-import { COMPRESS_FROM_BYTES, GZIP_ENCODING, compressLargePayloads } from '../../src/temporal/payload-codec';
+import { COMPRESS_FROM_BYTES, GZIP_ENCODING, compressLargePayloads } from '../../temporal/client/payload-codec';
 
 const encodingOf = (p: { metadata?: Record<string, Uint8Array> | null }) => new TextDecoder().decode(p.metadata!.encoding);
 

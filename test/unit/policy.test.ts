@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
-import { bestNode, bugDepth, chooseNext, nextRandom, planIteration, selectCurrent, speedup, type IterationConfig, type Objective, type PolicyConfig } from '../../src/search/policy';
-import type { NodeRecord, NodeStatus, Stage } from '../../src/search/types';
+import { bestNode, bugDepth, chooseNext, nextRandom, planIteration, selectCurrent, speedup, type IterationConfig, type Objective, type PolicyConfig } from '../../core/policy';
+import type { NodeRecord, NodeStatus, Stage } from '../../core/types';
 
 const OBJ: Objective = { selection_metric: 'time', lower_is_better: true };
 const AIDE: PolicyConfig = { n_initial_hypotheses: 2, debug_prob: 0.5, max_bug_depth: 3 };

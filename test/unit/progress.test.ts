@@ -1,7 +1,7 @@
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { formatElapsed, progressBar, renderProgress, runSnapshot, startLiveProgress, sweepSnapshot, type ProgressSnapshot } from '../../src/cli/progress';
-import { executionFromHeartbeat } from '../../src/report/in-flight';
+import { formatElapsed, progressBar, renderProgress, runSnapshot, startLiveProgress, sweepSnapshot, type ProgressSnapshot } from '../../app/cli/progress';
+import { executionFromHeartbeat } from '../../app/report/in-flight';
 
 const usage = { cost_usd: 0.01234, input_tokens: 0, output_tokens: 0, cached_input_tokens: 0, calls: 3 };
 const state = { phase: 'executing', iteration: 3, n_iterations: 8, selection_metric: 'score', best: { id: 2, metric: 0.51234567 }, usage };

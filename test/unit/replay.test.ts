@@ -4,8 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { Worker } from '@temporalio/worker';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { ROOT } from '../../src/paths';
-import { workflowBundlePath } from '../../src/temporal/bundle';
-import { dataConverter } from '../../src/temporal/payload-codec';
+import { workflowBundlePath } from '../../temporal/workers/bundle';
+import { dataConverter } from '../../temporal/client/payload-codec';
 
 // Runs recorded under earlier workflow code must replay on the current code: a change that would
 // break runs in flight fails here (it then needs `patched()` versioning, not a silent edit).

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { RunView } from '../../src/search/types';
-import { cellReportDir, cellValues, sweepReportData } from '../../src/report/sweep-report-data';
-import type { CellOutcome } from '../../src/sweep/state';
+import type { RunView } from '../../core/types';
+import { cellReportDir, cellValues, sweepReportData } from '../../app/report/sweep-report-data';
+import type { CellOutcome } from '../../core/sweep-state';
 
 const usage = (cost_usd: number) => ({ input_tokens: 0, output_tokens: 0, cached_input_tokens: 0, cost_usd, calls: 1 });
 const values = (model: string, hint: string, seed: number) => cellValues({ task: { id: 'nanogpt_speedrun/speedrun_record_3' }, model: { id: model }, science_runner: { id: 'aide' }, hint_level: hint as '0', seed });

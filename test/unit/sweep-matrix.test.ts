@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/config/load';
 import { cellName, expandMatrix, loadSweepFile, overrideStrings, parseSweepSpec } from '../../src/sweep/spec';
-import { cellRunId, cellsToRetry, outcomesForRestart, progressView, queueRetry, type CellOutcome, type SweepInput } from '../../src/sweep/state';
+import { cellRunId, cellsToRetry, outcomesForRestart, progressView, queueRetry, type CellOutcome, type SweepInput } from '../../core/sweep-state';
 
 describe('sweep matrix', () => {
   it('expands every combination in axis order, the seed varying fastest, matrix values after shared overrides', () => {

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { uiUrl } from '../../src/cli/run';
+import { uiUrl } from '../../app/cli/run';
 
 const saved = { ...process.env };
 afterEach(() => {

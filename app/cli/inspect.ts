@@ -1,0 +1,30 @@
+import { homeDir } from '../../src/paths';
+import { join } from 'node:path';
+import { readRun, type RunReadout } from '../../temporal/client/run-client';
+import { loadRunView } from '../../src/store/run-view-store';
+import { ArtifactStore } from '../../src/store/artifact-store';
+import { connectClient } from '../../temporal/client/connection';
+import { renderTree, summaryLines } from './render';
+
+/** `status` and `tree`: live through queries; from the stored snapshot when no worker (or no server) is up. */
+export async function printRun(runId: string, opts: { json?: boolean; tree: boolean }) {
+  const defaultStore = join(homeDir(), 'store');
+  let readout: RunReadout;
+  try {
+    const client = await connectClient();
+    readout = await readRun(client, runId, defaultStore);
+  } catch (err) {
+    const view = await loadRunView(new ArtifactStore(defaultStore), runId);
+    if (!view) throw err;
+    readout = { view, status: 'UNKNOWN', source: 'store' };
+  }
+  const { view, status, source } = readout;
+  if (opts.json) {
+    const base = { runId, status, source, phase: view.phase, iteration: view.iteration, n_iterations: view.n_iterations, best: view.best ?? null, fsr: view.fsr ?? null, usage: view.usage, paused: view.paused ?? false, stopped: view.stopped ?? null, gpu_seconds: view.gpu_seconds ?? 0, forked_from: view.forked_from ?? null };
+    console.log(JSON.stringify(opts.tree ? { ...base, selection_metric: view.selection_metric, nodes: view.nodes } : { ...base, nodes: view.nodes.length }));
+    return;
+  }
+  console.log(`status: ${status} (read from ${source === 'query' ? 'the live workflow' : 'the stored snapshot: no worker is up'})`);
+  for (const line of summaryLines(view)) console.log(line);
+  if (opts.tree) console.log(`\n${renderTree(view)}`);
+}
