@@ -1,5 +1,6 @@
 // The AIDE-style search policy as pure functions: deterministic given the tree and the RNG state, so
 // workflow code can call it and a replay takes the same branches.
+import { nextRandom } from './random';
 import type { NodeRecord, Stage } from './types';
 
 export interface PolicyConfig {
@@ -11,14 +12,6 @@ export interface PolicyConfig {
 export interface Objective {
   selection_metric: string;
   lower_is_better: boolean;
-}
-
-/** mulberry32: a tiny seeded PRNG whose whole state is one 32-bit integer kept in workflow state. */
-export function nextRandom(state: number): [number, number] {
-  const s = (state + 0x6d2b79f5) | 0;
-  let t = Math.imul(s ^ (s >>> 15), 1 | s);
-  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-  return [((t ^ (t >>> 14)) >>> 0) / 4294967296, s];
 }
 
 /** The best valid, unflagged node, the root included; ties go to the newest. */

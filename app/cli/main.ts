@@ -6,7 +6,9 @@ import { readServerInfo, startDevServer, stopDevServer, isAlive, isPortOpen, def
 import { runCommand } from './run';
 import { printRun } from './inspect';
 import { runWorker } from './worker';
-import { registerTaskAndDataCommands } from './task-commands';
+import { registerTasksImportCommand } from './tasks-import';
+import { registerDataCommands } from './data';
+import { registerScoreCommand } from './score';
 import { registerSteeringCommands } from './steer';
 import { registerListCommand } from './list-runs';
 import { registerForkCommand } from './fork';
@@ -113,7 +115,9 @@ tasks
   .argument('<id>')
   .action((id) => console.log(JSON.stringify(loadTask(id), null, 2)));
 
-registerTaskAndDataCommands(program);
+registerTasksImportCommand(program);
+registerDataCommands(program);
+registerScoreCommand(program);
 registerSteeringCommands(program);
 registerListCommand(program);
 registerForkCommand(program);

@@ -39,3 +39,9 @@ export function summaryLines(view: Omit<RunView, 'nodes'>): string[] {
   if (view.forked_from) lines.push(`forked from ${view.forked_from.runId} v_${view.forked_from.nodeId}`);
   return lines;
 }
+
+/** Rows as aligned columns, two spaces apart. */
+export function table(rows: string[][]): string[] {
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd());
+}

@@ -6,7 +6,7 @@ import { HARNESS_WALL_METRIC, type TaskConfig } from '../config/task';
 import { cachedChat } from '../llm/cached-chat';
 import { addUsage, noUsage, type TokenUsage } from '../llm/types';
 import { extractEvalMetrics, extractMetrics, judgeExecution, type Verdict } from '../metrics/analyze';
-import { flagTimingDisagreement } from '../speedrun/scoring';
+import { flagTimingDisagreement } from '../integrity/flags';
 import type { ArtifactStore } from '../store/artifact-store';
 import { rolePrompt, section, tail } from './prompts';
 import type { ExecutionReport } from './steps';

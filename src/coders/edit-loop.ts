@@ -4,7 +4,7 @@ import { codeBlock, rolePrompt, section } from '../agent/prompts';
 import type { AgentStepInput, CodeResult } from '../agent/steps';
 import { cachedChat } from '../llm/cached-chat';
 import { addUsage, noUsage, type ChatMessage } from '../llm/types';
-import { flagSuspiciousDiff } from '../speedrun/scoring';
+import { flagSuspiciousDiff } from '../integrity/flags';
 import type { ArtifactStore } from '../store/artifact-store';
 
 export type CodeInput = AgentStepInput & { planRef: string };

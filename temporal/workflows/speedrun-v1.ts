@@ -13,8 +13,7 @@ import type * as gpuActivities from '../activities/gpu';
 import type { RunConfig } from '../../src/config/schema';
 import { addUsage, noUsage, type TokenUsage } from '../../src/llm/types';
 import { bestNode, chooseNext, speedup } from '../../core/policy';
-import { runFsr } from '../../src/speedrun/scoring';
-import { fsrMetrics, scoredVersions } from '../../core/fsr-versions';
+import { treeFsr } from '../../core/fsr';
 import type { NodeRecord, Phase, RunView, Stage } from '../../core/types';
 import { gpuQueue, SA } from '../../core/search-attributes';
 
@@ -212,8 +211,7 @@ function addFlags(node: NodeRecord, flags: string[] | undefined) {
 /** FSR over the scored versions; with none faster, t_agent is t_R and FSR is 0. */
 function fsrOf(nodes: NodeRecord[], config: RunConfig): number {
   const { records, metrics_at_most } = config.task;
-  const versions = fsrMetrics(scoredVersions(nodes), records!.metric);
-  return runFsr({ baselineMs: records!.baseline, targetMs: records!.target, versions }, { target: metrics_at_most.val_loss ?? 3.28 }).fsr;
+  return treeFsr(nodes, records!, { target: metrics_at_most.val_loss ?? 3.28 }).fsr;
 }
 
 /** The parent's lineage and its other children, newest last, bounded. */

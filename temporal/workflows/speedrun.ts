@@ -17,8 +17,7 @@ import type { RunConfig } from '../../src/config/schema';
 import { addUsage, noUsage, type TokenUsage } from '../../src/llm/types';
 import { bestNode, planIteration, selectCurrent, speedup } from '../../core/policy';
 import { briefOf, relevantHistory, type NodeBrief } from '../../core/history';
-import { runFsr } from '../../src/speedrun/scoring';
-import { fsrMetrics, scoredVersions } from '../../core/fsr-versions';
+import { IN_RUN_VALIDITY, treeFsr } from '../../core/fsr';
 import type { NodeRecord, Phase, RunView, Stage } from '../../core/types';
 import { gpuQueue, SA } from '../../core/search-attributes';
 import {
@@ -402,6 +401,5 @@ function addFlags(node: NodeRecord, flags: string[] | undefined) {
 /** FSR over the scored versions; with none faster, t_agent is t_R and FSR is 0. */
 function fsrOf(nodes: NodeRecord[], config: RunConfig): number {
   const { records, metrics_at_most } = config.task;
-  const versions = fsrMetrics(scoredVersions(nodes), records!.metric);
-  return runFsr({ baselineMs: records!.baseline, targetMs: records!.target, versions }, { target: metrics_at_most.val_loss ?? 3.28 }).fsr;
+  return treeFsr(nodes, records!, { target: metrics_at_most.val_loss ?? IN_RUN_VALIDITY.target }).fsr;
 }

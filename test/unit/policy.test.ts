@@ -1,5 +1,6 @@
 import { describe, it, expect } from 'vitest';
-import { bestNode, bugDepth, chooseNext, nextRandom, planIteration, selectCurrent, speedup, type IterationConfig, type Objective, type PolicyConfig } from '../../core/policy';
+import { nextRandom } from '../../core/random';
+import { bestNode, bugDepth, chooseNext, planIteration, selectCurrent, speedup, type IterationConfig, type Objective, type PolicyConfig } from '../../core/policy';
 import type { NodeRecord, NodeStatus, Stage } from '../../core/types';
 
 const OBJ: Objective = { selection_metric: 'time', lower_is_better: true };

@@ -1,19 +1,9 @@
 import { describe, it, expect } from 'vitest';
-import {
-  OFFLINE_VALIDITY,
-  aggregateScores,
-  bootstrapCI,
-  flagSuspiciousDiff,
-  flagTimingDisagreement,
-  fsrFromTimes,
-  iqm,
-  isValidLoss,
-  mean,
-  median,
-  mulberry32,
-  runFsr,
-  type ScoreRow,
-} from '../../src/speedrun/scoring';
+import { OFFLINE_VALIDITY, fsrFromTimes, isValidLoss, runFsr } from '../../core/fsr';
+import { randomStream as mulberry32 } from '../../core/random';
+import { aggregateScores, type ScoreRow } from '../../src/score/aggregate';
+import { bootstrapCI, iqm, mean, median } from '../../src/score/statistics';
+import { flagSuspiciousDiff, flagTimingDisagreement } from '../../src/integrity/flags';
 
 describe('validity', () => {
   it('uses val_loss <= 3.28 by default and < target when strict', () => {
