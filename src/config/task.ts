@@ -27,6 +27,8 @@ export const taskSchema = z.strictObject({
   gpus_per_execution: z.number().int().min(0).default(0),
   /** Wall-clock limit of one execution; the whole process group is killed past it. */
   timeout_s: z.number().positive(),
+  /** Output cap of one execution (MiB): past it the execution is stopped and crashed, head and tail of the log kept. */
+  max_output_mb: z.number().positive().default(64),
   /** Extra, non-secret environment variables for the execution. */
   env: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]).transform(String)).default({}),
   /** How metrics are read from the log: `speedrun` validation lines, or named regexes (one capture group). */
@@ -54,6 +56,8 @@ export const taskSchema = z.strictObject({
   hints: z.record(z.string(), z.string()).default({}),
   code_instructions: z.string().optional(),
   preamble: z.string().optional(),
+  /** Python packages the task's environment has; named in the coder prompt, which forbids installing others. */
+  packages: z.array(z.string().min(1)).default([]),
   /**
    * An optional second command run after a successful execution, in the same scratch dir (so it can
    * read what training wrote), with its own metrics. Its log is kept apart from the training log.

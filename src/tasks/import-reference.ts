@@ -12,7 +12,13 @@
  * Written under destRoot:
  *   config/task/nanogpt_speedrun/speedrun_record_R.yaml      validated against taskSchema
  *   workspace_templates/nanogpt_speedrun/record_R/           copied starting code
- *   data/hints/nanogpt_speedrun/record_R/                    copied hint files
+ *   data/nanogpt_speedrun_knowledge_in_levels/record_R/      copied hint files, in the reference's own
+ *                                                            layout, so its knowledge_src_paths globs
+ *                                                            (`…/record_1/level_1_*.txt`) match here too
+ *   data/nanogpt_speedrun_knowledge_in_levels/*.md           the shared extra knowledge (flex_attn.md, …)
+ * Task fields come from `exp_config_args` (where the reference keeps them; the top level is read
+ * when a field is not there), packages from `workspace_args.packages` of the root config/default.yaml,
+ * timeout and launcher from `slurm_config_args`. docs/reference-keys.md lists every key and its fate.
  * Re-importing rewrites only what changed and removes files the reference no longer has from
  * the directories it owns, so the result is the same however often it runs.
  */
@@ -26,13 +32,21 @@ const GROUP = 'nanogpt_speedrun';
 const TASK_FILE = /^speedrun_record_(\d+)\.ya?ml$/;
 const TARGET_VAL_LOSS = 3.28;
 const DEFAULT_ENTRY = 'train_gpt2.py';
+const KNOWLEDGE_DIR = 'data/nanogpt_speedrun_knowledge_in_levels';
+/** Execution limit when the reference states none (its slurm job_ttl is 60 minutes). */
+const DEFAULT_TIMEOUT_S = 3600;
+/** Metrics the speedrun log parser produces, with their types; the reference calls `step` `n_steps`. */
+const SPEEDRUN_METRICS = { val_loss: 'float', train_time: 'float', step: 'int' } as const;
+const METRIC_RENAMES: Record<string, string> = { n_steps: 'step' };
+/** Shared knowledge files at the top of the knowledge dir; llm_logs.jsonl (≈3 MB of the authors' LLM logs) is not knowledge. */
+const SHARED_KNOWLEDGE = /\.(md|txt)$/;
 
 export interface ImportOptions {
   /** Only these records' tasks (default: every `speedrun_record_R.yaml` found). */
   records?: number[];
   /** Tasks imported with `records.excluded_from_scores: true` (default [6]: 6 → 7 is a PyTorch upgrade with identical code). */
   excludedRecords?: number[];
-  /** Execution timeout written into each task (default 7200 s). */
+  /** Execution timeout written into each task (default: the reference's slurm job_ttl, else 3600 s). */
   timeoutS?: number;
 }
 
@@ -65,6 +79,8 @@ export interface ImportSummary {
   /** Every warning, task ones included, each naming the file it is about. */
   warnings: string[];
   counts: Record<TaskStatus | 'failed', number>;
+  /** Knowledge files shared by the tasks (`data/nanogpt_speedrun_knowledge_in_levels/*.md`), relative to destRoot. */
+  shared: { path: string; status: FileStatus }[];
 }
 
 type Obj = Record<string, unknown>;
@@ -142,20 +158,78 @@ function interpolate(text: string, cfg: Obj, depth = 0): { text: string; unresol
   return { text: out, unresolved };
 }
 
+/**
+ * Where a task field lives in the reference: under `exp_config_args` (its ExperimentConfig), or, in
+ * older or hand-written configs, at the top level. Returns the dotted name (for warnings) and the value.
+ */
+function taskField(cfg: Obj, key: string): { name: string; value: unknown } {
+  const exp = isObj(cfg.exp_config_args) ? cfg.exp_config_args : {};
+  if (exp[key] !== undefined) return { name: `exp_config_args.${key}`, value: exp[key] };
+  return { name: key, value: cfg[key] };
+}
+
 /** A string field of the reference config with interpolations filled, or undefined (with a warning). */
 function stringField(cfg: Obj, key: string, file: string, warnings: string[]): string | undefined {
-  const raw = cfg[key];
-  if (raw === undefined) return undefined;
+  const { name, value: raw } = taskField(cfg, key);
+  if (raw === undefined || raw === null) return undefined;
   if (typeof raw !== 'string') {
-    warnings.push(`${file}: ${key} is not a string; ignored`);
+    warnings.push(`${file}: ${name} is not a string; ignored`);
     return undefined;
   }
   const { text, unresolved } = interpolate(raw, cfg);
   if (unresolved.length > 0) {
-    warnings.push(`${file}: ${key} uses ${unresolved.join(', ')}, which cannot be resolved here; ignored`);
+    warnings.push(`${file}: ${name} uses ${unresolved.join(', ')}, which cannot be resolved here; ignored`);
     return undefined;
   }
-  return text.trim();
+  // The reference writes line breaks as a literal `\n` inside folded (`>-`) scalars, which YAML keeps
+  // as two characters; the model should see the lines the authors meant.
+  return text.replace(/[ \t]*\\n[ \t]*\n?/g, '\n').replace(/\n{3,}/g, '\n\n').trim();
+}
+
+/** A mapping of numbers (metric bounds), interpolations filled; what is not a number is a warning. */
+function numberMap(cfg: Obj, key: string, file: string, warnings: string[]): Record<string, number> {
+  const { name, value } = taskField(cfg, key);
+  if (value === undefined || value === null) return {};
+  if (!isObj(value)) {
+    warnings.push(`${file}: ${name} is not a mapping; ignored`);
+    return {};
+  }
+  const out: Record<string, number> = {};
+  for (const [metric, raw] of Object.entries(value)) {
+    const n = typeof raw === 'string' ? Number(interpolate(raw, cfg).text) : raw;
+    if (typeof n === 'number' && Number.isFinite(n)) out[METRIC_RENAMES[metric] ?? metric] = n;
+    else warnings.push(`${file}: ${name}.${metric} is not a number; ignored`);
+  }
+  return out;
+}
+
+/** Metric types (`int`/`float`, the reference also writes Python's `str`/`bool`, which we cannot parse). */
+function metricTypes(cfg: Obj, key: string, file: string, warnings: string[]): Record<string, 'int' | 'float'> {
+  const { name, value } = taskField(cfg, key);
+  const out: Record<string, 'int' | 'float'> = {};
+  if (!isObj(value)) return out;
+  for (const [metric, type] of Object.entries(value)) {
+    if (type === 'int' || type === 'float') out[METRIC_RENAMES[metric] ?? metric] = type;
+    else warnings.push(`${file}: ${name}.${metric} has type ${JSON.stringify(type)}; only int and float metrics are read`);
+  }
+  return out;
+}
+
+/** A positive number of the reference config (e.g. `slurm_config_args.job_ttl`), or undefined. */
+function positiveNumber(value: unknown): number | undefined {
+  const n = typeof value === 'string' ? Number(value) : value;
+  return typeof n === 'number' && Number.isFinite(n) && n > 0 ? n : undefined;
+}
+
+/** The root config/default.yaml's own keys (`workspace_args.packages`, …); task configs are `@package _global_` on top of it. */
+async function loadRootConfig(refRoot: string, warnings: string[]): Promise<Obj> {
+  const file = join(refRoot, 'config', 'default.yaml');
+  if (!existsSync(file)) {
+    warnings.push(`${file}: missing; tasks get no package list`);
+    return {};
+  }
+  const { defaults: _defaults, hydra: _hydra, ...own } = await readYaml(file);
+  return own;
 }
 
 /** train_time (ms) of a record's results.json: `metrics.train_time`, or a top-level one. */
@@ -242,10 +316,10 @@ interface Plan {
   warnings: string[];
 }
 
-async function planTask(refRoot: string, record: number, taskFile: string, opts: ImportOptions): Promise<Plan> {
+async function planTask(refRoot: string, record: number, taskFile: string, rootCfg: Obj, opts: ImportOptions): Promise<Plan> {
   const warnings: string[] = [];
   const id = `${GROUP}/speedrun_record_${record}`;
-  const cfg = await loadHydraConfig(taskFile, join(refRoot, 'config'), warnings);
+  const cfg = deepMerge(rootCfg, await loadHydraConfig(taskFile, join(refRoot, 'config'), warnings));
 
   const expectedTemplate = `${GROUP}/record_${record}`;
   let templateName = expectedTemplate;
@@ -258,10 +332,12 @@ async function planTask(refRoot: string, record: number, taskFile: string, opts:
   const srcTemplate = join(refRoot, 'workspace_templates', templateName);
   if (!existsSync(srcTemplate)) throw new Error(`missing starting code directory ${srcTemplate}`);
 
-  const entry = typeof cfg.entry_fname === 'string' && cfg.entry_fname.trim() ? cfg.entry_fname.trim() : DEFAULT_ENTRY;
+  const entryField = taskField(cfg, 'entry_fname').value;
+  const entry = typeof entryField === 'string' && entryField.trim() ? entryField.trim() : DEFAULT_ENTRY;
+  const fnamesField = taskField(cfg, 'fnames').value;
   const fnames =
-    Array.isArray(cfg.fnames) && cfg.fnames.length > 0 && cfg.fnames.every((f) => typeof f === 'string' && !f.includes('${'))
-      ? (cfg.fnames as string[])
+    Array.isArray(fnamesField) && fnamesField.length > 0 && fnamesField.every((f) => typeof f === 'string' && !f.includes('${'))
+      ? (fnamesField as string[])
       : [entry];
   if (!existsSync(join(srcTemplate, entry))) throw new Error(`missing ${join(srcTemplate, entry)} (the entry file)`);
   for (const f of fnames) if (!existsSync(join(srcTemplate, f))) warnings.push(`${taskFile}: editable file ${f} is not in ${srcTemplate}`);
@@ -281,23 +357,62 @@ async function planTask(refRoot: string, record: number, taskFile: string, opts:
   const destTemplate = `workspace_templates/${GROUP}/record_${record}`;
   for (const f of await listFiles(srcTemplate)) files.set(`${destTemplate}/${f}`, await readFile(join(srcTemplate, f)));
 
-  const hintDir = join(refRoot, 'data', 'nanogpt_speedrun_knowledge_in_levels', `record_${record}`);
-  const destHints = `data/hints/${GROUP}/record_${record}`;
+  const hintDir = join(refRoot, KNOWLEDGE_DIR, `record_${record}`);
+  const destHints = `${KNOWLEDGE_DIR}/record_${record}`;
   const hints: Record<string, string> = {};
   if (!existsSync(hintDir)) warnings.push(`record ${record}: missing hint directory ${hintDir}; task has no hints`);
   else {
-    for (const { key, file } of pickHints(await listFiles(hintDir), hintDir, record, warnings)) {
+    const names = await listFiles(hintDir);
+    for (const { key, file } of pickHints(names, hintDir, record, warnings)) {
       const content = await readFile(join(hintDir, file));
       if (content.toString('utf8').trim() === '') warnings.push(`${join(hintDir, file)}: hint file is empty`);
-      files.set(`${destHints}/${file}`, content);
       hints[key] = `${destHints}/${file}`;
     }
+    // Every file is copied, not only the picked ones, so any reference glob (`level_3_*.txt`) matches what it matched there.
+    for (const name of names) files.set(`${destHints}/${name}`, await readFile(join(hintDir, name)));
   }
 
   const description =
     stringField(cfg, 'task_description', taskFile, warnings) ??
     `Improve ${entry} so that it reaches val_loss <= ${TARGET_VAL_LOSS} in the shortest train_time possible.`;
   const codeInstructions = stringField(cfg, 'code_instructions', taskFile, warnings);
+  const preamble = stringField(cfg, 'preamble', taskFile, warnings);
+  if (taskField(cfg, 'task_description_file').value) {
+    warnings.push(`${taskFile}: ${taskField(cfg, 'task_description_file').name} is not imported (a path on the authors' machines); the task_description is used`);
+  }
+
+  const workspace = isObj(cfg.workspace_args) ? cfg.workspace_args : {};
+  const packages = Array.isArray(workspace.packages) ? workspace.packages.filter((p): p is string => typeof p === 'string' && p.trim() !== '') : [];
+
+  const slurm = isObj(cfg.slurm_config_args) ? cfg.slurm_config_args : {};
+  const ttlMinutes = positiveNumber(slurm.job_ttl);
+  const gpus = (positiveNumber(slurm.nodes) ?? 1) * (positiveNumber(slurm.gpus_per_node) ?? 8);
+  if (gpus !== 8) warnings.push(`${taskFile}: slurm_config_args asks for ${gpus} GPUs; the speedrun tasks are timed on 8`);
+  // NANOGPT_* data paths point at the authors' disks; the GPU worker sets them from our data config.
+  const env: Record<string, string> = {};
+  if (isObj(slurm.env_vars)) {
+    for (const [k, v] of Object.entries(slurm.env_vars)) {
+      if (k.startsWith('NANOGPT_')) continue;
+      const { text, unresolved } = interpolate(String(v), cfg);
+      if (unresolved.length) warnings.push(`${taskFile}: slurm_config_args.env_vars.${k} uses ${unresolved.join(', ')}; ignored`);
+      else env[k] = text;
+    }
+  }
+
+  // Bounds and selection, with the eval command's when the task has one (the reference selects on
+  // eval_selection_metric when set, and checks eval bounds like the training ones).
+  const metricsAtMost = { ...numberMap(cfg, 'metrics_at_most', taskFile, warnings), ...numberMap(cfg, 'eval_metrics_at_most', taskFile, warnings) };
+  const metricsAtLeast = { ...numberMap(cfg, 'metrics_at_least', taskFile, warnings), ...numberMap(cfg, 'eval_metrics_at_least', taskFile, warnings) };
+  for (const metric of Object.keys(metricTypes(cfg, 'metric_types', taskFile, warnings))) {
+    if (!(metric in SPEEDRUN_METRICS)) warnings.push(`${taskFile}: metric ${metric} is not printed on the speedrun's validation lines; not read`);
+  }
+  const evalFname = stringField(cfg, 'eval_fname', taskFile, warnings);
+  const evalSelection = stringField(cfg, 'eval_selection_metric', taskFile, warnings);
+  const selection = evalSelection ?? stringField(cfg, 'selection_metric', taskFile, warnings) ?? 'train_time';
+  const lowerField = taskField(cfg, evalSelection ? 'eval_lower_is_better' : 'lower_is_better').value;
+  const lowerIsBetter = typeof lowerField === 'boolean' ? lowerField : true;
+  const privateField = taskField(cfg, 'eval_metrics_private').value;
+  const privateMetrics = Array.isArray(privateField) ? privateField.filter((m): m is string => typeof m === 'string') : [];
 
   const task: TaskInput = {
     id,
@@ -305,20 +420,27 @@ async function planTask(refRoot: string, record: number, taskFile: string, opts:
     workspace_template: `${GROUP}/record_${record}`,
     fnames,
     entry_fname: entry,
-    launcher: 'torchrun',
+    launcher: slurm.use_torchrun === false ? 'python' : 'torchrun',
     args: [],
     gpus_per_execution: 8,
-    timeout_s: opts.timeoutS ?? 7200,
+    timeout_s: opts.timeoutS ?? (ttlMinutes ? ttlMinutes * 60 : DEFAULT_TIMEOUT_S),
     // Data paths come from the data config: the GPU worker sets NANOGPT_TRAIN_FILES/VAL_FILES/VAL_TOKENS.
-    env: {},
+    env,
     metric_parser: 'speedrun',
-    metric_types: { val_loss: 'float', train_time: 'float', step: 'int' },
-    selection_metric: 'train_time',
-    lower_is_better: true,
-    metrics_at_most: { val_loss: TARGET_VAL_LOSS },
+    metric_types: { ...SPEEDRUN_METRICS },
+    selection_metric: selection,
+    lower_is_better: lowerIsBetter,
+    metrics_at_most: Object.keys(metricsAtMost).length ? metricsAtMost : { val_loss: TARGET_VAL_LOSS },
+    ...(Object.keys(metricsAtLeast).length ? { metrics_at_least: metricsAtLeast } : {}),
     records: { metric: 'train_time', baseline: baselineMs, target: targetMs, excluded_from_scores: excluded },
     hints,
+    packages,
     ...(codeInstructions ? { code_instructions: codeInstructions } : {}),
+    ...(preamble ? { preamble } : {}),
+    ...(evalFname
+      ? { eval: { args: ['python', evalFname], metric_types: metricTypes(cfg, 'eval_metric_types', taskFile, warnings) } }
+      : {}),
+    ...(privateMetrics.length ? { private_metrics: privateMetrics } : {}),
   };
   const checked = taskSchema.safeParse(task);
   if (!checked.success) {
@@ -330,13 +452,14 @@ async function planTask(refRoot: string, record: number, taskFile: string, opts:
     `# Source: ${relative(refRoot, taskFile).split(sep).join('/')}. Re-importing overwrites this file.\n`;
   files.set(`config/task/${GROUP}/speedrun_record_${record}.yaml`, Buffer.from(header + YAML.stringify(task, { lineWidth: 0 })));
 
-  return { id, record, baselineMs, targetMs, excluded, files, ownedDirs: [destTemplate, destHints], warnings };
+  // data/hints/… is where imports before the reference layout put the hints: emptied on re-import.
+  return { id, record, baselineMs, targetMs, excluded, files, ownedDirs: [destTemplate, destHints, `data/hints/${GROUP}/record_${record}`], warnings };
 }
 
-/** Writes a plan: only files whose bytes differ, then removes what the owned dirs should not hold. */
-async function applyPlan(destRoot: string, plan: Plan): Promise<ImportedTask> {
+/** Writes only files whose bytes differ; each file's status. */
+async function writeChanged(destRoot: string, planned: Map<string, Buffer>): Promise<{ path: string; status: FileStatus }[]> {
   const files: { path: string; status: FileStatus }[] = [];
-  for (const [rel, content] of [...plan.files.entries()].sort(([a], [b]) => a.localeCompare(b))) {
+  for (const [rel, content] of [...planned.entries()].sort(([a], [b]) => a.localeCompare(b))) {
     const full = join(destRoot, rel);
     const old = await readFile(full).catch(() => undefined);
     const status: FileStatus = old === undefined ? 'created' : old.equals(content) ? 'unchanged' : 'updated';
@@ -346,6 +469,12 @@ async function applyPlan(destRoot: string, plan: Plan): Promise<ImportedTask> {
     }
     files.push({ path: rel, status });
   }
+  return files;
+}
+
+/** Writes a plan: only files whose bytes differ, then removes what the owned dirs should not hold. */
+async function applyPlan(destRoot: string, plan: Plan): Promise<ImportedTask> {
+  const files = await writeChanged(destRoot, plan.files);
   for (const dir of plan.ownedDirs) {
     for (const f of await listFiles(join(destRoot, dir))) {
       const rel = `${dir}/${f}`;
@@ -398,12 +527,23 @@ export async function importReferenceTasks(refRoot: string, destRoot: string, op
     failed: [],
     warnings: [],
     counts: { created: 0, unchanged: 0, updated: 0, failed: 0 },
+    shared: [],
   };
+  const rootCfg = await loadRootConfig(refRoot, summary.warnings);
+  const knowledgeRoot = join(refRoot, KNOWLEDGE_DIR);
+  const shared = new Map<string, Buffer>();
+  if (existsSync(knowledgeRoot)) {
+    for (const name of (await readdir(knowledgeRoot)).sort()) {
+      const full = join(knowledgeRoot, name);
+      if (SHARED_KNOWLEDGE.test(name) && (await stat(full)).isFile()) shared.set(`${KNOWLEDGE_DIR}/${name}`, await readFile(full));
+    }
+  }
+  summary.shared = await writeChanged(destRoot, shared);
   for (const { record, file } of found) {
     const id = `${GROUP}/speedrun_record_${record}`;
     let plan: Plan;
     try {
-      plan = await planTask(refRoot, record, file, opts);
+      plan = await planTask(refRoot, record, file, rootCfg, opts);
     } catch (err) {
       summary.failed.push({ id, record, error: (err as Error).message });
       summary.counts.failed++;

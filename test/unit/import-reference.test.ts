@@ -3,6 +3,7 @@ import { cp, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { globSync } from 'tinyglobby';
 import YAML from 'yaml';
 import { taskSchema } from '../../src/config/task';
 import { importReferenceTasks } from '../../src/tasks/import-reference';
@@ -43,6 +44,7 @@ describe('importReferenceTasks on the fixture', () => {
     expect(s.failed).toEqual([]);
     expect(s.warnings).toEqual([]);
     expect(s.counts).toEqual({ created: 3, unchanged: 0, updated: 0, failed: 0 });
+    expect(s.shared).toEqual([{ path: `${KNOW}/optimizer_notes.md`, status: 'created' }]);
     expect(s.tasks.map((t) => [t.id, t.status, t.baselineMs, t.targetMs, t.excludedFromScores])).toEqual([
       ['nanogpt_speedrun/speedrun_record_1', 'created', 3100000, 2250000, false],
       ['nanogpt_speedrun/speedrun_record_2', 'created', 2250000, 1400000, false],
@@ -57,7 +59,7 @@ describe('importReferenceTasks on the fixture', () => {
       entry_fname: 'train_gpt2.py',
       launcher: 'torchrun',
       gpus_per_execution: 8,
-      timeout_s: 7200,
+      timeout_s: 45 * 60, // slurm_config_args.job_ttl, in minutes
       env: {},
       metric_parser: 'speedrun',
       metric_types: { val_loss: 'float', train_time: 'float', step: 'int' },
@@ -66,17 +68,22 @@ describe('importReferenceTasks on the fixture', () => {
       metrics_at_most: { val_loss: 3.28 },
       records: { metric: 'train_time', baseline: 3100000, target: 2250000, excluded_from_scores: false },
     });
-    // interpolations resolved from the merged defaults
+    // task fields read from exp_config_args, interpolations resolved from the merged defaults,
+    // the reference's literal `\n`s turned into line breaks
     expect(t1.description).toBe('Make train_gpt2.py reach a val_loss of at most 3.28 in as little train_time as possible.');
-    expect(t1.code_instructions).toContain('under torchrun with 8 processes.');
+    expect(t1.code_instructions).toBe(
+      'Keep these parts of train_gpt2.py as they are:\n- it runs under torchrun with 8 processes.\n- the data paths and the validation token count.\nBreaking one of these makes the run invalid.',
+    );
+    // the root config's workspace_args.packages
+    expect(t1.packages).toEqual(['numpy', 'torch', 'tiktoken']);
     // the mini-paper wins over the tweets of level 3; level 4 is not a hint we use
     expect(t1.hints).toEqual({
-      '1': 'data/hints/nanogpt_speedrun/record_1/level_1_pseudo.txt',
-      '2': 'data/hints/nanogpt_speedrun/record_1/level_2_description.txt',
-      '3': 'data/hints/nanogpt_speedrun/record_1/level_3_paper.txt',
-      diff: 'data/hints/nanogpt_speedrun/record_1/level_0_diff.txt',
+      '1': `${KNOW}/record_1/level_1_pseudo.txt`,
+      '2': `${KNOW}/record_1/level_2_description.txt`,
+      '3': `${KNOW}/record_1/level_3_paper.txt`,
+      diff: `${KNOW}/record_1/level_0_diff.txt`,
     });
-    expect((await loadImported(2)).hints['9']).toBe('data/hints/nanogpt_speedrun/record_2/level_9_optimizer.txt');
+    expect((await loadImported(2)).hints['9']).toBe(`${KNOW}/record_2/level_9_optimizer.txt`);
 
     // copies are byte-identical, and hint paths resolve from destRoot
     for (const f of ['train_gpt2.py', 'results.json']) {
@@ -89,12 +96,15 @@ describe('importReferenceTasks on the fixture', () => {
       'config/task/nanogpt_speedrun/speedrun_record_1.yaml',
       'config/task/nanogpt_speedrun/speedrun_record_2.yaml',
       'config/task/nanogpt_speedrun/speedrun_record_3.yaml',
+      `${KNOW}/optimizer_notes.md`,
+      // every hint file is copied (a reference glob may pick the ones we do not use)
       ...[1, 2, 3].flatMap((r) => [
-        `data/hints/nanogpt_speedrun/record_${r}/level_0_diff.txt`,
-        `data/hints/nanogpt_speedrun/record_${r}/level_1_pseudo.txt`,
-        `data/hints/nanogpt_speedrun/record_${r}/level_2_description.txt`,
-        `data/hints/nanogpt_speedrun/record_${r}/level_3_paper.txt`,
-        ...(r === 2 ? ['data/hints/nanogpt_speedrun/record_2/level_9_optimizer.txt'] : []),
+        `${KNOW}/record_${r}/level_0_diff.txt`,
+        `${KNOW}/record_${r}/level_1_pseudo.txt`,
+        `${KNOW}/record_${r}/level_2_description.txt`,
+        `${KNOW}/record_${r}/level_3_paper.txt`,
+        ...(r === 1 ? [`${KNOW}/record_1/level_3_tweets.txt`, `${KNOW}/record_1/level_4_human_tweets.txt`] : []),
+        ...(r === 2 ? [`${KNOW}/record_2/level_9_optimizer.txt`] : []),
       ]),
       ...[1, 2, 3].flatMap((r) => [`${WS}/record_${r}/results.json`, `${WS}/record_${r}/train_gpt2.py`]),
     ].sort());
@@ -111,13 +121,13 @@ describe('importReferenceTasks on the fixture', () => {
     expect(after).toEqual(before);
 
     await writeFile(join(dest, WS, 'record_2', 'stale.py'), 'old');
-    await writeFile(join(dest, 'data/hints/nanogpt_speedrun/record_2/level_1_pseudo.txt'), 'edited');
+    await writeFile(join(dest, KNOW, 'record_2/level_1_pseudo.txt'), 'edited');
     const repaired = await importReferenceTasks(ref, dest);
     expect(repaired.counts).toEqual({ created: 0, unchanged: 2, updated: 1, failed: 0 });
     const t2 = repaired.tasks[1];
     expect(t2.status).toBe('updated');
     expect(t2.files.filter((f) => f.status !== 'unchanged')).toEqual([
-      { path: 'data/hints/nanogpt_speedrun/record_2/level_1_pseudo.txt', status: 'updated' },
+      { path: `${KNOW}/record_2/level_1_pseudo.txt`, status: 'updated' },
       { path: `${WS}/record_2/stale.py`, status: 'removed' },
     ]);
     const repairedTree = await Promise.all((await listTree(dest)).map(async (f) => [f, await readFile(join(dest, f), 'utf8')]));
@@ -134,6 +144,94 @@ describe('importReferenceTasks on the fixture', () => {
     expect((await loadImported(2)).timeout_s).toBe(600);
     await expect(importReferenceTasks(ref, dest, { records: [9] })).rejects.toThrow(/speedrun_record_R\.yaml task configs for records 9/);
   });
+});
+
+describe('importReferenceTasks keeps every task field', () => {
+  it("the reference's hint globs match in the imported root", async () => {
+    await importReferenceTasks(ref, dest);
+    expect(globSync(`${KNOW}/record_1/level_1_*.txt`, { cwd: dest })).toEqual([`${KNOW}/record_1/level_1_pseudo.txt`]);
+    expect(globSync(`${KNOW}/record_1/level_3_*.txt`, { cwd: dest }).sort()).toEqual([`${KNOW}/record_1/level_3_paper.txt`, `${KNOW}/record_1/level_3_tweets.txt`]);
+  });
+
+  it('re-import updates a task whose reference config changed, and empties the old data/hints layout', async () => {
+    await importReferenceTasks(ref, dest);
+    const old = join(dest, 'data/hints/nanogpt_speedrun/record_1/level_1_pseudo.txt');
+    await cp(join(ref, KNOW, 'record_1/level_1_pseudo.txt'), old);
+    const cfg = join(ref, 'config/task/nanogpt_speedrun/default_config.yaml');
+    await writeFile(cfg, (await readFile(cfg, 'utf8')).replace('job_ttl: 45', 'job_ttl: 90'));
+    await writeFile(join(ref, 'config/default.yaml'), (await readFile(join(ref, 'config/default.yaml'), 'utf8')).replace('- numpy', '- numpy\n    - scipy'));
+    const s = await importReferenceTasks(ref, dest);
+    expect(s.counts).toEqual({ created: 0, unchanged: 0, updated: 3, failed: 0 });
+    expect(s.tasks[0].files.filter((f) => f.status !== 'unchanged')).toEqual([
+      { path: 'config/task/nanogpt_speedrun/speedrun_record_1.yaml', status: 'updated' },
+      { path: 'data/hints/nanogpt_speedrun/record_1/level_1_pseudo.txt', status: 'removed' },
+    ]);
+    const t1 = await loadImported(1);
+    expect(t1.timeout_s).toBe(90 * 60);
+    expect(t1.packages).toEqual(['numpy', 'scipy', 'torch', 'tiktoken']);
+  });
+
+  it('reads eval settings, extra env vars, bounds and a python launcher; top-level fields of older configs too', async () => {
+    const taskFile = join(ref, 'config/task/nanogpt_speedrun/speedrun_record_1.yaml');
+    await writeFile(
+      taskFile,
+      [
+        'defaults:',
+        '- nanogpt_speedrun/default_config',
+        'preamble: You are on a shared cluster.',
+        'exp_config_args:',
+        '  eval_fname: eval_hellaswag.py',
+        '  eval_metric_types: { accuracy: float, label: str }',
+        '  eval_selection_metric: accuracy',
+        '  eval_lower_is_better: false',
+        '  eval_metrics_at_least: { accuracy: 0.3 }',
+        '  eval_metrics_private: [accuracy_test]',
+        'slurm_config_args:',
+        '  use_torchrun: false',
+        '  env_vars: { OMP_NUM_THREADS: 4, WHO: "${oc.env:USER}" }',
+      ].join('\n'),
+    );
+    const s = await importReferenceTasks(ref, dest, { records: [1] });
+    expect(s.warnings).toEqual([
+      `${taskFile}: slurm_config_args.env_vars.WHO uses \${oc.env:USER}; ignored`,
+      `${taskFile}: exp_config_args.eval_metric_types.label has type "str"; only int and float metrics are read`,
+    ]);
+    const t1 = await loadImported(1);
+    expect(t1).toMatchObject({
+      preamble: 'You are on a shared cluster.',
+      launcher: 'python',
+      env: { OMP_NUM_THREADS: '4' },
+      eval: { args: ['python', 'eval_hellaswag.py'], metric_types: { accuracy: 'float' } },
+      selection_metric: 'accuracy',
+      lower_is_better: false,
+      metrics_at_least: { accuracy: 0.3 },
+      metrics_at_most: { val_loss: 3.28 },
+      private_metrics: ['accuracy_test'],
+    });
+  });
+});
+
+// The whole reference checkout (facebookresearch/llm-speedrunner) is not in this repository: point
+// SPEEDRUNNER_REFERENCE_CHECKOUT at one to run this.
+const CHECKOUT = process.env.SPEEDRUNNER_REFERENCE_CHECKOUT;
+describe.skipIf(!CHECKOUT)(`importReferenceTasks on the reference checkout (${CHECKOUT ?? 'skipped: set SPEEDRUNNER_REFERENCE_CHECKOUT to a checkout of facebookresearch/llm-speedrunner'})`, () => {
+  it('imports all 20 tasks with their description, instructions, packages and timeout', async () => {
+    const s = await importReferenceTasks(CHECKOUT!, dest);
+    expect(s.failed).toEqual([]);
+    expect(s.tasks).toHaveLength(20);
+    expect(s.shared.map((f) => f.path).sort()).toEqual([`${KNOW}/flex_attn.md`, `${KNOW}/muon.md`]);
+    for (const t of s.tasks) {
+      const task = await loadImported(t.record);
+      expect(task.description).toMatch(/val_loss value of 3\.28 in the shortest train_time/);
+      expect(task.code_instructions).toContain('save_checkpoint set to False');
+      expect(task.code_instructions).toContain('8xH100');
+      expect(task.code_instructions).not.toContain('\\n');
+      expect(task.packages).toEqual(expect.arrayContaining(['torch', 'numpy', 'transformers']));
+      expect(task.timeout_s).toBe(3600);
+      expect(globSync(`${KNOW}/record_${t.record}/level_1_*.txt`, { cwd: dest })).toHaveLength(1);
+    }
+    expect((await importReferenceTasks(CHECKOUT!, dest)).counts.unchanged).toBe(20);
+  }, 60_000);
 });
 
 describe('importReferenceTasks on broken checkouts', () => {
@@ -202,12 +300,12 @@ describe('importReferenceTasks on broken checkouts', () => {
     const taskFile = join(ref, 'config/task/nanogpt_speedrun/speedrun_record_1.yaml');
     await writeFile(
       taskFile,
-      ['defaults:', '- nanogpt_speedrun/default_config', '- nanogpt_speedrun/not_there', 'task_description: Run as ${oc.env:USER} please'].join('\n'),
+      ['defaults:', '- nanogpt_speedrun/default_config', '- nanogpt_speedrun/not_there', 'exp_config_args:', '  task_description: Run as ${oc.env:USER} please'].join('\n'),
     );
     const s = await importReferenceTasks(ref, dest, { records: [1] });
     expect(s.warnings).toEqual([
       expect.stringMatching(new RegExp(`^${taskFile}: defaults entry "nanogpt_speedrun/not_there" not found`)),
-      `${taskFile}: task_description uses \${oc.env:USER}, which cannot be resolved here; ignored`,
+      `${taskFile}: exp_config_args.task_description uses \${oc.env:USER}, which cannot be resolved here; ignored`,
     ]);
     expect((await loadImported(1)).description).toBe('Improve train_gpt2.py so that it reaches val_loss <= 3.28 in the shortest train_time possible.');
   });
