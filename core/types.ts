@@ -1,5 +1,5 @@
 // Shapes shared by workflows and activities. Plain data only: workflow code imports this file.
-import type { TokenUsage } from '../src/llm/types';
+import type { TokenUsage } from './usage';
 
 export type Stage = 'root' | 'draft' | 'debug' | 'improve';
 export type NodeStatus = 'pending' | 'ok' | 'buggy' | 'timeout' | 'crashed';

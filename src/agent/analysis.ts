@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { RunConfig } from '../config/schema';
 import { HARNESS_WALL_METRIC, type TaskConfig } from '../config/task';
 import { cachedChat } from '../llm/cached-chat';
-import { addUsage, noUsage, type TokenUsage } from '../llm/types';
+import { addUsage, noUsage, type TokenUsage } from '../../core/usage';
 import { extractEvalMetrics, extractMetrics, judgeExecution, type Verdict } from '../metrics/analyze';
 import { flagTimingDisagreement } from '../integrity/flags';
 import type { ArtifactStore } from '../store/artifact-store';

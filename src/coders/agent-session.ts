@@ -3,7 +3,8 @@
 import { codeBlock, rolePrompt, section } from '../agent/prompts';
 import type { RunConfig } from '../config/schema';
 import { cachedToolChat } from '../llm/cached-chat';
-import type { AgentMessage, TokenUsage } from '../llm/types';
+import type { AgentMessage } from '../llm/types';
+import type { TokenUsage } from '../../core/usage';
 import type { NodeBrief } from '../../core/history';
 import type { ArtifactStore } from '../store/artifact-store';
 import { diffFlags } from './edit-loop';

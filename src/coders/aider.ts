@@ -9,7 +9,7 @@ import { delimiter, join } from 'node:path';
 import type { CodeResult } from '../agent/steps';
 import type { ModelConfig } from '../config/schema';
 import { NonRetryableLlmError } from '../llm/providers';
-import { noUsage } from '../llm/types';
+import { noUsage } from '../../core/usage';
 import type { ArtifactStore } from '../store/artifact-store';
 import { diffFlags, type CodeInput } from './edit-loop';
 

@@ -3,7 +3,8 @@
 import { codeBlock, rolePrompt, section } from '../agent/prompts';
 import type { AgentStepInput, CodeResult } from '../agent/steps';
 import { cachedChat } from '../llm/cached-chat';
-import { addUsage, noUsage, type ChatMessage } from '../llm/types';
+import { type ChatMessage } from '../llm/types';
+import { addUsage, noUsage } from '../../core/usage';
 import { flagSuspiciousDiff } from '../integrity/flags';
 import type { ArtifactStore } from '../store/artifact-store';
 

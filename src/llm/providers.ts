@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import type { ModelConfig } from '../config/schema';
 import { ROOT } from '../paths';
 import { loadScript, startScriptedServer, type ScriptedServer } from './scripted-server';
-import type { AgentMessage, ChatRequest, TokenUsage, ToolCall, ToolChatRequest } from './types';
+import type { AgentMessage, ChatRequest, ToolCall, ToolChatRequest } from './types';
+import type { TokenUsage } from '../../core/usage';
 
 /** A provider error that retrying cannot fix (bad key, bad request, unknown model). */
 export class NonRetryableLlmError extends Error {}

@@ -2,7 +2,7 @@
 // terminated alike), with its lineage as the new run's first versions.
 import type { Client } from '@temporalio/client';
 import type { RunConfig } from '../../src/config/schema';
-import { noUsage } from '../../src/llm/types';
+import { noUsage } from '../../core/usage';
 import { decodePayload } from './payload-codec';
 import type { NodeRecord, RunView } from '../../core/types';
 import type { RunInput, RunState } from '../workflows/speedrun-api';

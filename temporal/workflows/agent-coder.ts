@@ -5,7 +5,7 @@ import { proxyActivities } from '@temporalio/workflow';
 import type * as agentActivities from '../activities/agent';
 import type { CodeResult } from '../../src/agent/steps';
 import type { RunConfig } from '../../src/config/schema';
-import { addUsage, noUsage } from '../../src/llm/types';
+import { addUsage, noUsage } from '../../core/usage';
 import type { NodeBrief } from '../../core/history';
 
 export interface AgentCodeInput {

@@ -2,7 +2,7 @@
 // loop that runs in flight from before it (see speedrun-v1.ts).
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { RunConfig } from '../../src/config/schema';
-import type { TokenUsage } from '../../src/llm/types';
+import type { TokenUsage } from '../../core/usage';
 import type { RunView } from '../../core/types';
 
 export interface RunState {

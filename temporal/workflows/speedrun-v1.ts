@@ -11,7 +11,7 @@ import {
 import type * as controlActivities from '../activities/control-v1';
 import type * as gpuActivities from '../activities/gpu';
 import type { RunConfig } from '../../src/config/schema';
-import { addUsage, noUsage, type TokenUsage } from '../../src/llm/types';
+import { addUsage, noUsage, type TokenUsage } from '../../core/usage';
 import { bestNode, chooseNext, speedup } from '../../core/policy';
 import { treeFsr } from '../../core/fsr';
 import type { NodeRecord, Phase, RunView, Stage } from '../../core/types';

@@ -14,7 +14,7 @@ import {
 import type * as controlActivities from '../activities/control';
 import type * as gpuActivities from '../activities/gpu';
 import type { RunConfig } from '../../src/config/schema';
-import { addUsage, noUsage, type TokenUsage } from '../../src/llm/types';
+import { addUsage, noUsage, type TokenUsage } from '../../core/usage';
 import { bestNode, planIteration, selectCurrent, speedup } from '../../core/policy';
 import { briefOf, relevantHistory, type NodeBrief } from '../../core/history';
 import { IN_RUN_VALIDITY, treeFsr } from '../../core/fsr';

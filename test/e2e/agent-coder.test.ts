@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { RunConfig } from '../../src/config/schema';
 import type { CodeResult } from '../../src/agent/steps';
 import { loadScript, startScriptedServer, type ScriptedServer } from '../../src/llm/scripted-server';
-import { noUsage } from '../../src/llm/types';
+import { noUsage } from '../../core/usage';
 import type { NodeRecord } from '../../core/types';
 import { ArtifactStore } from '../../src/store/artifact-store';
 import { ROOT } from '../../src/paths';

@@ -2,7 +2,7 @@ import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
-import { noUsage } from '../../src/llm/types';
+import { noUsage } from '../../core/usage';
 import { ROOT } from '../../src/paths';
 import { recordNode } from '../../src/store/run-view-store';
 import type { NodeRecord, RunView } from '../../core/types';

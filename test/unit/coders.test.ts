@@ -6,7 +6,7 @@ import { runConfigSchema, type RunConfig } from '../../src/config/schema';
 import { codeVersion } from '../../src/coders/code-version';
 import { AIDER_MISSING, aiderInvocation, findAider } from '../../src/coders/aider';
 import { scriptSchema, startScriptedServer, type ScriptedServer } from '../../src/llm/scripted-server';
-import { noUsage } from '../../src/llm/types';
+import { noUsage } from '../../core/usage';
 import type { NodeRecord } from '../../core/types';
 import { ArtifactStore } from '../../src/store/artifact-store';
 import { FIXTURE_TASKS } from '../helpers/harness';

@@ -7,7 +7,7 @@ import { ideate, snapshotTemplate } from '../../src/agent/steps';
 import { scriptSchema, startScriptedServer, type ScriptedServer } from '../../src/llm/scripted-server';
 import type { NodeRecord } from '../../core/types';
 import { ArtifactStore } from '../../src/store/artifact-store';
-import { noUsage } from '../../src/llm/types';
+import { noUsage } from '../../core/usage';
 
 // The ideator against the scripted model over real HTTP: ideas already proposed in an iteration are
 // never proposed again, and `ideator=dummy` passes the hint through without a model call.
