@@ -389,7 +389,9 @@ async function planTask(refRoot: string, record: number, taskFile: string, rootC
   const gpus = (positiveNumber(slurm.nodes) ?? 1) * (positiveNumber(slurm.gpus_per_node) ?? 8);
   if (gpus !== 8) warnings.push(`${taskFile}: slurm_config_args asks for ${gpus} GPUs; the speedrun tasks are timed on 8`);
   // NANOGPT_* data paths point at the authors' disks; the GPU worker sets them from our data config.
-  const env: Record<string, string> = {};
+  const torchrun = slurm.use_torchrun !== false;
+  // The reference's torchrun job function sets this allocator option for every speedrun execution.
+  const env: Record<string, string> = torchrun ? { PYTORCH_CUDA_ALLOC_CONF: 'expandable_segments:True' } : {};
   if (isObj(slurm.env_vars)) {
     for (const [k, v] of Object.entries(slurm.env_vars)) {
       if (k.startsWith('NANOGPT_')) continue;
@@ -420,7 +422,7 @@ async function planTask(refRoot: string, record: number, taskFile: string, rootC
     workspace_template: `${GROUP}/record_${record}`,
     fnames,
     entry_fname: entry,
-    launcher: slurm.use_torchrun === false ? 'python' : 'torchrun',
+    launcher: torchrun ? 'torchrun' : 'python',
     args: [],
     gpus_per_execution: 8,
     timeout_s: opts.timeoutS ?? (ttlMinutes ? ttlMinutes * 60 : DEFAULT_TIMEOUT_S),

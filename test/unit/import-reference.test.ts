@@ -60,7 +60,6 @@ describe('importReferenceTasks on the fixture', () => {
       launcher: 'torchrun',
       gpus_per_execution: 8,
       timeout_s: 45 * 60, // slurm_config_args.job_ttl, in minutes
-      env: {},
       metric_parser: 'speedrun',
       metric_types: { val_loss: 'float', train_time: 'float', step: 'int' },
       selection_metric: 'train_time',
@@ -68,6 +67,7 @@ describe('importReferenceTasks on the fixture', () => {
       metrics_at_most: { val_loss: 3.28 },
       records: { metric: 'train_time', baseline: 3100000, target: 2250000, excluded_from_scores: false },
     });
+    expect(t1.env).toEqual({ PYTORCH_CUDA_ALLOC_CONF: 'expandable_segments:True' });
     // task fields read from exp_config_args, interpolations resolved from the merged defaults,
     // the reference's literal `\n`s turned into line breaks
     expect(t1.description).toBe('Make train_gpt2.py reach a val_loss of at most 3.28 in as little train_time as possible.');
@@ -197,6 +197,7 @@ describe('importReferenceTasks keeps every task field', () => {
       `${taskFile}: exp_config_args.eval_metric_types.label has type "str"; only int and float metrics are read`,
     ]);
     const t1 = await loadImported(1);
+    expect(t1.env).toEqual({ OMP_NUM_THREADS: '4' });
     expect(t1).toMatchObject({
       preamble: 'You are on a shared cluster.',
       launcher: 'python',
