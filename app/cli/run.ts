@@ -10,7 +10,8 @@ import { loadRunView } from '../../src/store/run-view-store';
 import { ArtifactStore } from '../../src/store/artifact-store';
 import { connectClient, connectConfig, connectWorkerConnection, usesExternalCluster } from '../../temporal/client/connection';
 import { defaultUiPort, startDevServer } from '../../temporal/client/dev-server';
-import { stateQuery, treeQuery, type RunState } from '../../temporal/workflows/speedrun';
+import { stateQuery, treeQuery } from '../../temporal/workflows/speedrun';
+import type { CarriedState } from '../../core/run-state';
 import { nodeLine, summaryLines } from './render';
 import { startRunProgress } from './progress';
 import { createWorker, parseGpus } from './worker';
@@ -52,7 +53,7 @@ export function spawnBackgroundWorkers(gpus: string) {
 /** A fork's starting point: the earlier run's config (overrides apply on top) and its lineage. */
 export interface ForkStart {
   config: RunConfig;
-  carried: RunState;
+  carried: CarriedState;
 }
 
 export async function runCommand(overrides: string[], opts: { detach?: boolean; json?: boolean; gpus?: string }, fork?: ForkStart) {

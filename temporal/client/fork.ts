@@ -5,7 +5,8 @@ import type { RunConfig } from '../../src/config/schema';
 import { noUsage } from '../../core/usage';
 import { decodePayload } from './payload-codec';
 import type { NodeRecord, RunView } from '../../core/types';
-import type { RunInput, RunState } from '../workflows/speedrun-api';
+import type { CarriedState } from '../../core/run-state';
+import type { RunInput } from '../workflows/speedrun';
 
 /** The earlier run's config, from the input of its latest execution (a continue-as-new chain's last). */
 export async function runConfigOf(client: Client, runId: string): Promise<RunConfig> {
@@ -20,7 +21,7 @@ export async function runConfigOf(client: Client, runId: string): Promise<RunCon
  * The state a fork starts with: the chosen node's ancestry renumbered v_0..v_k (root first), each
  * with its code, measurements and log, and that node as the one the next iteration works from.
  */
-export function forkState(view: RunView, nodeId: number, seed: number): RunState {
+export function forkState(view: RunView, nodeId: number, seed: number): CarriedState {
   const byId = new Map(view.nodes.map((n) => [n.id, n]));
   const from = byId.get(nodeId);
   if (!from) throw new Error(`run ${view.runId} has no node ${nodeId} (it has ${view.nodes.length} nodes)`);

@@ -4,7 +4,8 @@ import type { RunView } from '../../core/types';
 import { ArtifactStore } from '../../src/store/artifact-store';
 import { runStartOptions } from '../../core/start-options';
 import { loadRunView } from '../../src/store/run-view-store';
-import { speedrunWorkflow, treeQuery, type RunState } from '../workflows/speedrun';
+import { speedrunWorkflow, treeQuery } from '../workflows/speedrun';
+import type { CarriedState } from '../../core/run-state';
 
 export function newRunId(config: RunConfig): string {
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
@@ -13,7 +14,7 @@ export function newRunId(config: RunConfig): string {
 }
 
 /** Starts a run; `carried` is a fork's starting lineage (see temporal/client/fork.ts). */
-export async function startRun(client: Client, config: RunConfig, runId = newRunId(config), carried?: RunState) {
+export async function startRun(client: Client, config: RunConfig, runId = newRunId(config), carried?: CarriedState) {
   const fork = carried?.forked_from;
   return client.workflow.start(speedrunWorkflow, {
     taskQueue: config.task_queue,

@@ -1,6 +1,5 @@
 import { Worker, type NativeConnection } from '@temporalio/worker';
 import * as control from '../activities/control';
-import * as controlV1 from '../activities/control-v1';
 import * as sweep from '../activities/sweep';
 import * as agent from '../activities/agent';
 import { workflowBundlePath } from './bundle';
@@ -15,7 +14,7 @@ export async function createControlWorker(connection: NativeConnection, namespac
     taskQueue: controlQueue(),
     dataConverter,
     workflowBundle: { codePath: await workflowBundlePath() },
-    activities: { ...controlV1, ...control, ...sweep, ...agent },
+    activities: { ...control, ...sweep, ...agent },
     // LLM calls are I/O bound: many may wait on providers at once.
     maxConcurrentActivityTaskExecutions: 64,
     shutdownGraceTime: '10 s',

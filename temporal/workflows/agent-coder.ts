@@ -7,6 +7,7 @@ import type { CodeResult } from '../../src/agent/steps';
 import type { RunConfig } from '../../src/config/schema';
 import { addUsage, noUsage } from '../../core/usage';
 import type { NodeBrief } from '../../core/history';
+import { llmActivityOptions } from './activity-options';
 
 export interface AgentCodeInput {
   runId: string;
@@ -19,12 +20,7 @@ export interface AgentCodeInput {
 
 export async function agentCode(input: AgentCodeInput): Promise<CodeResult> {
   const { config, parent } = input;
-  const acts = proxyActivities<typeof agentActivities>({
-    taskQueue: config.task_queue,
-    startToCloseTimeout: `${config.timeouts.llm_call_s} s`,
-    heartbeatTimeout: `${config.timeouts.llm_heartbeat_s} s`,
-    retry: { initialInterval: '1 s', backoffCoefficient: 2, maximumInterval: '1 min', maximumAttempts: 8, nonRetryableErrorTypes: ['NonRetryableLlmError', 'TaskError'] },
-  });
+  const acts = proxyActivities<typeof agentActivities>(llmActivityOptions(config));
   const { ref, messagesRef: first } = await acts.agentStart({ runId: input.runId, config, parent, planRef: input.planRef, history: input.history });
   let messagesRef = first;
   let snapshot = parent.snapshot!;

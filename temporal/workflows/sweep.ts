@@ -30,6 +30,7 @@ import {
   type SweepResult,
 } from '../../core/sweep-state';
 import type { speedrunWorkflow } from './speedrun';
+import { sweepActivityOptions } from './activity-options';
 
 /** Counts, totals and one bounded page of cells (filter by status, page with offset/limit). */
 export const progressQuery = defineQuery<SweepProgress, [ProgressArgs?]>('progress');
@@ -40,11 +41,7 @@ export async function sweepWorkflow(input: SweepInput): Promise<SweepResult> {
   const sweepId = workflowInfo().workflowId;
   const names = input.cells.map(([name]) => name);
   const outcomes: CellOutcome[] = input.outcomes ?? input.cells.map(() => ({ status: 'pending', attempt: 1 }));
-  const { loadCellConfig } = proxyActivities<typeof sweepActivities>({
-    taskQueue: input.taskQueue,
-    startToCloseTimeout: '1 min',
-    retry: { initialInterval: '1 s', backoffCoefficient: 2, maximumInterval: '30 s', maximumAttempts: 5 },
-  });
+  const { loadCellConfig } = proxyActivities<typeof sweepActivities>(sweepActivityOptions(input.taskQueue));
 
   setHandler(progressQuery, (args) => progressView(sweepId, input, outcomes, args));
   setHandler(

@@ -6,7 +6,7 @@ import { ROOT } from '../../src/paths';
 import { loadRunView } from '../../src/store/run-view-store';
 import type { NodeRecord, RunView } from '../../core/types';
 import { ArtifactStore } from '../../src/store/artifact-store';
-import { pauseSignal, resumeSignal } from '../../temporal/workflows/speedrun-api';
+import { pauseSignal, resumeSignal } from '../../temporal/workflows/speedrun';
 import { cli, connect, makeEnv, startWorker, stopWorker, trackCleanups, waitFor, type TestEnv } from '../helpers/harness';
 
 // The operator's levers on real runs: parallel hypotheses, retry-node, fork, budgets, replay.

@@ -6,7 +6,7 @@ import { ROOT } from '../../src/paths';
 import { loadRunView } from '../../src/store/run-view-store';
 import { ArtifactStore } from '../../src/store/artifact-store';
 import { cli, connect, makeEnv, sleep, startWorker, stopWorker, trackCleanups, waitFor, type TestEnv } from '../helpers/harness';
-import { extendUpdate, pauseSignal, resumeSignal, stateQuery, treeQuery } from '../../temporal/workflows/speedrun-api';
+import { extendUpdate, pauseSignal, resumeSignal, stateQuery, treeQuery } from '../../temporal/workflows/speedrun';
 
 // Steering a live run from the CLI (signals and an update, as the Temporal UI would send them).
 const onCleanup = trackCleanups();
