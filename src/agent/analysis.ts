@@ -8,6 +8,8 @@ import { addUsage, noUsage, type TokenUsage } from '../../core/usage';
 import { extractEvalMetrics, extractMetrics, judgeExecution, type Verdict } from '../metrics/analyze';
 import { flagTimingDisagreement } from '../integrity/flags';
 import type { ArtifactStore } from '../store/artifact-store';
+import { StoredLog } from '../metrics/stored-log';
+import { redactText, secretValues } from '../secrets/redact';
 import { rolePrompt, section, tail } from './prompts';
 import type { ExecutionReport } from './steps';
 
@@ -52,13 +54,13 @@ export async function analyzeExecution(store: ArtifactStore, input: AnalysisInpu
   const notes: string[] = [];
   const llmMetrics: string[] = [];
   /** Asks the LLM for the wanted metrics the patterns missed (never a private one). */
-  const fillIn = async (role: string, log: string, found: Record<string, number>, wanted: Record<string, MetricType>) => {
+  const fillIn = async (role: string, logEnd: string, found: Record<string, number>, wanted: Record<string, MetricType>) => {
     const missing = Object.fromEntries(Object.entries(wanted).filter(([n]) => !(n in found) && !hidden.names.includes(n)));
     if (!config.analysis.llm_metric_fallback || Object.keys(missing).length === 0) return found;
     const started = Date.now();
     const user = [
       section('Metrics to report (name: type)', Object.entries(missing).map(([n, t]) => `${n}: ${t}`).join('\n')),
-      section('Log (end)', tail(redact(log, hidden), config.max_log_len)),
+      section('Log (end)', tail(logEnd, config.max_log_len)),
     ].join('\n');
     const reply = await cachedChat(store, config.model, { system: rolePrompt('analyzer'), messages: [{ role: 'user', content: user }] }, { runId: input.runId, nodeId: input.nodeId, role, attempt: 0 }, signal);
     usage = addUsage(usage, reply.usage);
@@ -72,14 +74,17 @@ export async function analyzeExecution(store: ArtifactStore, input: AnalysisInpu
     return { ...found, ...parsed.metrics };
   };
 
-  const log = await store.getText(exec.logRef);
-  const evalLog = exec.eval ? await store.getText(exec.eval.logRef) : undefined;
-  let measured = extractMetrics(task, log);
-  let evalMetrics = evalLog === undefined ? {} : extractEvalMetrics(task, evalLog);
+  // Logs are read as bytes, line by line; only a bounded end of each becomes text for a prompt.
+  const log = await StoredLog.read(store, exec.logRef);
+  const evalLog = exec.eval ? await StoredLog.read(store, exec.eval.logRef) : undefined;
+  let measured = extractMetrics(task, log.lines());
+  let evalMetrics = evalLog === undefined ? {} : extractEvalMetrics(task, evalLog.lines());
   // Private values the patterns found are cut from every text too, wherever else the logs print them.
   hidden.values = hidden.names.map((n) => evalMetrics[n] ?? measured[n]).filter((v) => v !== undefined).map(String).filter(distinctive);
-  if (exec.outcome === 'ok') measured = await fillIn('analyzer', log, measured, expectedMetrics(task));
-  if (exec.eval?.outcome === 'ok' && evalLog !== undefined) evalMetrics = await fillIn('analyzer-eval', evalLog, evalMetrics, expectedEvalMetrics(task));
+  const logEnd = shownEnd(log, hidden, config.max_log_len);
+  const evalEnd = evalLog && shownEnd(evalLog, hidden, config.max_log_len);
+  if (exec.outcome === 'ok') measured = await fillIn('analyzer', logEnd, measured, expectedMetrics(task));
+  if (exec.eval?.outcome === 'ok' && evalEnd !== undefined) evalMetrics = await fillIn('analyzer-eval', evalEnd, evalMetrics, expectedEvalMetrics(task));
   measured = { ...measured, ...evalMetrics };
   const all: Record<string, number> = { ...measured, [HARNESS_WALL_METRIC]: exec.wallMs };
   const metrics: Record<string, number> = {};
@@ -92,7 +97,7 @@ export async function analyzeExecution(store: ArtifactStore, input: AnalysisInpu
     ...(timing ? [timing] : []),
     ...(exec.dataChanged?.length ? [`the execution modified task data: ${exec.dataChanged.join(', ')}`] : []),
   ];
-  const verdict = evalFailure(task, exec, evalLog, hidden) ?? judgeExecution(task, exec, all, tail(redact(log, hidden), 2000), hidden.names);
+  const verdict = evalFailure(task, exec, evalEnd, hidden) ?? judgeExecution(task, exec, all, tail(logEnd, 2000), hidden.names);
   const reason = [verdict.reason, ...notes].filter(Boolean).join('; ') || undefined;
   const judged: Verdict = { status: verdict.status, valid: verdict.valid, ...(reason ? { reason } : {}) };
 
@@ -103,8 +108,8 @@ export async function analyzeExecution(store: ArtifactStore, input: AnalysisInpu
       section('Outcome', `${judged.status}${judged.reason ? `: ${judged.reason}` : ''}`),
       section('Metrics', Object.entries(metrics).map(([k, v]) => `${k}=${v}`).join('\n')),
       section('Flags', flags.join('\n')),
-      section('Log (end)', tail(redact(log, hidden), config.max_log_len)),
-      section('Eval log (end)', evalLog === undefined ? undefined : tail(redact(evalLog, hidden), config.max_log_len)),
+      section('Log (end)', tail(logEnd, config.max_log_len)),
+      section('Eval log (end)', evalEnd === undefined ? undefined : tail(evalEnd, config.max_log_len)),
     ].join('\n');
     const reply = await cachedChat(store, config.model, { system: rolePrompt('summarizer'), messages: [{ role: 'user', content: user }] }, { runId: input.runId, nodeId: input.nodeId, role: 'summarizer', attempt: 0 }, signal);
     usage = addUsage(usage, reply.usage);
@@ -161,6 +166,20 @@ function hiddenOf(task: TaskConfig, privateMetrics: Record<string, number> = {})
     patterns: task.private_metrics.flatMap((n) => [task.metric_patterns[n], task.eval?.metric_patterns[n]].filter((p): p is string => Boolean(p))),
     values: Object.values(privateMetrics).map(String).filter(distinctive),
   };
+}
+
+/**
+ * The end of a stored log as a prompt may show it, read without turning the whole log into a string:
+ * a bounded tail (room for `maxChars` characters after lines are dropped), without the secrets this
+ * worker holds (a second wall: the GPU worker already cut its own) or any line showing a private metric.
+ */
+function shownEnd(log: StoredLog, hidden: Hidden, maxChars: number): string {
+  return redact(redactText(log.tail(Math.max(4 * maxChars, 64 * 1024)), secretValues()), hidden);
+}
+
+/** A stored log's end for a prompt (e.g. a parent's log in the debug prompt), cut to `maxChars`. */
+export async function promptLogTail(store: ArtifactStore, logRef: string, task: TaskConfig, maxChars: number, privateMetrics?: Record<string, number>): Promise<string> {
+  return tail(shownEnd(await StoredLog.read(store, logRef), hiddenOf(task, privateMetrics), maxChars), maxChars);
 }
 
 /** A log as a prompt may show it: for other callers (e.g. a parent's log in the debug prompt). */

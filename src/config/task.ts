@@ -8,6 +8,9 @@ import { z } from 'zod';
  */
 export const metricTypeSchema = z.enum(['float', 'int']);
 
+/** Output cap of an execution by default (MiB): far above any honest training log. */
+export const DEFAULT_MAX_OUTPUT_MB = 64;
+
 export const taskSchema = z.strictObject({
   id: z.string().regex(/^[a-z0-9_][a-z0-9_./-]*$/, 'lower-case letters, digits, _ . / -'),
   description: z.string().min(1),
@@ -28,7 +31,7 @@ export const taskSchema = z.strictObject({
   /** Wall-clock limit of one execution; the whole process group is killed past it. */
   timeout_s: z.number().positive(),
   /** Output cap of one execution (MiB): past it the execution is stopped and crashed, head and tail of the log kept. */
-  max_output_mb: z.number().positive().default(64),
+  max_output_mb: z.number().positive().default(DEFAULT_MAX_OUTPUT_MB),
   /** Extra, non-secret environment variables for the execution. */
   env: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]).transform(String)).default({}),
   /** How metrics are read from the log: `speedrun` validation lines, or named regexes (one capture group). */

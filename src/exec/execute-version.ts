@@ -7,6 +7,9 @@ import type { TaskConfig } from '../config/task';
 import { homeDir } from '../paths';
 import { ensureTiktokenCacheDir } from '../data/tiktoken-env';
 import type { ArtifactStore } from '../store/artifact-store';
+import { speedrunLineKind } from '../speedrun/log-parse';
+import { MIB } from './capped-log';
+import { ClockRecorder, type ExecutionClock, type LineKind } from './clock';
 import { runExecution, type ExecutionResult } from './run-execution';
 import { taskPython } from './task-env';
 import { runEval, type EvalRun } from './run-eval';
@@ -62,35 +65,52 @@ async function dataFingerprint(data: RunConfig['data']): Promise<Map<string, str
   return out;
 }
 
-/** Materializes a version into a fresh scratch dir, runs it, and stores its log. */
+/** What the task's log parser recognises in a line, for the harness clock (only speedrun logs have steps). */
+export function lineKindFor(task: TaskConfig): (line: string) => LineKind {
+  return task.metric_parser === 'speedrun' ? speedrunLineKind : () => undefined;
+}
+
+/** One executed version: how it ended, its stored log, and what the harness saw while it ran. */
+export type VersionExecution = ExecutionResult & { logRef: string; dataChanged?: string[]; eval?: EvalRun; clock?: ExecutionClock };
+
+/** Materializes a version into a fresh scratch dir, runs it, and stores its (capped, redacted) log. */
 export async function executeVersion(
   store: ArtifactStore,
   input: ExecuteInput,
   devices: string[],
   hooks: { onLine?: (line: string) => void; signal?: AbortSignal } = {},
-): Promise<ExecutionResult & { logRef: string; dataChanged?: string[]; eval?: EvalRun }> {
+): Promise<VersionExecution> {
   const scratch = scratchDir(input.runId, input.nodeId);
-  const workdir = join(scratch, 'workspace');
-  await store.materialize(input.snapshot, workdir); // from the same snapshot on every attempt
-  await mkdir(join(workdir, '.tmp'), { recursive: true });
-  const python = taskPython(input.task);
-  const logPath = join(scratch, 'output.log');
-  const before = await dataFingerprint(input.data);
-  const result = await runExecution({
-    argv: commandFor(input.task, python, devices.length),
-    cwd: workdir,
-    // tiktoken would download the GPT-2 encoding at run time; GPU hosts may have no internet.
-    env: { TIKTOKEN_CACHE_DIR: await ensureTiktokenCacheDir(homeDir()), ...executionEnv(input.task, input.data, python, workdir, devices) },
-    timeoutMs: input.task.timeout_s * 1000,
-    logPath,
-    python,
-    ...hooks,
-  });
-  const logRef = await store.putBlob(await readFile(logPath));
-  // The task's eval command reads what training left in the workspace, so it runs before cleanup.
-  const evalRun = result.outcome === 'ok' ? await runEval(store, input.task, input.data, { workdir, scratch, python, devices, signal: hooks.signal }) : undefined;
-  await rm(scratch, { recursive: true, force: true });
-  const after = await dataFingerprint(input.data);
-  const dataChanged = [...before.keys()].filter((f) => after.get(f) !== before.get(f));
-  return { ...result, logRef, ...(dataChanged.length ? { dataChanged } : {}), ...(evalRun ? { eval: evalRun } : {}) };
+  try {
+    const workdir = join(scratch, 'workspace');
+    await store.materialize(input.snapshot, workdir); // from the same snapshot on every attempt
+    await mkdir(join(workdir, '.tmp'), { recursive: true });
+    const python = taskPython(input.task);
+    const logPath = join(scratch, 'output.log');
+    const before = await dataFingerprint(input.data);
+    const recorder = new ClockRecorder(lineKindFor(input.task));
+    const result = await runExecution({
+      argv: commandFor(input.task, python, devices.length),
+      cwd: workdir,
+      // tiktoken would download the GPT-2 encoding at run time; GPU hosts may have no internet.
+      env: { TIKTOKEN_CACHE_DIR: await ensureTiktokenCacheDir(homeDir()), ...executionEnv(input.task, input.data, python, workdir, devices) },
+      timeoutMs: input.task.timeout_s * 1000,
+      maxOutputBytes: input.task.max_output_mb * MIB,
+      logPath,
+      python,
+      signal: hooks.signal,
+      onLine: (line, atMs) => {
+        recorder.line(line, atMs);
+        hooks.onLine?.(line);
+      },
+    });
+    const logRef = await store.putBlob(await readFile(logPath)); // at most about max_output_mb
+    // The task's eval command reads what training left in the workspace, so it runs before cleanup.
+    const evalRun = result.outcome === 'ok' ? await runEval(store, input.task, input.data, { workdir, scratch, python, devices, signal: hooks.signal }) : undefined;
+    const after = await dataFingerprint(input.data);
+    const dataChanged = [...before.keys()].filter((f) => after.get(f) !== before.get(f));
+    return { ...result, logRef, clock: recorder.clock(), ...(dataChanged.length ? { dataChanged } : {}), ...(evalRun ? { eval: evalRun } : {}) };
+  } finally {
+    await rm(scratch, { recursive: true, force: true }); // also when it failed: no log or workspace is left behind
+  }
 }

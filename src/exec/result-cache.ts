@@ -1,9 +1,10 @@
 import type { ArtifactStore } from '../store/artifact-store';
 import { canonicalJson, sha256 } from '../store/hash';
-import type { ExecuteInput } from './execute-version';
-import type { ExecutionResult } from './run-execution';
+import type { ExecuteInput, VersionExecution } from './execute-version';
+import { DEFAULT_MAX_OUTPUT_MB } from '../config/task';
 
-export type StoredExecution = ExecutionResult & { logRef: string; dataChanged?: string[] };
+/** A measured execution as kept: the whole result, its harness clock included. */
+export type StoredExecution = VersionExecution;
 
 /**
  * Identifies what an execution measures: the code version, everything about how the task runs it, and
@@ -11,8 +12,10 @@ export type StoredExecution = ExecutionResult & { logRef: string; dataChanged?: 
  * activity reuses the measured result instead of burning GPU hours again.
  */
 export function executionKey(input: ExecuteInput): string {
-  const { launcher, args, entry_fname, environment, gpus_per_execution, timeout_s, env } = input.task;
-  return sha256(canonicalJson({ snapshot: input.snapshot, launcher, args, entry_fname, environment, gpus_per_execution, timeout_s, env, data: input.data }));
+  const { launcher, args, entry_fname, environment, gpus_per_execution, timeout_s, env, max_output_mb } = input.task;
+  // The output cap changes what a flooding version measures; at its default it leaves keys as they were.
+  const cap = max_output_mb !== DEFAULT_MAX_OUTPUT_MB ? { max_output_mb } : {};
+  return sha256(canonicalJson({ snapshot: input.snapshot, launcher, args, entry_fname, environment, gpus_per_execution, timeout_s, env, ...cap, data: input.data }));
 }
 
 const ref = (key: string) => `exec/${key}`;

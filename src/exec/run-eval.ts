@@ -6,6 +6,7 @@ import { ensureTiktokenCacheDir } from '../data/tiktoken-env';
 import { homeDir } from '../paths';
 import type { ArtifactStore } from '../store/artifact-store';
 import { executionEnv } from './execute-version';
+import { MIB } from './capped-log';
 import { runExecution, type ExecutionOutcome } from './run-execution';
 
 /** How the task's `eval` command ended; its log is in the store, apart from the training log. */
@@ -43,6 +44,7 @@ export async function runEval(store: ArtifactStore, task: TaskConfig, data: RunC
     cwd: place.workdir,
     env: { TIKTOKEN_CACHE_DIR: await ensureTiktokenCacheDir(homeDir()), ...executionEnv(task, data, place.python, place.workdir, place.devices) },
     timeoutMs: task.eval.timeout_s * 1000,
+    maxOutputBytes: task.max_output_mb * MIB,
     logPath,
     python: place.python,
     signal: place.signal,

@@ -1,10 +1,15 @@
 import { execa } from 'execa';
-import { createWriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { DEFAULT_MAX_OUTPUT_MB } from '../config/task';
+import { secretValues } from '../secrets/redact';
+import { StreamRedactor } from '../secrets/stream-redactor';
+import { CappedLog, MIB } from './capped-log';
+import { LineSplitter } from './line-splitter';
 import { LAUNCHER, sandboxPlan, type SandboxSettings } from './sandbox';
 
-export type ExecutionOutcome = 'ok' | 'failed' | 'timeout' | 'cancelled';
+/** `output_limit`: stopped because it wrote more than its log may hold (a flood costs one version). */
+export type ExecutionOutcome = 'ok' | 'failed' | 'timeout' | 'cancelled' | 'output_limit';
 
 export interface ExecutionSpec {
   /** argv of the command, run with `cwd` as its working directory. */
@@ -13,15 +18,20 @@ export interface ExecutionSpec {
   /** The complete environment of the child: nothing of the worker's own environment leaks in. */
   env: Record<string, string>;
   timeoutMs: number;
-  /** stdout and stderr, interleaved, go here. */
+  /** stdout and stderr, interleaved, go here, with secrets cut and at most `maxOutputBytes` of them. */
   logPath: string;
+  /** Past this many bytes of output the execution is stopped (`output_limit`); head and tail are kept. */
+  maxOutputBytes?: number;
+  /** Values cut from the output before anything sees it (default: the secrets this worker holds). */
+  secrets?: string[];
   /** Python that runs the process-group guard. */
   python: string;
   /** The only places the command may write (default: its cwd, the workspace). */
   writable?: string[];
   /** Default: what the GPU worker was started with (see sandbox.ts). */
   sandbox?: SandboxSettings;
-  onLine?: (line: string) => void;
+  /** Each output line, with its arrival time on the harness clock (ms since spawn). */
+  onLine?: (line: string, atMs: number) => void;
   signal?: AbortSignal;
 }
 
@@ -34,13 +44,15 @@ export interface ExecutionResult {
 
 /**
  * Runs one execution in its own process group under a guard that dies with us, streams its output to
- * a log file, and kills the whole group on timeout or cancellation.
+ * a log file (secrets cut, size capped), and kills the whole group on timeout, cancellation, or output
+ * past the cap. Work per output byte is constant: a flood costs its bytes once, never a re-split.
  */
 export async function runExecution(spec: ExecutionSpec): Promise<ExecutionResult> {
   await mkdir(dirname(spec.logPath), { recursive: true });
   const plan = sandboxPlan(spec.python, spec.writable ?? [spec.cwd], spec.sandbox);
-  const log = createWriteStream(spec.logPath);
-  if (plan.header) log.write(`${plan.header}\n`);
+  const log = new CappedLog(spec.logPath, spec.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_MB * MIB);
+  if (plan.header) log.note(plan.header);
+  const redactor = new StreamRedactor(spec.secrets ?? secretValues());
   const started = performance.now();
   const child = execa(spec.python, [LAUNCHER, '--guard', JSON.stringify(plan.spec), '--', ...spec.argv], {
     cwd: spec.cwd,
@@ -80,23 +92,28 @@ export async function runExecution(spec: ExecutionSpec): Promise<ExecutionResult
   spec.signal?.addEventListener('abort', onAbort, { once: true });
   if (spec.signal?.aborted) onAbort();
 
-  let pending = '';
+  const lines = spec.onLine ? new LineSplitter(spec.onLine) : undefined;
+  const take = (bytes: Buffer, atMs: number) => {
+    if (bytes.length === 0) return;
+    log.write(bytes);
+    lines?.push(bytes, atMs);
+  };
   child.all?.on('data', (chunk: Buffer) => {
-    log.write(chunk);
-    if (!spec.onLine) return;
-    pending += chunk.toString('utf8');
-    const lines = pending.split('\n');
-    pending = lines.pop() ?? '';
-    for (const line of lines) spec.onLine(line);
+    take(redactor.push(chunk), performance.now() - started);
+    if (log.over && outcome === undefined) {
+      outcome = 'output_limit';
+      stop();
+    }
   });
   const result = await child;
+  take(redactor.end(), performance.now() - started);
   const wallMs = Math.round(performance.now() - started);
   clearTimeout(timer);
   clearTimeout(backstop);
   spec.signal?.removeEventListener('abort', onAbort);
   killGroup(); // anything the script left running in its group
-  await new Promise<void>((resolve) => log.end(resolve));
-  if (pending && spec.onLine) spec.onLine(pending);
+  await log.close();
+  lines?.end();
   const exitCode = typeof result.exitCode === 'number' ? result.exitCode : undefined;
   return { outcome: outcome ?? (exitCode === 0 ? 'ok' : 'failed'), exitCode, wallMs };
 }

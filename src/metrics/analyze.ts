@@ -1,17 +1,19 @@
 import type { TaskConfig } from '../config/task';
 import type { ExecutionOutcome } from '../exec/run-execution';
 import { speedrunMetrics } from '../speedrun/log-parse';
+import { MIB, formatMib } from '../exec/capped-log';
+import { linesOf, type LogText } from './log-lines';
 
 export type NodeStatus = 'ok' | 'buggy' | 'timeout' | 'crashed';
 
 /** Metrics from a log by the task's rules: named regexes (first capture group) or speedrun validation lines. */
-export function extractMetrics(task: TaskConfig, log: string): Record<string, number> {
+export function extractMetrics(task: TaskConfig, log: LogText): Record<string, number> {
   if (task.metric_parser === 'speedrun') return speedrunMetrics(log);
   return extractByPatterns(task.metric_patterns, task.metric_types, log, bestOf(task));
 }
 
 /** The metrics of the task's `eval` command, read from its own log by its own patterns. */
-export function extractEvalMetrics(task: TaskConfig, log: string): Record<string, number> {
+export function extractEvalMetrics(task: TaskConfig, log: LogText): Record<string, number> {
   if (!task.eval) return {};
   return extractByPatterns(task.eval.metric_patterns, task.eval.metric_types, log, bestOf(task));
 }
@@ -29,26 +31,31 @@ const bestOf = (task: TaskConfig): BestRule => ({
 /**
  * Named regexes, each matched line by line; its first capture group is the value. A pattern that
  * matches several lines gives its last value, or its best for the selection metric under `best`.
+ * One pass over the lines, keeping one value per pattern.
  */
 export function extractByPatterns(
   patterns: Record<string, string>,
   types: Record<string, 'float' | 'int'>,
-  log: string,
+  log: LogText,
   best: BestRule,
 ): Record<string, number> {
-  const metrics: Record<string, number> = {};
-  const lines = log.split('\n');
-  for (const [name, pattern] of Object.entries(patterns)) {
-    const re = new RegExp(pattern);
-    const values = lines.flatMap((line) => {
+  const rules = Object.entries(patterns).map(([name, pattern]) => ({ name, re: new RegExp(pattern), keepBest: best.metric === name }));
+  const better = (a: number, b: number) => (best.lowerIsBetter ? a < b : a > b);
+  const picked = new Map<string, number>();
+  for (const line of linesOf(log)) {
+    for (const { name, re, keepBest } of rules) {
       const m = re.exec(line);
-      const v = m?.[1] !== undefined ? Number(m[1]) : NaN;
-      return Number.isNaN(v) && !/nan/i.test(m?.[1] ?? '') ? [] : [v];
-    });
-    if (values.length === 0) continue;
-    const better = (a: number, b: number) => (best.lowerIsBetter ? a < b : a > b);
-    const pick = best.metric === name ? values.reduce((b, v) => (better(v, b) ? v : b)) : values[values.length - 1];
-    metrics[name] = types[name] === 'int' ? Math.trunc(pick) : pick;
+      if (m?.[1] === undefined) continue;
+      const v = Number(m[1]);
+      if (Number.isNaN(v) && !/nan/i.test(m[1])) continue;
+      const sofar = picked.get(name);
+      if (sofar === undefined || !keepBest || better(v, sofar)) picked.set(name, v);
+    }
+  }
+  const metrics: Record<string, number> = {};
+  for (const { name } of rules) {
+    const pick = picked.get(name);
+    if (pick !== undefined) metrics[name] = types[name] === 'int' ? Math.trunc(pick) : pick;
   }
   return metrics;
 }
@@ -71,6 +78,7 @@ export function judgeExecution(
 ): Verdict {
   const lastLine = logTail.trim().split('\n').slice(-1)[0]?.slice(0, 300) ?? '';
   if (execution.outcome === 'timeout') return { status: 'timeout', valid: false, reason: `killed after the task's ${task.timeout_s}s timeout` };
+  if (execution.outcome === 'output_limit') return { status: 'crashed', valid: false, reason: `output limit (${formatMib(task.max_output_mb * MIB)} MiB)` };
   if (execution.outcome !== 'ok') {
     return { status: 'crashed', valid: false, reason: `exited with code ${execution.exitCode ?? 'none'}${lastLine ? `: ${lastLine}` : ''}` };
   }

@@ -10,6 +10,8 @@
  * `step:<digits>/<digits>` count, so the source copy never matches.
  */
 
+import { linesOf, type LogText } from '../metrics/log-lines';
+
 export interface ValidationRecord {
   step: number;
   totalSteps: number;
@@ -83,10 +85,10 @@ function validationFrom(parts: LineFields): ValidationRecord | undefined {
 }
 
 /** Every validation line in order, plus the latest step seen on any step line. */
-export function parseSpeedrunLog(text: string): ParsedSpeedrunLog {
+export function parseSpeedrunLog(log: LogText): ParsedSpeedrunLog {
   const validations: ValidationRecord[] = [];
   let lastStep: StepProgress | undefined;
-  for (const line of text.split('\n')) {
+  for (const line of linesOf(log)) {
     const parts = splitLine(line);
     if (!parts) continue;
     lastStep = { step: parts.step, totalSteps: parts.totalSteps };
@@ -101,11 +103,21 @@ export function parseSpeedrunLog(text: string): ParsedSpeedrunLog {
  * the LAST validation line (the final evaluation): `{ step, val_loss, train_time }` with
  * train_time in ms. Empty when the log has no validation line yet.
  */
-export function speedrunMetrics(text: string): Record<string, number> {
-  const { validations } = parseSpeedrunLog(text);
+export function speedrunMetrics(log: LogText): Record<string, number> {
+  const { validations } = parseSpeedrunLog(log);
   const last = validations[validations.length - 1];
   if (!last) return {};
   return { step: last.step, val_loss: last.valLoss, train_time: last.trainTimeMs };
+}
+
+/**
+ * What one line is, for the harness clock: a validation line (`val`, read as parseSpeedrunLog reads
+ * it), another training-step line (`step`), or neither.
+ */
+export function speedrunLineKind(line: string): { kind: 'step' | 'val'; step: number } | undefined {
+  const parts = splitLine(line);
+  if (!parts) return undefined;
+  return { kind: validationFrom(parts) ? 'val' : 'step', step: parts.step };
 }
 
 /** Progress from one line of a live log (for heartbeats); undefined for every other line. */

@@ -1,5 +1,5 @@
 import { describe, it, expect, beforeEach, afterEach } from 'vitest';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { execFileSync } from 'node:child_process';
@@ -10,6 +10,9 @@ import { commandFor, executeVersion, executionEnv, scratchDir } from '../../src/
 import { taskPython } from '../../src/exec/task-env';
 import { taskSchema, type TaskInput } from '../../src/config/task';
 import { ArtifactStore } from '../../src/store/artifact-store';
+import { MIB } from '../../src/exec/capped-log';
+import { cachedExecution, executionKey, saveExecution } from '../../src/exec/result-cache';
+import { judgeExecution } from '../../src/metrics/analyze';
 
 const PYTHON = defaultPython();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -366,5 +369,143 @@ describe('executeVersion data guard', () => {
       if (savedSandbox === undefined) delete process.env.SPEEDRUNNER_SANDBOX;
       else process.env.SPEEDRUNNER_SANDBOX = savedSandbox;
     }
+  });
+});
+
+/** A script that tries to write `gib` GiB to stdout, 1 MiB at a time, with or without newlines. */
+const flood = (gib: number, newlines: boolean) =>
+  [
+    'import sys, time',
+    `block = ${newlines ? '(b"x" * 99 + b"\\n") * 10486' : 'b"y" * 1048576'}`,
+    'print(f"flood starts {time.time()}", flush=True)',
+    'out = sys.stdout.buffer',
+    `for _ in range(${gib * 1024}):`,
+    '    out.write(block)',
+    'out.flush()',
+    'print("flood done", flush=True)',
+  ].join('\n');
+
+describe('bounded output', () => {
+  const CAP = 8 * MIB;
+  for (const newlines of [true, false]) {
+    it(`2 GiB ${newlines ? 'with' : 'without'} newlines: stopped a moment past the cap, head and tail kept`, async () => {
+      const lines: string[] = [];
+      const s = spec(flood(2, newlines), { maxOutputBytes: CAP, onLine: (l) => lines.length < 5 && lines.push(l) });
+      const r = await runExecution(s);
+      const stoppedAt = Date.now() / 1000;
+      expect(r.outcome).toBe('output_limit');
+      const size = statSync(s.logPath).size;
+      expect(size).toBeGreaterThan(CAP - 1024);
+      expect(size).toBeLessThan(CAP + 1024);
+      const head = readFileSync(s.logPath).subarray(0, 200).toString();
+      const floodStart = Number(/flood starts ([\d.]+)/.exec(head)![1]);
+      // From the flood's first byte to the execution stopped: a few seconds at most (python writes GB/s).
+      expect(stoppedAt - floodStart).toBeLessThan(5);
+      const text = readFileSync(s.logPath, 'latin1');
+      expect(text).toMatch(/\n\[speedrunner: output limit \(8 MiB\): \d+ bytes cut here; the first 4194304 and the last 4194304 bytes are kept\]\n/);
+      expect(text).not.toContain('flood done');
+      expect(lines[0]).toMatch(/^flood starts/);
+      if (!newlines) expect(lines[1].length).toBe(64 * 1024); // the endless line, cut
+    });
+  }
+
+  it('100 MB without a newline under the cap: processed in well under a few seconds, one cut line', async () => {
+    const lines: string[] = [];
+    const code = 'import sys\nsys.stdout.buffer.write(b"z" * 100_000_000)\nsys.stdout.buffer.write(b"\\nend\\n")\n';
+    const s = spec(code, { maxOutputBytes: 256 * MIB, onLine: (l) => lines.push(l) });
+    const r = await runExecution(s);
+    expect(r.outcome).toBe('ok');
+    expect(r.wallMs).toBeLessThan(4000);
+    expect(lines.map((l) => l.length)).toEqual([64 * 1024, 3]);
+    expect(statSync(s.logPath).size).toBe(100_000_005);
+  });
+});
+
+describe('redaction of worker secrets', () => {
+  it('a key the script found (in a file) is [redacted] in the log and in lines, also split across writes', async () => {
+    const key = `sk-fake-${'0123456789'.repeat(3)}-redact-me`;
+    const saved = process.env.SR_TEST_API_KEY;
+    process.env.SR_TEST_API_KEY = key; // a secret this worker holds
+    try {
+      writeFileSync(join(dir, 'found.txt'), key);
+      const code = [
+        'import sys, time',
+        'key = open("found.txt").read()',
+        'print("whole:", key, flush=True)',
+        'for i in range(0, len(key), 7):',
+        '    sys.stdout.write(key[i:i + 7]); sys.stdout.flush(); time.sleep(0.05)',
+        'print(" <- in pieces", flush=True)',
+        'print("stderr", key, file=sys.stderr, flush=True)',
+      ].join('\n');
+      const lines: string[] = [];
+      const s = spec(code, { onLine: (l) => lines.push(l) });
+      expect((await runExecution(s)).outcome).toBe('ok');
+      const log = readFileSync(s.logPath, 'utf8');
+      expect(log).not.toContain(key);
+      expect(log).not.toContain(key.slice(0, 20));
+      expect(log).toContain('whole: [redacted]\n');
+      expect(log).toContain('[redacted] <- in pieces\n');
+      expect(log).toContain('stderr [redacted]\n');
+      expect(lines.join('\n')).not.toContain(key.slice(0, 20));
+    } finally {
+      if (saved === undefined) delete process.env.SR_TEST_API_KEY;
+      else process.env.SR_TEST_API_KEY = saved;
+    }
+  });
+});
+
+describe('executeVersion: output limit, harness clock, result cache', () => {
+  let savedScratch: string | undefined;
+  beforeEach(() => {
+    savedScratch = process.env.SPEEDRUNNER_SCRATCH;
+    process.env.SPEEDRUNNER_SCRATCH = join(dir, 'scratch');
+  });
+  afterEach(() => {
+    if (savedScratch === undefined) delete process.env.SPEEDRUNNER_SCRATCH;
+    else process.env.SPEEDRUNNER_SCRATCH = savedScratch;
+  });
+
+  it('a flood is one crashed version with reason "output limit (8 MiB)": a result, a bounded stored log, scratch cleaned', async () => {
+    const store = new ArtifactStore(join(dir, 'store'));
+    const snapshot = await store.putSnapshot({ 'train.py': flood(2, false) });
+    const t = task({ max_output_mb: 8, eval: { args: ['python', '-c', 'print("eval ran")'] } });
+    const r = await executeVersion(store, { runId: 'flood', nodeId: 3, snapshot, task: t, data: { val_tokens: 1 } }, []);
+    expect(r.outcome).toBe('output_limit');
+    expect(r.eval).toBeUndefined();
+    expect(existsSync(scratchDir('flood', 3))).toBe(false);
+    const log = await store.getBlob(r.logRef);
+    expect(log.length).toBeLessThan(8 * MIB + 1024);
+    expect(judgeExecution(t, r, {}, '')).toEqual({ status: 'crashed', valid: false, reason: 'output limit (8 MiB)' });
+    expect(r.clock?.lines).toBe(2); // the first line and the endless one
+  });
+
+  it('speedrun lines are stamped on the harness clock as they arrive; the clock survives the result cache', async () => {
+    const store = new ArtifactStore(join(dir, 'store'));
+    const code = [
+      'import time',
+      'print("step:0/6 val_loss:10.8 train_time:0ms step_avg:nanms", flush=True)',
+      'for s in range(1, 7):',
+      '    time.sleep(0.2)',
+      '    print(f"step:{s}/6 train_time:{s * 200}ms step_avg:200ms", flush=True)',
+      '    if s % 3 == 0: print(f"step:{s}/6 val_loss:{4 - s / 6:.4f} train_time:{s * 200}ms step_avg:200ms", flush=True)',
+      'print("done")',
+    ].join('\n');
+    const snapshot = await store.putSnapshot({ 'train.py': code });
+    const input = { runId: 'clock', nodeId: 1, snapshot, task: task({ metric_parser: 'speedrun', selection_metric: 'train_time' }), data: { val_tokens: 1 } };
+    const r = await executeVersion(store, input, []);
+    expect(r.outcome).toBe('ok');
+    const clock = r.clock!;
+    expect(clock.steps.map(([s]) => s)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(clock.vals.map(([s]) => s)).toEqual([0, 3, 6]);
+    expect(clock.lines).toBe(10);
+    const times = clock.steps.map(([, at]) => at);
+    for (let i = 1; i < times.length; i++) expect(times[i] - times[i - 1]).toBeGreaterThanOrEqual(150); // the 0.2 s sleeps, seen by us
+    expect(times[5] - clock.vals[0][1]).toBeGreaterThanOrEqual(1100);
+    expect(clock.firstOutputMs).toBe(clock.vals[0][1]);
+    expect(clock.lastOutputMs).toBeGreaterThanOrEqual(times[5]);
+    expect(clock.lastOutputMs).toBeLessThanOrEqual(r.wallMs);
+    const key = executionKey(input);
+    await saveExecution(store, key, r);
+    expect(await cachedExecution(store, key)).toEqual(r);
   });
 });
