@@ -1,5 +1,6 @@
 import type { NodeRecord, RunView } from '../../core/types';
 import type { ArtifactStore } from '../../src/store/artifact-store';
+import { StoredLog } from '../../src/metrics/stored-log';
 import { diffSnapshots, type FileChange } from './code-diff';
 import type { ExecutionInFlight } from './in-flight';
 
@@ -122,7 +123,7 @@ export async function collectRunReport(input: RunReportInput, store: ArtifactSto
         const log = await store.getBlob(logRef);
         out.log_file = `logs/v_${n.id}.log`;
         out.log_bytes = log.length;
-        out.log_tail = tail(log.toString('utf8'), limits.logTailLines, limits.logTailChars);
+        out.log_tail = tail(new StoredLog(log).tail(4 * limits.logTailChars), limits.logTailLines, limits.logTailChars); // never the whole log as a string
         files.set(out.log_file, log);
       } catch (err) {
         out.log_tail = missing('log', err);
