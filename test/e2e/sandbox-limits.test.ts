@@ -1,0 +1,42 @@
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { defaultPython } from '../../src/paths';
+import { probeCgroups, probeIsolation, type SandboxMode } from '../../src/exec/sandbox';
+import { ATTACKS, runAttack, staleCgroups } from '../../bench/lib/containment-attacks';
+
+// Resource exhaustion, each as a real execution through runExecution: every attack must end as one
+// bounded outcome with the limit line the version's reason comes from, and leave no process or cgroup.
+const PYTHON = defaultPython();
+const isolated = Boolean(probeIsolation(PYTHON, false).wrap);
+const cgroups = probeCgroups(PYTHON);
+
+let dir: string;
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'sr-limits-'));
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const modes: SandboxMode[] = ['auto', 'off'];
+
+describe.each(modes)('resource exhaustion, --sandbox %s', (mode) => {
+  for (const attack of ATTACKS) {
+    const skip = (attack.needs && !cgroups.controllers[attack.needs]) || (attack.isolatedOnly && (mode === 'off' || !isolated));
+    it.skipIf(skip)(`${attack.name}: ${attack.contained}`, async () => {
+      const r = await runAttack(attack, { python: PYTHON, dir, mode });
+      expect(r.why).toBeUndefined();
+      expect(r.contained).toBe(true);
+      if (attack.needs) expect(r.limit).toMatch(attack.needs === 'pids' ? /^processes: \d+ fork\(s\) refused at the 64 process limit/ : /^memory: out of memory at the 128 MiB limit/);
+      expect(staleCgroups(PYTHON)).toEqual([]);
+    }, 60_000);
+  }
+});
+
+describe('what this host gives', () => {
+  it(`cgroup controllers here: ${JSON.stringify(cgroups.controllers)} ${cgroups.reasons.join('; ')}`, () => {
+    // The probe made and removed a real group: where it reports a controller, the attacks above used it.
+    for (const [ctrl, version] of Object.entries(cgroups.controllers)) expect([ctrl, version]).toEqual([ctrl, expect.stringMatching(/^v[12]$/)]);
+    expect(staleCgroups(PYTHON)).toEqual([]);
+  });
+});
