@@ -5,7 +5,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { RunConfig } from '../config/schema';
-import { applyEditBlocks, EditError } from '../edits/search-replace';
+import { EditError } from '../edits/edit-error';
+import { applyEditBlocks } from '../edits/search-replace';
 import { taskPython } from '../exec/task-env';
 import type { ToolSpec } from '../llm/types';
 import type { ArtifactStore } from '../store/artifact-store';
@@ -59,11 +60,11 @@ export async function runTool(store: ArtifactStore, config: RunConfig, snapshot:
       return { snapshot, ok: true, output: hits.length ? hits.slice(0, MAX_SEARCH_HITS).join('\n') + (hits.length > MAX_SEARCH_HITS ? `\n[… ${hits.length - MAX_SEARCH_HITS} more]` : '') : 'no match' };
     }
     case 'apply_edit': {
-      const block = { path: String(args.path ?? ''), search: String(args.search ?? ''), replace: String(args.replace ?? '') };
+      const block = { path: String(args.path ?? ''), search: String(args.search ?? ''), replace: String(args.replace ?? ''), block: 0 };
       const files = await store.readSnapshotFiles(snapshot, fnames);
       try {
         const changed = applyEditBlocks(files, [block], fnames);
-        return { snapshot: await store.deriveSnapshot(snapshot, changed), ok: true, output: `edit applied to ${block.path}` };
+        return { snapshot: await store.deriveSnapshot(snapshot, changed), ok: true, output: `edit applied to ${Object.keys(changed).join(', ')}` };
       } catch (err) {
         if (err instanceof EditError) return fail(`edit not applied: ${err.message}`);
         throw err;

@@ -1,5 +1,5 @@
-// The shared shape of the text coders: ask for edits, apply them, and on a failed edit ask again with
-// the failure fed back, up to `max_retries` times; then the version is buggy with the reason.
+// The shared shape of the text coders: ask for edits, apply what applies, and while some edit did not
+// apply ask again with the failures fed back, up to `max_retries` times (see codeWithRetries).
 import { codeBlock, rolePrompt, section } from '../agent/prompts';
 import type { AgentStepInput, CodeResult } from '../agent/steps';
 import { cachedChat } from '../llm/cached-chat';
@@ -7,21 +7,23 @@ import { type ChatMessage } from '../llm/types';
 import { addUsage, noUsage } from '../../core/usage';
 import { flagSuspiciousDiff } from '../integrity/flags';
 import type { ArtifactStore } from '../store/artifact-store';
+import { EditError, type BlockFailure } from '../edits/edit-error';
+import { describeFailure, type EditApplication, type EditOptions } from '../edits/search-replace';
 
 export type CodeInput = AgentStepInput & { planRef: string };
 
-/** An edit the coder's reply asked for that cannot be applied; its message goes back to the model. */
-export class CoderEditError extends Error {}
+/** A text coder's result; `notes` is set when the version was made from only part of the edits asked for, and says which did not apply. */
+export type TextCoderResult = CodeResult & { notes?: string };
 
 export interface EditFormat {
   /** Prompt file in data/prompts/ and the cache call-site role. */
   role: string;
-  /** The changed files (path → new content) the reply asks for; throws CoderEditError when it cannot. */
-  apply(reply: string, files: Record<string, string>, fnames: string[]): Record<string, string>;
+  /** What the reply's edits make of `files`: the changes of the edits that apply, and the failures of the others. Throws EditError when nothing changes. */
+  apply(reply: string, files: Record<string, string>, opts: EditOptions): EditApplication;
   retryHint: string;
 }
 
-export async function codeWithRetries(store: ArtifactStore, input: CodeInput, format: EditFormat, signal?: AbortSignal): Promise<CodeResult> {
+export async function codeWithRetries(store: ArtifactStore, input: CodeInput, format: EditFormat, signal?: AbortSignal): Promise<TextCoderResult> {
   const { config, parent } = input;
   const { fnames } = config.task;
   const files = await store.readSnapshotFiles(parent.snapshot!, fnames);
@@ -32,22 +34,59 @@ export async function codeWithRetries(store: ArtifactStore, input: CodeInput, fo
     section('Instructions', config.task.code_instructions),
   ].join('\n');
   const messages: ChatMessage[] = [{ role: 'user', content: user }];
+  // Edits accumulate: each attempt applies to the files as the earlier ones left them, and the blocks
+  // of a reply that apply are kept when others fail. If some edit still fails after the last attempt,
+  // the version is made from what did apply and `notes` names what did not (a partly applied plan
+  // still runs, and its outcome tells the next step more than no version); if nothing ever applied,
+  // there is no version and `error` says why.
+  const options: EditOptions = { fnames, versionPaths: Object.keys((await store.getSnapshot(parent.snapshot!)).files) };
+  let working = files;
   let usage = noUsage();
   const started = Date.now();
+  const attempts = config.max_retries + 1;
   let error = '';
-  for (let attempt = 0; attempt <= config.max_retries; attempt++) {
+  const made = async (attempt: number, notes?: string): Promise<TextCoderResult> => {
+    const changed = changedFiles(files, working);
+    const snapshot = await store.deriveSnapshot(parent.snapshot!, changed);
+    return { snapshot, flags: diffFlags(files, changed), attempts: attempt, usage, llm_ms: Date.now() - started, ...(notes ? { notes } : {}) };
+  };
+  for (let attempt = 0; attempt < attempts; attempt++) {
     const reply = await cachedChat(store, config.model, { system: rolePrompt(format.role), messages }, { runId: input.runId, nodeId: input.nodeId, role: format.role, attempt }, signal);
     usage = addUsage(usage, reply.usage); // a cached reply was still paid once, by an attempt whose result was lost
+    let feedback: string;
     try {
-      const changed = format.apply(reply.text, files, fnames);
-      return { snapshot: await store.deriveSnapshot(parent.snapshot!, changed), flags: diffFlags(files, changed), attempts: attempt + 1, usage, llm_ms: Date.now() - started };
+      const res = format.apply(reply.text, working, options);
+      working = { ...working, ...res.changed };
+      const undone = Object.keys(changedFiles(files, working)).length === 0;
+      if (res.failed.length === 0 && !undone) return made(attempt + 1);
+      error = undone ? 'the edits undo the earlier ones: the files are as they were' : summary(res.failed);
+      feedback = undone ? `${error}. ${format.retryHint}` : partialFeedback(res, format.retryHint);
     } catch (err) {
-      if (!(err instanceof CoderEditError)) throw err;
-      error = err.message;
-      messages.push({ role: 'assistant', content: reply.text }, { role: 'user', content: `Your edit could not be applied: ${error}. ${format.retryHint}` });
+      if (!(err instanceof EditError)) throw err;
+      error = err.failures.length ? summary(err.failures) : err.message;
+      feedback = `Your edit could not be applied: ${err.message}. ${format.retryHint}`;
     }
+    messages.push({ role: 'assistant', content: reply.text }, { role: 'user', content: feedback });
   }
-  return { error: `no applicable edit after ${config.max_retries + 1} attempts: ${error}`, attempts: config.max_retries + 1, usage, llm_ms: Date.now() - started };
+  if (Object.keys(changedFiles(files, working)).length > 0) return made(attempts, `made from the edits that applied; not applied after ${attempts} attempts: ${error}`);
+  return { error: `no applicable edit after ${attempts} attempts: ${error}`, attempts, usage, llm_ms: Date.now() - started };
+}
+
+const changedFiles = (before: Record<string, string>, after: Record<string, string>) =>
+  Object.fromEntries(Object.entries(after).filter(([path, text]) => text !== before[path]));
+
+/** One line per failure (the first of its message, without the nearest lines): for a node's notes or reason. */
+const summary = (failures: BlockFailure[]) => failures.map((f) => describeFailure(f).split('\n')[0]).join('; ');
+
+/** The retry message after a partly applied reply: what is in the files now, and each failure in full. */
+function partialFeedback(res: EditApplication, retryHint: string): string {
+  const applied = res.applied.map((a) => `${a.block > 0 ? `block ${a.block} ` : ''}(${a.path})`).join(', ');
+  return [
+    `Part of your edit was applied: ${applied}. Those changes are in the files now; do not send them again.`,
+    'These edits were not applied:',
+    ...res.failed.map(describeFailure),
+    `Reply with corrected edits for the ones not applied only, against the files as they are now. ${retryHint}`,
+  ].join('\n\n');
 }
 
 export function diffFlags(before: Record<string, string>, changed: Record<string, string>): string[] {

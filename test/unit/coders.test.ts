@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { runConfigSchema, type RunConfig } from '../../src/config/schema';
 import { codeVersion } from '../../src/coders/code-version';
 import { AIDER_MISSING, aiderInvocation, findAider } from '../../src/coders/aider';
+import type { TextCoderResult } from '../../src/coders/edit-loop';
 import { scriptSchema, startScriptedServer, type ScriptedServer } from '../../src/llm/scripted-server';
 import { noUsage } from '../../core/usage';
 import type { NodeRecord } from '../../core/types';
@@ -14,6 +15,8 @@ import { FIXTURE_TASKS } from '../helpers/harness';
 // The text coders against the real scripted server (real openai SDK) and a real store.
 
 const ORIGINAL = 'import time\nDELAY = 0.25\n\ndef main():\n    time.sleep(DELAY)\n';
+/** One SEARCH/REPLACE block for counter.py, fenced, as a coder model writes it. */
+const sr = (search: string, replace: string) => `counter.py\n\`\`\`python\n<<<<<<< SEARCH\n${search}\n=======\n${replace}\n>>>>>>> REPLACE\n\`\`\`\n`;
 let server: ScriptedServer;
 beforeAll(async () => {
   server = await startScriptedServer(scriptSchema.parse({
@@ -22,6 +25,11 @@ beforeAll(async () => {
       // The first reply is not labelled; the retry, fed the failure, is.
       { name: 'retry', user: 'PLAN-RETRY', replies: ['```\nDELAY = 0\n```', 'counter.py\n```python\nimport time\nDELAY = 0.1\n```'] },
       { name: 'ok', user: 'PLAN-OK', replies: ['Here it is.\n\ncounter.py\n```python\nimport time\nDELAY = 0.05\n\ndef main():\n    time.sleep(DELAY)\n```\n'] },
+      // search_replace: one block of two applies; the retry fixes the other against the partly edited file.
+      { name: 'partial', user: 'PLAN-PARTIAL', replies: [sr('DELAY = 0.25', 'DELAY = 0.05') + sr('    time.sleep(DELAY * 2)', '    time.sleep(DELAY / 2)'), sr('DELAY = 0.05', 'DELAY = 0.05\nJITTER = 0') + sr('    time.sleep(DELAY)', '    time.sleep(DELAY + JITTER)')] },
+      // …and one whose failing block never gets fixed.
+      { name: 'stuck', user: 'PLAN-STUCK', replies: [sr('DELAY = 0.25', 'DELAY = 0.05') + sr('    time.sleep(DELAY * 2)', '    time.sleep(DELAY / 2)'), sr('    time.sleep(DELAY * 2)', '    time.sleep(DELAY / 2)')] },
+      { name: 'never', user: 'PLAN-NEVER', replies: [sr('DELAY = 9', 'DELAY = 1')] },
     ],
   }));
 });
@@ -68,6 +76,37 @@ describe('coder=whole_file', () => {
     expect((await store.readSnapshotFiles(res.snapshot!, ['counter.py']))['counter.py']).toBe('import time\nDELAY = 0.1\n');
     const retry = JSON.stringify(server.requests[before + 1].body);
     expect(retry).toContain('Your edit could not be applied: the code block at line 1 is not labelled with a file path');
+  });
+});
+
+describe('coder=search_replace', () => {
+  it('keeps the blocks that apply, feeds the others back with the nearest lines, and retries on the partly edited file', async () => {
+    const { store, input } = await setUp('PLAN-PARTIAL', { coder: 'search_replace' });
+    const before = server.requests.length;
+    const res = await codeVersion(store, input);
+    expect(res).toMatchObject({ attempts: 2, flags: [] });
+    expect((res as TextCoderResult).notes).toBeUndefined();
+    expect((await store.readSnapshotFiles(res.snapshot!))).toEqual({ 'counter.py': 'import time\nDELAY = 0.05\nJITTER = 0\n\ndef main():\n    time.sleep(DELAY + JITTER)\n', 'other.py': 'x = 1\n' });
+    const messages = (server.requests[before + 1].body as { messages: { role: string; content: string }[] }).messages;
+    const retry = messages.at(-1)!.content;
+    expect(retry).toContain('Part of your edit was applied: block 1 (counter.py). Those changes are in the files now; do not send them again.');
+    expect(retry).toContain('block 2: SEARCH text not found in counter.py (first line: "time.sleep(DELAY * 2)")\nThe nearest lines of counter.py (lines 4-5) are:\n```\ndef main():\n    time.sleep(DELAY)\n```');
+  });
+
+  it('after the last attempt, the version is what applied and its notes say what did not', async () => {
+    const { store, input } = await setUp('PLAN-STUCK', { coder: 'search_replace', max_retries: 1 } as Partial<RunConfig>);
+    const res = await codeVersion(store, input);
+    expect(res.error).toBeUndefined();
+    expect(res.attempts).toBe(2);
+    expect((await store.readSnapshotFiles(res.snapshot!, ['counter.py']))['counter.py']).toBe(ORIGINAL.replace('0.25', '0.05'));
+    expect((res as TextCoderResult).notes).toBe('made from the edits that applied; not applied after 2 attempts: block 1: SEARCH text not found in counter.py (first line: "time.sleep(DELAY * 2)")');
+  });
+
+  it('when nothing ever applies there is no version, and the reason names the block', async () => {
+    const { store, input } = await setUp('PLAN-NEVER', { coder: 'search_replace', max_retries: 0 } as Partial<RunConfig>);
+    const res = await codeVersion(store, input);
+    expect(res.snapshot).toBeUndefined();
+    expect(res.error).toBe('no applicable edit after 1 attempts: block 1: SEARCH text not found in counter.py (first line: "DELAY = 9")');
   });
 });
 
