@@ -7,6 +7,7 @@ import { runConfigSchema, modelSchema, scienceRunnerSchema, type RunConfig } fro
 import { taskSchema, type TaskConfig } from './task';
 import { controlQueue } from '../../core/task-queue';
 import { resolveStoreSetting } from '../store/location';
+import { translateReferenceKeys } from './reference-aliases';
 
 /** Bad config or overrides: the message says what is wrong and what would be valid. */
 export class ConfigError extends Error {}
@@ -129,8 +130,8 @@ export function resolveAutoModel(env: NodeJS.ProcessEnv = process.env): string {
  */
 export function resolveRunConfig(overrides: string[], env: NodeJS.ProcessEnv = process.env, from?: RunConfig): RunConfig {
   const base = from ? (structuredClone(from) as unknown as Record<string, unknown>) : (readYamlFile(join(ROOT, 'config', 'config.yaml')) as Record<string, unknown>);
-  const parsed = overrides.map(parseOverride);
   const topKeys = Object.keys(runConfigSchema.shape);
+  const { parsed } = referenceTranslation(overrides, topKeys);
   for (const [path] of parsed) {
     if (!topKeys.includes(path[0])) {
       throw new ConfigError(`unknown config key '${path.join('.')}'. Valid keys: ${topKeys.join(', ')}`);
@@ -139,14 +140,22 @@ export function resolveRunConfig(overrides: string[], env: NodeJS.ProcessEnv = p
   const config: Record<string, unknown> = { ...base, task_queue: controlQueue(env) };
   // Group selections first, so dotted overrides apply on top of the chosen file.
   for (const [path, value] of parsed) if (path.length === 1) config[path[0]] = value;
+  let presetChosen = false;
   for (const group of Object.keys(GROUPS) as Group[]) {
     let id = config[group];
     if (from && typeof id === 'object') continue; // the earlier run's resolved entry, kept
     if (group === 'model' && id === 'auto') id = resolveAutoModel(env);
     if (typeof id !== 'string') throw new ConfigError(`${group} must name an entry of config/${group}/`);
     config[group] = loadGroupEntry(group, id);
+    if (group === 'science_runner') presetChosen = true;
   }
   for (const [path, value] of parsed) if (path.length > 1) setPath(config, path, value);
+  // A preset's n_iterations (the paper's: flat 1, the other scaffolds 20) beats config.yaml's default,
+  // never an n_iterations given on the command line.
+  const presetIterations = (config.science_runner as Record<string, unknown>).n_iterations;
+  if (presetChosen && presetIterations !== undefined && !parsed.some(([path]) => path.length === 1 && path[0] === 'n_iterations')) {
+    config.n_iterations = presetIterations;
+  }
 
   const task = config.task as Record<string, unknown>;
   if (task.__root) config.task_root = task.__root;
@@ -166,10 +175,24 @@ export function resolveRunConfig(overrides: string[], env: NodeJS.ProcessEnv = p
   if (run.task.private_metrics.includes(run.task.selection_metric)) {
     throw new ConfigError(`task '${run.task.id}': the selection metric '${run.task.selection_metric}' cannot be private (the agent must see what it optimises)`);
   }
-  if (run.ideator === 'dummy' && run.hint_level === '0' && run.knowledge_src_paths.length === 0) {
-    throw new ConfigError('ideator=dummy passes the hint through as the idea, so it needs one: set hint_level (1, 2, 3, 1+2, 1+2+3, diff) or knowledge_src_paths');
-  }
+  // ideator=dummy without a hint is the paper's no-hint run: the coder gets the zero-knowledge
+  // plan-then-implement prompt (src/coders/coder-prompt.ts).
   return run;
+}
+
+/** Overrides in our keys, with the notes on the reference spellings they used; a refused key is a ConfigError. */
+function referenceTranslation(overrides: string[], topKeys: string[]) {
+  const translated = translateReferenceKeys(overrides.map(parseOverride), topKeys);
+  if (translated.refused) throw new ConfigError(translated.refused);
+  return translated;
+}
+
+/**
+ * One line per reference spelling the overrides use (`model=o3_mini`, `science_runner_args.debug_prob=…`):
+ * what each became, or why it has no effect. For `config show` and `run` to print (on stderr).
+ */
+export function referenceNotes(overrides: string[]): string[] {
+  return referenceTranslation(overrides, Object.keys(runConfigSchema.shape)).notes;
 }
 
 function defaultScript(taskId: string) {

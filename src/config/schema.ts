@@ -35,6 +35,8 @@ export const scienceRunnerSchema = z.strictObject({
    * this iteration's children) or `global` (the best valid node of the whole tree).
    */
   selection_scope: z.enum(['local', 'global']).default('local'),
+  /** The scaffold's number of iterations (the paper's: flat 1, the others 20); a top-level n_iterations override wins. */
+  n_iterations: z.number().int().min(1).optional(),
 });
 export type ScienceRunnerConfig = z.infer<typeof scienceRunnerSchema>;
 
@@ -49,6 +51,8 @@ export const runConfigSchema = z.strictObject({
   hint_level: z.enum(hintLevels).default('0'),
   /** Extra knowledge files (globs, relative to the task root) shown to the agent. */
   knowledge_src_paths: z.array(z.string()).default([]),
+  /** Show the knowledge to the coder too, not only to the ideator (the reference's `knowledge_pass_to_coder`). */
+  knowledge_pass_to_coder: z.boolean().default(false),
   /** `base` asks the model for a hypothesis; `dummy` passes the hint through as the idea (reproduction runs). */
   ideator: z.enum(['base', 'dummy']).default('base'),
   /**
