@@ -5,6 +5,8 @@ import type { NodeRecord } from './types';
 export type NodeBrief = Pick<NodeRecord, 'id' | 'parent' | 'stage' | 'plan' | 'status' | 'valid' | 'reason' | 'metrics' | 'summary' | 'snapshot' | 'logRef' | 'private_metrics'>;
 
 const HISTORY_LIMIT = 12;
+/** Ancestors of the parent always kept (the coder shows up to 3 buggy ones: src/agent/prompts.ts). */
+const LINEAGE_KEPT = 3;
 const PLAN_CHARS = 160;
 const REASON_CHARS = 300;
 
@@ -23,16 +25,22 @@ export function briefOf(n: NodeRecord): NodeBrief {
 
 /**
  * What the agent is shown of the tree: the parent's ancestors, its buggy descendants and its other
- * children, ordered by version number and bounded to the most recent.
+ * children, ordered by version number and bounded to the most recent; the parent's nearest
+ * LINEAGE_KEPT ancestors are kept whatever the bound, since the coder's bug history is read from them.
  */
 export function relevantHistory(nodes: NodeRecord[], parent: NodeRecord): NodeBrief[] {
   const ids = new Set<number>();
-  for (let cur: NodeRecord | undefined = parent; cur; cur = cur.parent === null ? undefined : nodes[cur.parent]) ids.add(cur.id);
+  const lineage: number[] = [];
+  for (let cur: NodeRecord | undefined = parent; cur; cur = cur.parent === null ? undefined : nodes[cur.parent]) {
+    ids.add(cur.id);
+    if (lineage.length <= LINEAGE_KEPT) lineage.push(cur.id);
+  }
   const below = new Set([parent.id]);
   for (const n of nodes) {
     if (n.parent === null || !below.has(n.parent) || n.status === 'pending') continue;
     if (n.parent === parent.id || !n.valid) ids.add(n.id); // its children, and buggy versions further down
     if (!n.valid) below.add(n.id);
   }
-  return [...ids].sort((a, b) => a - b).slice(-HISTORY_LIMIT).map((id) => briefOf(nodes[id]));
+  const kept = new Set([...lineage, ...[...ids].sort((a, b) => a - b).slice(-HISTORY_LIMIT)]);
+  return [...kept].sort((a, b) => a - b).map((id) => briefOf(nodes[id]));
 }

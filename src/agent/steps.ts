@@ -1,8 +1,7 @@
 // The agent's steps (the root version, ideas) as plain functions over the store; coders are in src/coders/.
-import { readFileSync, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RunConfig } from '../config/schema';
-import { HARNESS_WALL_METRIC } from '../config/task';
 import { cachedChat } from '../llm/cached-chat';
 import { type ChatMessage } from '../llm/types';
 import { addUsage, noUsage, type TokenUsage } from '../../core/usage';
@@ -12,9 +11,11 @@ import type { NodeBrief } from '../../core/history';
 import type { ArtifactStore } from '../store/artifact-store';
 import { loadKnowledge } from './knowledge';
 import { redactPrivate } from './analysis';
-import { codeBlock, rolePrompt, section, tail } from './prompts';
+import { dummyDebugPlan, ideatorMessage, rolePrompt, tail } from './prompts';
 
 export const PLAN_SUMMARY_CHARS = 300;
+/** What a node's plan reads when `ideator=dummy` has no hint to pass (its stored plan is empty). */
+export const ZERO_KNOWLEDGE_PLAN = '(no hint: the coder plans and implements its own change)';
 
 /** The version the search starts from: the task's workspace template, stored as v_0. */
 export async function snapshotTemplate(store: ArtifactStore, config: RunConfig): Promise<string> {
@@ -24,30 +25,6 @@ export async function snapshotTemplate(store: ArtifactStore, config: RunConfig):
     if (!existsSync(join(dir, f))) throw new Error(`task '${config.task.id}': ${f} is not in the workspace template ${dir}`);
   }
   return store.snapshotDir(dir);
-}
-
-function taskDescription(config: RunConfig): string {
-  const { task } = config;
-  const extra = task.description_file ? readFileSync(join(config.task_root, 'workspace_templates', task.workspace_template, task.description_file), 'utf8') : '';
-  const goal = `Objective: ${task.lower_is_better ? 'minimise' : 'maximise'} ${task.selection_metric}` +
-    (task.selection_metric === HARNESS_WALL_METRIC ? ' (the wall-clock time of the whole run, measured by the harness)' : '') +
-    boundsText(config) + '.';
-  return [task.preamble, task.description, extra, goal].filter(Boolean).join('\n\n');
-}
-
-function boundsText({ task }: RunConfig): string {
-  const b = [
-    ...Object.entries(task.metrics_at_most).map(([k, v]) => `${k} <= ${v}`),
-    ...Object.entries(task.metrics_at_least).map(([k, v]) => `${k} >= ${v}`),
-  ];
-  return b.length ? `, subject to ${b.join(', ')}` : '';
-}
-
-function describeNode(n: NodeBrief): string {
-  const metrics = Object.entries(n.metrics).map(([k, v]) => `${k}=${v}`).join(', ');
-  const from = n.parent === null ? '' : ` from v_${n.parent}`;
-  const summary = n.summary ? ` — ${n.summary}` : '';
-  return `- v_${n.id} (${n.stage}${from}): ${n.plan.split('\n')[0]} → ${n.status}${n.reason ? ` (${n.reason})` : ''}${metrics ? `; ${metrics}` : ''}${summary}`;
 }
 
 const STAGE_ASK: Record<Exclude<Stage, 'root'>, (p: NodeBrief) => string> = {
@@ -92,27 +69,23 @@ const sameIdea = (a: string, b: string) => a.replace(/\s+/g, ' ').trim().toLower
 export async function ideate(store: ArtifactStore, input: IdeateInput, signal?: AbortSignal): Promise<Idea> {
   const { config, parent } = input;
   const idea = async (plan: string, usage: TokenUsage, llm_ms: number, duplicate = false): Promise<Idea> => ({
-    plan: plan.slice(0, PLAN_SUMMARY_CHARS),
+    plan: (plan || ZERO_KNOWLEDGE_PLAN).slice(0, PLAN_SUMMARY_CHARS),
     planRef: await store.putBlob(plan),
     usage,
     llm_ms,
     ...(duplicate ? { duplicate } : {}),
   });
-  if (config.ideator === 'dummy') return idea(loadKnowledge(config), noUsage(), 0);
+  // Private metrics never reach the agent, not even through the log of the version it debugs.
+  const log = parent.logRef && input.stage === 'debug' ? tail(redactPrivate(config.task, await store.getText(parent.logRef), parent.private_metrics), config.max_log_len) : undefined;
+  if (config.ideator === 'dummy') {
+    // No model to ask: a debug step gets the failure to fix; the others get the hint, or nothing at
+    // all without one (then the coder plans its own change: src/coders/coder-prompt.ts).
+    return idea(input.stage === 'debug' ? dummyDebugPlan(parent, log) : loadKnowledge(config), noUsage(), 0);
+  }
 
   const proposed = await Promise.all((input.proposed ?? []).map((ref) => store.getText(ref)));
   const files = await store.readSnapshotFiles(parent.snapshot!, config.task.fnames);
-  // Private metrics never reach the agent, not even through the log of the version it debugs.
-  const log = parent.logRef && input.stage === 'debug' ? tail(redactPrivate(config.task, await store.getText(parent.logRef), parent.private_metrics), config.max_log_len) : undefined;
-  const user = [
-    section('Task', taskDescription(config)),
-    section('What to do', STAGE_ASK[input.stage](parent)),
-    section(`Current code (v_${parent.id})`, codeBlock(files)),
-    section(`Log of v_${parent.id} (end)`, log),
-    section('History', input.history.map(describeNode).join('\n')),
-    section('Knowledge', loadKnowledge(config)),
-    section('Already proposed in this round (propose something different)', proposed.map((p, i) => `${i + 1}. ${p.split('\n')[0]}`).join('\n')),
-  ].join('\n');
+  const user = ideatorMessage({ config, parent, ask: STAGE_ASK[input.stage](parent), files, log, history: input.history, knowledge: loadKnowledge(config), proposed });
   const messages: ChatMessage[] = [{ role: 'user', content: user }];
   let usage = noUsage();
   const started = Date.now();

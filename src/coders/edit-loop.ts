@@ -1,6 +1,7 @@
 // The shared shape of the text coders: ask for edits, apply what applies, and while some edit did not
 // apply ask again with the failures fed back, up to `max_retries` times (see codeWithRetries).
-import { codeBlock, rolePrompt, section } from '../agent/prompts';
+import { rolePrompt } from '../agent/prompts';
+import { firstCoderMessage } from './coder-prompt';
 import type { AgentStepInput, CodeResult } from '../agent/steps';
 import { cachedChat } from '../llm/cached-chat';
 import { type ChatMessage } from '../llm/types';
@@ -27,12 +28,7 @@ export async function codeWithRetries(store: ArtifactStore, input: CodeInput, fo
   const { config, parent } = input;
   const { fnames } = config.task;
   const files = await store.readSnapshotFiles(parent.snapshot!, fnames);
-  const user = [
-    section('Plan', await store.getText(input.planRef)),
-    section('Files you may edit', fnames.join(', ')),
-    section('Current files', codeBlock(files)),
-    section('Instructions', config.task.code_instructions),
-  ].join('\n');
+  const user = firstCoderMessage(input, await store.getText(input.planRef), files, format.role);
   const messages: ChatMessage[] = [{ role: 'user', content: user }];
   // Edits accumulate: each attempt applies to the files as the earlier ones left them, and the blocks
   // of a reply that apply are kept when others fail. If some edit still fails after the last attempt,
