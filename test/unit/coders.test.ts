@@ -6,6 +6,7 @@ import { runConfigSchema, type RunConfig } from '../../src/config/schema';
 import { codeVersion } from '../../src/coders/code-version';
 import { AIDER_MISSING, aiderInvocation, findAider } from '../../src/coders/aider';
 import type { TextCoderResult } from '../../src/coders/edit-loop';
+import { applyWholeFiles, parseWholeFiles } from '../../src/coders/whole-file';
 import { scriptSchema, startScriptedServer, type ScriptedServer } from '../../src/llm/scripted-server';
 import { noUsage } from '../../core/usage';
 import type { NodeRecord } from '../../core/types';
@@ -51,6 +52,19 @@ async function setUp(plan: string, overrides: Partial<RunConfig> = {}) {
 }
 
 describe('coder=whole_file', () => {
+  it('reads paths as SEARCH/REPLACE does, applies the files it may write and reports the others', () => {
+    const reply = ['./counter.py', '```python', 'DELAY = 0', '```', 'v_2/other.py', '```', 'x = 2', '```', '../counter.py', '```', 'y', '```'].join('\n');
+    const res = applyWholeFiles({ 'counter.py': ORIGINAL }, parseWholeFiles(reply), { fnames: ['counter.py'], versionPaths: ['counter.py', 'other.py'] });
+    expect(res.changed).toEqual({ 'counter.py': 'DELAY = 0\n' });
+    expect(res.failed.map((f) => f.message)).toEqual([
+      'file v_2/other.py refused: only counter.py may be edited',
+      'file ../counter.py refused: a path outside the version; only counter.py may be edited',
+    ]);
+    const newFile = parseWholeFiles('notes/plan.md\n```\nplan\n```');
+    expect(() => applyWholeFiles({ 'counter.py': ORIGINAL }, newFile, { fnames: ['counter.py'] })).toThrow('file notes/plan.md refused');
+    expect(applyWholeFiles({ 'counter.py': ORIGINAL }, newFile, { fnames: ['counter.py'], allowNewFiles: true }).changed).toEqual({ 'notes/plan.md': 'plan\n' });
+  });
+
   it('accepts a complete labelled file as the new version', async () => {
     const { store, input, root } = await setUp('PLAN-OK');
     const res = await codeVersion(store, input);
