@@ -10,8 +10,8 @@ import type { Stage } from '../../core/types';
 import type { NodeBrief } from '../../core/history';
 import type { ArtifactStore } from '../store/artifact-store';
 import { loadKnowledge } from './knowledge';
-import { redactPrivate } from './analysis';
-import { dummyDebugPlan, ideatorMessage, rolePrompt, tail } from './prompts';
+import { promptLogTail } from './analysis';
+import { dummyDebugPlan, ideatorMessage, rolePrompt } from './prompts';
 
 export const PLAN_SUMMARY_CHARS = 300;
 /** What a node's plan reads when `ideator=dummy` has no hint to pass (its stored plan is empty). */
@@ -76,7 +76,8 @@ export async function ideate(store: ArtifactStore, input: IdeateInput, signal?: 
     ...(duplicate ? { duplicate } : {}),
   });
   // Private metrics never reach the agent, not even through the log of the version it debugs.
-  const log = parent.logRef && input.stage === 'debug' ? tail(redactPrivate(config.task, await store.getText(parent.logRef), parent.private_metrics), config.max_log_len) : undefined;
+  // A bounded end of the parent's log, never the whole log as one string (see promptLogTail).
+  const log = parent.logRef && input.stage === 'debug' ? await promptLogTail(store, parent.logRef, config.task, config.max_log_len, parent.private_metrics) : undefined;
   if (config.ideator === 'dummy') {
     // No model to ask: a debug step gets the failure to fix; the others get the hint, or nothing at
     // all without one (then the coder plans its own change: src/coders/coder-prompt.ts).
