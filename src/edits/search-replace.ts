@@ -196,12 +196,18 @@ function applyOne(working: Record<string, string>, b: EditBlock, opts: EditOptio
   const current = working[path] ?? '';
   const moved = path !== b.path.trim() ? `named ${b.path}` : undefined;
   if (creating) {
+    // Stricter than aider, which appends the REPLACE to a non-empty file: a model sending a whole new
+    // file this way would get it twice.
     if (current.trim() !== '') return { message: `empty SEARCH for ${path}, which is not empty: SEARCH must quote the lines to change (to add at the end, quote the last lines)` };
     const text = b.replace.endsWith('\n') || b.replace === '' ? b.replace : `${b.replace}\n`;
     return { path, content: text, note: moved };
   }
   const search = partLines(b.search);
   const replace = partLines(b.replace);
+  // Stricter than aider, which writes such a "..." into the file: it would delete the lines it stands for.
+  if (dots(replace) > dots(search)) {
+    return { message: `REPLACE for ${path} has a "..." line that SEARCH has not: "..." stands for lines left out, so write those lines out (or pair each "..." of REPLACE with one in SEARCH)` };
+  }
   const here = locate(current.split('\n'), search, replace);
   if (here.ok) return { path, content: here.lines.join('\n'), note: [moved, lenientNote(here)].filter(Boolean).join('; ') || undefined };
   if (here.why === 'none') {
@@ -214,6 +220,8 @@ function applyOne(working: Record<string, string>, b: EditBlock, opts: EditOptio
   }
   return { message: notFound(path, current, search, replace, here) };
 }
+
+const dots = (lines: string[]) => lines.filter((l) => l.trim() === '...').length;
 
 function lenientNote(l: Extract<Located, { ok: true }>): string | undefined {
   return l.how === 'exact' ? undefined : { whitespace: 'matched ignoring whitespace', 'blank-lines': 'matched ignoring whitespace and blank lines', elision: 'matched piece by piece around "..."' }[l.how];
