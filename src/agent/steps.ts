@@ -106,6 +106,8 @@ export interface CodeResult {
   /** Why no version could be made (the node is then buggy). */
   error?: string;
   flags?: string[];
+  /** Set when the version was made from only part of the edits asked for: which did not apply (src/coders/edit-loop.ts). */
+  notes?: string;
   attempts: number;
   usage: TokenUsage;
   llm_ms: number;

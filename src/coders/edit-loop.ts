@@ -13,9 +13,6 @@ import { describeFailure, type EditApplication, type EditOptions } from '../edit
 
 export type CodeInput = AgentStepInput & { planRef: string };
 
-/** A text coder's result; `notes` is set when the version was made from only part of the edits asked for, and says which did not apply. */
-export type TextCoderResult = CodeResult & { notes?: string };
-
 export interface EditFormat {
   /** Prompt file in data/prompts/ and the cache call-site role. */
   role: string;
@@ -24,7 +21,7 @@ export interface EditFormat {
   retryHint: string;
 }
 
-export async function codeWithRetries(store: ArtifactStore, input: CodeInput, format: EditFormat, signal?: AbortSignal): Promise<TextCoderResult> {
+export async function codeWithRetries(store: ArtifactStore, input: CodeInput, format: EditFormat, signal?: AbortSignal): Promise<CodeResult> {
   const { config, parent } = input;
   const { fnames } = config.task;
   const files = await store.readSnapshotFiles(parent.snapshot!, fnames);
@@ -41,7 +38,7 @@ export async function codeWithRetries(store: ArtifactStore, input: CodeInput, fo
   const started = Date.now();
   const attempts = config.max_retries + 1;
   let error = '';
-  const made = async (attempt: number, notes?: string): Promise<TextCoderResult> => {
+  const made = async (attempt: number, notes?: string): Promise<CodeResult> => {
     const changed = changedFiles(files, working);
     const snapshot = await store.deriveSnapshot(parent.snapshot!, changed);
     return { snapshot, flags: diffFlags(files, changed), attempts: attempt, usage, llm_ms: Date.now() - started, ...(notes ? { notes } : {}) };

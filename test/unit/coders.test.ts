@@ -5,7 +5,6 @@ import { join } from 'node:path';
 import { runConfigSchema, type RunConfig } from '../../src/config/schema';
 import { codeVersion } from '../../src/coders/code-version';
 import { AIDER_MISSING, aiderInvocation, findAider } from '../../src/coders/aider';
-import type { TextCoderResult } from '../../src/coders/edit-loop';
 import { applyWholeFiles, parseWholeFiles } from '../../src/coders/whole-file';
 import { scriptSchema, startScriptedServer, type ScriptedServer } from '../../src/llm/scripted-server';
 import { noUsage } from '../../core/usage';
@@ -99,7 +98,7 @@ describe('coder=search_replace', () => {
     const before = server.requests.length;
     const res = await codeVersion(store, input);
     expect(res).toMatchObject({ attempts: 2, flags: [] });
-    expect((res as TextCoderResult).notes).toBeUndefined();
+    expect(res.notes).toBeUndefined();
     expect((await store.readSnapshotFiles(res.snapshot!))).toEqual({ 'counter.py': 'import time\nDELAY = 0.05\nJITTER = 0\n\ndef main():\n    time.sleep(DELAY + JITTER)\n', 'other.py': 'x = 1\n' });
     const messages = (server.requests[before + 1].body as { messages: { role: string; content: string }[] }).messages;
     const retry = messages.at(-1)!.content;
@@ -113,7 +112,7 @@ describe('coder=search_replace', () => {
     expect(res.error).toBeUndefined();
     expect(res.attempts).toBe(2);
     expect((await store.readSnapshotFiles(res.snapshot!, ['counter.py']))['counter.py']).toBe(ORIGINAL.replace('0.25', '0.05'));
-    expect((res as TextCoderResult).notes).toBe('made from the edits that applied; not applied after 2 attempts: block 1: SEARCH text not found in counter.py (first line: "time.sleep(DELAY * 2)")');
+    expect(res.notes).toBe('made from the edits that applied; not applied after 2 attempts: block 1: SEARCH text not found in counter.py (first line: "time.sleep(DELAY * 2)")');
   });
 
   it('when nothing ever applies there is no version, and the reason names the block', async () => {
