@@ -2,6 +2,7 @@
 // current workflow code still replays it. Record one whenever the workflow's shape changes on purpose.
 //   npx tsx scripts/record-history.ts <workflowId> <name>
 import { writeFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { ROOT } from '../src/paths';
@@ -14,7 +15,7 @@ if (!workflowId || !name) {
 }
 const client = await connectClient();
 const history = await client.workflow.getHandle(workflowId).fetchHistory();
-const out = join(ROOT, 'test', 'histories', `${name}.json`);
-writeFileSync(out, historyToJSON(history));
+const out = join(ROOT, 'test', 'histories', `${name}.json.gz`);
+writeFileSync(out, gzipSync(JSON.stringify(JSON.parse(historyToJSON(history)))));
 console.log(`wrote ${out} (${history.events?.length} events)`);
 process.exit(0);
