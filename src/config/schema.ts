@@ -90,8 +90,8 @@ export const runConfigSchema = z.strictObject({
     .default({}),
   /** Edit attempts per version before it is recorded as buggy. */
   max_retries: z.number().int().min(0).default(2),
-  /** Log characters (from the end) shown to the agent. */
-  max_log_len: z.number().int().positive().default(4000),
+  /** Log characters (from the end) shown to the agent (the reference's 30 000). */
+  max_log_len: z.number().int().positive().default(30_000),
   /** Execute the starting code too, so the human baseline is measured like every version. */
   execute_root: z.boolean().default(true),
   /** Artifact store path; workspaces `v_<n>/` for people to read go under `workspace_dir/<runId>/`. */

@@ -7,6 +7,7 @@ import { globSync } from 'tinyglobby';
 import YAML from 'yaml';
 import { taskSchema } from '../../src/config/task';
 import { importReferenceTasks } from '../../src/tasks/import-reference';
+import { knowledgeFiles } from '../../src/agent/knowledge';
 
 const FIXTURE = fileURLToPath(new URL('../fixtures/reference-speedrunner', import.meta.url));
 const WS = 'workspace_templates/nanogpt_speedrun';
@@ -151,6 +152,10 @@ describe('importReferenceTasks keeps every task field', () => {
     await importReferenceTasks(ref, dest);
     expect(globSync(`${KNOW}/record_1/level_1_*.txt`, { cwd: dest })).toEqual([`${KNOW}/record_1/level_1_pseudo.txt`]);
     expect(globSync(`${KNOW}/record_1/level_3_*.txt`, { cwd: dest }).sort()).toEqual([`${KNOW}/record_1/level_3_paper.txt`, `${KNOW}/record_1/level_3_tweets.txt`]);
+     // the paper launcher's labels: z is the no-hint run, 5 the mini-paper (level_3_paper.txt in today's checkout)
+    expect(knowledgeFiles(`${KNOW}/record_1/level_z_*.txt`, dest)).toBe('none');
+    expect(knowledgeFiles(`${KNOW}/record_1/level_5_*.txt`, dest)).toEqual([`${KNOW}/record_1/level_3_paper.txt`]);
+    expect(knowledgeFiles(`${KNOW}/record_1/level_7_*.txt`, dest)).toEqual([]);
   });
 
   it('re-import updates a task whose reference config changed, and empties the old data/hints layout', async () => {
