@@ -1,7 +1,7 @@
 import type { NativeConnection, Worker } from '@temporalio/worker';
 import { connectWorkerConnection } from '../../temporal/client/connection';
 import { checkAllTasks, describeReadiness, TaskEnvironments } from '../../src/exec/task-env';
-import { configureSandbox, parseSandboxMode } from '../../src/exec/sandbox';
+import { configureSandbox, describeSandbox, parseSandboxMode, sandboxSettings } from '../../src/exec/sandbox';
 import { defaultPython } from '../../src/paths';
 
 export function parseGpus(spec: string): string[] {
@@ -32,7 +32,7 @@ export interface WorkerOptions {
 export async function runWorker(kind: 'control' | 'gpu', opts: WorkerOptions) {
   const devices = kind === 'gpu' ? parseGpus(opts.gpus ?? 'none') : [];
   const cpuSlots = parseSlots(opts.slots);
-  if (kind === 'gpu' && opts.check) return checkHost(devices, Boolean(opts.json));
+  if (kind === 'gpu' && opts.check) return checkHost(devices, opts);
   if (kind === 'gpu') {
     // Said (and, with --sandbox strict, enforced) before any execution is taken.
     configureSandbox({ ...(opts.sandbox ? { mode: parseSandboxMode(opts.sandbox) } : {}), ...(opts.network ? { network: true } : {}) }, defaultPython());
@@ -58,7 +58,11 @@ export async function createWorker(kind: 'control' | 'gpu', connection: NativeCo
 }
 
 /** `worker gpu --check`: every known task against this host; exit code 1 when some cannot run here. */
-async function checkHost(devices: string[], json: boolean) {
+async function checkHost(devices: string[], opts: WorkerOptions) {
+  const json = Boolean(opts.json);
+  // What this host gives an execution (namespaces, cgroup limits): on stderr beside --json's array.
+  const sandbox = { ...sandboxSettings(), ...(opts.sandbox ? { mode: parseSandboxMode(opts.sandbox) } : {}), ...(opts.network ? { network: true } : {}) };
+  (json ? console.error : console.log)(describeSandbox(defaultPython(), sandbox));
   const results = await checkAllTasks(new TaskEnvironments(devices));
   if (json) console.log(JSON.stringify(results));
   else for (const r of results) console.log(describeReadiness(r));

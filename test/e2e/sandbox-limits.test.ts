@@ -1,8 +1,9 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { execa } from 'execa';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { defaultPython } from '../../src/paths';
+import { defaultPython, ROOT } from '../../src/paths';
 import { probeCgroups, probeIsolation, type SandboxMode } from '../../src/exec/sandbox';
 import { ATTACKS, runAttack, staleCgroups } from '../../bench/lib/containment-attacks';
 
@@ -39,4 +40,12 @@ describe('what this host gives', () => {
     for (const [ctrl, version] of Object.entries(cgroups.controllers)) expect([ctrl, version]).toEqual([ctrl, expect.stringMatching(/^v[12]$/)]);
     expect(staleCgroups(PYTHON)).toEqual([]);
   });
+
+  it('`worker gpu --check` says it, first', async () => {
+    const res = await execa(process.execPath, [join(ROOT, 'bin', 'speedrunner.js'), 'worker', 'gpu', '--gpus', 'none', '--check'], { env: { SPEEDRUNNER_HOME: dir }, reject: false, timeout: 120_000 });
+    const line = res.stdout.split('\n')[0];
+    expect(line).toMatch(isolated ? /^sandbox: isolated \(namespaces: mount, pid, ipc, uts, cgroup, net; allow-list root/ : /^sandbox: UNAVAILABLE/);
+    expect(line).toMatch(cgroups.controllers.memory ? new RegExp(`memory ≤ \\d+ MiB \\(cgroup ${cgroups.controllers.memory}\\)`) : /memory limit NOT enforced here/);
+    expect(line).toContain('workspace ≤ 20480 MiB');
+  }, 120_000);
 });
