@@ -3,12 +3,14 @@
 // take 100 MB without a newline, and reading a 600 MiB stored log for metrics (past V8's string limit).
 // Stand-alone: `npx tsx bench/output-flood.ts` (JSON on stdout). Not part of `npm run bench`.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MIB } from '../src/exec/capped-log';
 import { runExecution } from '../src/exec/run-execution';
+import { executeVersion } from '../src/exec/execute-version';
+import { ArtifactStore } from '../src/store/artifact-store';
 import { taskSchema } from '../src/config/task';
 import { extractMetrics } from '../src/metrics/analyze';
 import { StoredLog } from '../src/metrics/stored-log';
@@ -45,6 +47,17 @@ async function runCase(name: string): Promise<Record<string, unknown>> {
       const stoppedMs = Date.now() - floodStart * 1000; // to runExecution returning, its log written
       return { case: name, outcome: r.outcome, wall_ms: r.wallMs, flood_to_stopped_ms: Math.round(stoppedMs), log_bytes: statSync(join(dir, 'out.log')).size, rss_before_mib: rssBefore, peak_rss_mib: rssMib() };
     }
+    if (name.startsWith('version-flood-')) {
+      // The GPU worker's whole path: materialize, run, store the capped log, clean scratch.
+      const cap = Number(name.split('-').pop());
+      process.env.SPEEDRUNNER_SCRATCH = join(dir, 'scratch');
+      const store = new ArtifactStore(join(dir, 'store'));
+      const snapshot = await store.putSnapshot({ 'train.py': floodScript(false) });
+      const task = taskSchema.parse({ id: 't', description: 'd', workspace_template: 'w', fnames: ['train.py'], entry_fname: 'train.py', timeout_s: 120, selection_metric: 'x', max_output_mb: cap });
+      const started = performance.now();
+      const r = await executeVersion(store, { runId: 'bench', nodeId: 1, snapshot, task, data: { val_tokens: 1 } }, []);
+      return { case: name, outcome: r.outcome, wall_ms: r.wallMs, execute_version_ms: Math.round(performance.now() - started), stored_log_bytes: (await store.getBlob(r.logRef)).length, scratch_left: existsSync(join(dir, 'scratch', 'bench', 'v_1')), rss_before_mib: rssBefore, peak_rss_mib: rssMib() };
+    }
     if (name === 'no-newline-100mb') {
       let lines = 0;
       const r = await exec('import sys\nsys.stdout.buffer.write(b"z" * 100_000_000)\n', 256, () => lines++);
@@ -71,7 +84,7 @@ async function runCase(name: string): Promise<Record<string, unknown>> {
   }
 }
 
-const CASES = ['flood-lines-8', 'flood-bytes-8', 'flood-lines-64', 'flood-bytes-64', 'no-newline-100mb', 'stored-log-600mib'];
+const CASES = ['flood-lines-8', 'flood-bytes-8', 'flood-lines-64', 'flood-bytes-64', 'version-flood-8', 'version-flood-64', 'no-newline-100mb', 'stored-log-600mib'];
 const only = process.argv[2];
 if (only) {
   console.log(JSON.stringify(await runCase(only)));
