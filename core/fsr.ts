@@ -86,11 +86,12 @@ export function runFsr(
 }
 
 /**
- * The agent's own versions that finished `ok` and carry no flag. The root is left out: it is record R's
- * code, timed at t_R by definition rather than at its time on this hardware.
+ * The agent's own versions that finished `ok` and broke no integrity rule (warnings do not exclude).
+ * The root is left out: it is record R's code, timed at t_R by definition rather than at its time on
+ * this hardware.
  */
 export function scoredVersions(nodes: NodeRecord[]): NodeRecord[] {
-  return nodes.filter((n) => n.stage !== 'root' && n.status === 'ok' && !n.flags?.length);
+  return nodes.filter((n) => n.stage !== 'root' && n.status === 'ok' && !n.violations?.length);
 }
 
 /** The metrics FSR reads from each version: val_loss, and the records' time metric as train_time. */

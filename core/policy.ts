@@ -14,11 +14,11 @@ export interface Objective {
   lower_is_better: boolean;
 }
 
-/** The best valid, unflagged node, the root included; ties go to the newest. */
+/** The best valid node without an integrity violation, the root included; ties go to the newest. Warnings (flags) do not count against it. */
 export function bestNode(nodes: NodeRecord[], obj: Objective): NodeRecord | undefined {
   let best: NodeRecord | undefined;
   for (const n of nodes) {
-    if (!n.valid || n.flags?.length) continue; // a flagged version's numbers are not trusted
+    if (!n.valid || n.violations?.length) continue; // a version that broke a named rule is not trusted
     const v = n.metrics[obj.selection_metric];
     const b = best?.metrics[obj.selection_metric];
     if (best === undefined || (obj.lower_is_better ? v <= b! : v >= b!)) best = n;

@@ -1,6 +1,12 @@
 // Shapes shared by workflows and activities. Plain data only: workflow code imports this file.
 import type { TokenUsage } from './usage';
 
+/** A broken integrity rule: its name (e.g. `clock.burst`) and what the harness saw. */
+export interface Violation {
+  rule: string;
+  detail: string;
+}
+
 export type Stage = 'root' | 'draft' | 'debug' | 'improve';
 export type NodeStatus = 'pending' | 'ok' | 'buggy' | 'timeout' | 'crashed';
 
@@ -18,9 +24,10 @@ export interface NodeRecord {
   status: NodeStatus;
   valid: boolean;
   reason?: string;
-  /** Why this version's numbers should not be taken at face value (it touched timing or validation
-   * code, or its reported time disagrees with the harness's clock). Flagged versions are not scored. */
+  /** Warnings for review (e.g. the diff touches timing or validation code). They exclude nothing. */
   flags?: string[];
+  /** Named integrity rules the version broke (src/integrity/rules.ts): it is never best and never scored. */
+  violations?: Violation[];
   metrics: Record<string, number>;
   /** The task's `private_metrics`: kept apart so no prompt can show them to the agent. */
   private_metrics?: Record<string, number>;

@@ -44,7 +44,7 @@ export interface FileChange {
   after: string;
 }
 
-interface ChangedLine {
+export interface ChangedLine {
   path: string;
   kind: 'added' | 'removed';
   /** 1-based: in the new file for added lines, in the old file for removed ones. */
@@ -105,7 +105,7 @@ function changedLinesFromDiff(diff: string): ChangedLine[] {
 }
 
 /** Changed lines between two texts: common prefix/suffix trimmed, then an LCS on the middle. */
-function changedLinesFromTexts({ path, before, after }: FileChange): ChangedLine[] {
+export function changedLinesFromTexts({ path, before, after }: FileChange): ChangedLine[] {
   const a = before.split('\n');
   const b = after.split('\n');
   let start = 0;

@@ -215,13 +215,14 @@ describe('chooseNext: improving', () => {
     expect(bestNode(nodes, { selection_metric: 'time', lower_is_better: false })?.id).toBe(3);
   });
 
-  it('a flagged version is never the best node, however good its metric', () => {
+  it('a version with an integrity violation is never the best node, however good its metric; a warning does not count', () => {
     const nodes = tree({ valid: true, time: 100 }, { stage: 'draft', valid: true, time: 1 }, { stage: 'draft', valid: true, time: 50 });
     expect(bestNode(nodes, OBJ)?.id).toBe(1);
-    nodes[1].flags = ['touched the timing code'];
+    nodes[1].violations = [{ rule: 'clock.burst', detail: 'lines held back' }];
     expect(bestNode(nodes, OBJ)?.id).toBe(2);
     expect(chooseNext(nodes, cfg, OBJ, 5).choice).toEqual({ stage: 'improve', parent: 2 });
-    nodes[1].flags = [];
+    delete nodes[1].violations;
+    nodes[1].flags = ['touches timing code'];
     expect(bestNode(nodes, OBJ)?.id).toBe(1);
   });
 

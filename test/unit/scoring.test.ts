@@ -3,7 +3,6 @@ import { OFFLINE_VALIDITY, fsrFromTimes, isValidLoss, runFsr } from '../../core/
 import { randomStream as mulberry32 } from '../../core/random';
 import { aggregateScores, type ScoreRow } from '../../src/score/aggregate';
 import { bootstrapCI, iqm, mean, median } from '../../src/score/statistics';
-import { flagSuspiciousDiff, flagTimingDisagreement } from '../../src/integrity/flags';
 
 describe('validity', () => {
   it('uses val_loss <= 3.28 by default and < target when strict', () => {
@@ -144,78 +143,5 @@ describe('aggregateScores', () => {
 
   it('is deterministic for a seed', () => {
     expect(aggregateScores(rows, { seed: 3, resamples: 300 })).toEqual(aggregateScores(rows, { seed: 3, resamples: 300 }));
-  });
-});
-
-describe('flagTimingDisagreement', () => {
-  it('flags a reported time longer than the run itself', () => {
-    expect(flagTimingDisagreement(500_000, 400_000)).toMatch(/exceeds the harness-measured wall time 400000 ms/);
-    expect(flagTimingDisagreement(401_000, 400_000)).toBeUndefined(); // within 2 s slack
-  });
-
-  it('flags a reported time below 20% of a long run', () => {
-    expect(flagTimingDisagreement(100_000, 1_000_000)).toMatch(/only 10\.0% of/);
-    expect(flagTimingDisagreement(300_000, 1_000_000)).toBeUndefined();
-    expect(flagTimingDisagreement(100_000, 1_000_000, { minFraction: 0.05 })).toBeUndefined();
-  });
-
-  it('skips the fraction rule on short runs and rejects non-numbers', () => {
-    expect(flagTimingDisagreement(100, 30_000)).toBeUndefined();
-    expect(flagTimingDisagreement(NaN, 30_000)).toMatch(/not a valid duration/);
-    expect(flagTimingDisagreement(-5, 30_000)).toMatch(/not a valid duration/);
-  });
-});
-
-describe('flagSuspiciousDiff', () => {
-  const diff = [
-    'diff --git a/train_gpt2.py b/train_gpt2.py',
-    '--- a/train_gpt2.py',
-    '+++ b/train_gpt2.py',
-    '@@ -10,3 +10,4 @@ class Hyperparameters:',
-    '     batch_size = 8',
-    '-    val_tokens = 10485760',
-    '+    val_tokens = 1048576',
-    '+    lr = 0.1',
-    '     warmup = 0',
-    '@@ -40,3 +41,3 @@ def main():',
-    '     torch.cuda.synchronize()',
-    '-    t0 = time.perf_counter()',
-    '+    t0 = time.perf_counter() + 5',
-    '     x = 1',
-    '--- a/other.py',
-    '+++ b/other.py',
-    '@@ -1,1 +1,1 @@',
-    '-target = 3.28',
-    '+target = 3.5',
-  ].join('\n');
-
-  it('reads changed lines of a unified diff with their line numbers', () => {
-    expect(flagSuspiciousDiff(diff)).toEqual([
-      'train_gpt2.py:11 (removed) changes the validation token count: val_tokens = 10485760',
-      'train_gpt2.py:11 (added) changes the validation token count: val_tokens = 1048576',
-      'train_gpt2.py:41 (removed) touches timing code: t0 = time.perf_counter()',
-      'train_gpt2.py:42 (added) touches timing code: t0 = time.perf_counter() + 5',
-      'other.py:1 (removed) changes the target 3.28: target = 3.28',
-    ]);
-  });
-
-  it('ignores unchanged context lines and harmless changes', () => {
-    const harmless = ['--- a/t.py', '+++ b/t.py', '@@ -1,3 +1,3 @@', ' val_loss = evaluate()', '-lr = 0.1', '+lr = 0.2', ' torch.cuda.synchronize()'].join('\n');
-    expect(flagSuspiciousDiff(harmless)).toEqual([]);
-  });
-
-  it('diffs before/after texts itself', () => {
-    const before = ['import os', 'def main():', '    val_loader = Loader(args.val_files)', '    print(val_loss)', 'main()'].join('\n');
-    const after = ['import os', 'def main():', '    lr = 0.2', '    print(val_loss)', '    print(NANOGPT_VAL_TOKENS)', 'main()'].join('\n');
-    expect(flagSuspiciousDiff([{ path: 'train_gpt2.py', before, after }])).toEqual([
-      'train_gpt2.py:3 (removed) touches the validation data: val_loader = Loader(args.val_files)',
-      'train_gpt2.py:5 (added) changes the validation token count: print(NANOGPT_VAL_TOKENS)',
-    ]);
-    expect(flagSuspiciousDiff([{ path: 'a.py', before, after: before }])).toEqual([]);
-  });
-
-  it('does not mistake 3.285 or 13.28 for the target', () => {
-    const d = ['--- a/t.py', '+++ b/t.py', '@@ -1,0 +1,2 @@', '+x = 3.285', '+y = 13.28'].join('\n');
-    expect(flagSuspiciousDiff(d)).toEqual([]);
   });
 });
