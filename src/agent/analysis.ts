@@ -10,7 +10,7 @@ import { flagTimingDisagreement } from '../integrity/flags';
 import type { ArtifactStore } from '../store/artifact-store';
 import { StoredLog } from '../metrics/stored-log';
 import { redactText, secretValues } from '../secrets/redact';
-import { rolePrompt, section, tail } from './prompts';
+import { rolePrompt, section, tail, taskDescription } from './prompts';
 import type { ExecutionReport } from './steps';
 
 /** Longest summary kept in a node (it is repeated in every later prompt that lists the node). */
@@ -105,6 +105,8 @@ export async function analyzeExecution(store: ArtifactStore, input: AnalysisInpu
   if (config.analysis.llm_summary) {
     const started = Date.now();
     const user = [
+      // The reference's summary prompt states the job's goal, so the summary can say whether it was reached.
+      section('Goal of the run', taskDescription(config)),
       section('Outcome', `${judged.status}${judged.reason ? `: ${judged.reason}` : ''}`),
       section('Metrics', Object.entries(metrics).map(([k, v]) => `${k}=${v}`).join('\n')),
       section('Flags', flags.join('\n')),

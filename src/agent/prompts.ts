@@ -38,10 +38,12 @@ export function taskDescription(config: RunConfig): string {
   return [task.preamble, task.description, extra, goal].filter(Boolean).join('\n\n');
 }
 
+/** The bounds the agent may know of: a private metric's bound would name it (and its threshold). */
 function boundsText({ task }: RunConfig): string {
+  const shown = ([k]: [string, number]) => !task.private_metrics.includes(k);
   const b = [
-    ...Object.entries(task.metrics_at_most).map(([k, v]) => `${k} <= ${v}`),
-    ...Object.entries(task.metrics_at_least).map(([k, v]) => `${k} >= ${v}`),
+    ...Object.entries(task.metrics_at_most).filter(shown).map(([k, v]) => `${k} <= ${v}`),
+    ...Object.entries(task.metrics_at_least).filter(shown).map(([k, v]) => `${k} >= ${v}`),
   ];
   return b.length ? `, subject to ${b.join(', ')}` : '';
 }

@@ -53,6 +53,13 @@ describe('coderMessage', () => {
     expect(coderMessage({ config: config(), parent: node(0, null, true), history: [], plan: 'x', files: {}, strictDiff: false })).not.toContain('character for character');
   });
 
+  it("never names a private metric's bound", () => {
+    const cfg = config({}, { private_metrics: ['holdout_acc'], metrics_at_least: { holdout_acc: 0.9, answer: 1 } });
+    const text = coderMessage({ config: cfg, parent: node(0, null, true), history: [], plan: 'x', files: {}, strictDiff: true });
+    expect(text).toContain('subject to answer >= 1');
+    expect(text).not.toContain('holdout');
+  });
+
   it('shows at most 3 buggy ancestors of the lineage, as numbers in order, with their outcome summaries; never a sibling branch', () => {
     // 0 ok → 8 ok → 9 buggy → 10 buggy → 11 buggy → 12 buggy (the parent); 13 is a buggy sibling branch of 9
     const history = [node(0, null, true), node(8, 0, true), node(9, 8, false), node(10, 9, false), node(11, 10, false), node(13, 8, false)];
