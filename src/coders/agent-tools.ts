@@ -63,7 +63,8 @@ export async function runTool(store: ArtifactStore, config: RunConfig, snapshot:
       const block = { path: String(args.path ?? ''), search: String(args.search ?? ''), replace: String(args.replace ?? ''), block: 0 };
       const files = await store.readSnapshotFiles(snapshot, fnames);
       try {
-        const changed = applyEditBlocks(files, [block], fnames);
+        const versionPaths = Object.keys((await store.getSnapshot(snapshot)).files);
+        const changed = applyEditBlocks(files, [block], { fnames, allowNewFiles: config.task.allow_new_files, versionPaths });
         return { snapshot: await store.deriveSnapshot(snapshot, changed), ok: true, output: `edit applied to ${Object.keys(changed).join(', ')}` };
       } catch (err) {
         if (err instanceof EditError) return fail(`edit not applied: ${err.message}`);

@@ -32,7 +32,7 @@ export async function codeWithRetries(store: ArtifactStore, input: CodeInput, fo
   // the version is made from what did apply and `notes` names what did not (a partly applied plan
   // still runs, and its outcome tells the next step more than no version); if nothing ever applied,
   // there is no version and `error` says why.
-  const options: EditOptions = { fnames, versionPaths: Object.keys((await store.getSnapshot(parent.snapshot!)).files) };
+  const options: EditOptions = { fnames, allowNewFiles: config.task.allow_new_files, versionPaths: Object.keys((await store.getSnapshot(parent.snapshot!)).files) };
   let working = files;
   let usage = noUsage();
   const started = Date.now();

@@ -20,6 +20,8 @@ export const taskSchema = z.strictObject({
   workspace_template: z.string().min(1),
   /** Files the agent may edit (relative to the workspace); every other file is read-only to it. */
   fnames: z.array(z.string().min(1)).min(1),
+  /** The coder may create files outside `fnames` (never over a file the version has); by default it writes only `fnames`. */
+  allow_new_files: z.boolean().default(false),
   /** The file the launcher runs. */
   entry_fname: z.string().min(1),
   /** `python`: `python <entry> <args>`; `torchrun`: `torchrun --standalone --nproc_per_node=G <entry> <args>`. */

@@ -175,8 +175,8 @@ export function applyEdits(files: Record<string, string>, parsed: ParsedReply | 
 export const applyEditReply = (reply: string, files: Record<string, string>, opts: EditOptions) => applyEdits(files, parseEditReply(reply, opts.fnames), opts);
 
 /** All or nothing: the changed files, or an EditError for the first block that fails (the agent's apply_edit). */
-export function applyEditBlocks(files: Record<string, string>, blocks: EditBlock[], fnames: string[]): Record<string, string> {
-  const res = applyEdits(files, blocks, { fnames });
+export function applyEditBlocks(files: Record<string, string>, blocks: EditBlock[], opts: EditOptions | string[]): Record<string, string> {
+  const res = applyEdits(files, blocks, Array.isArray(opts) ? { fnames: opts } : opts);
   if (res.failed.length) throw new EditError(describeFailure(res.failed[0]), res.failed);
   return res.changed;
 }

@@ -30,6 +30,7 @@ beforeAll(async () => {
       // …and one whose failing block never gets fixed.
       { name: 'stuck', user: 'PLAN-STUCK', replies: [sr('DELAY = 0.25', 'DELAY = 0.05') + sr('    time.sleep(DELAY * 2)', '    time.sleep(DELAY / 2)'), sr('    time.sleep(DELAY * 2)', '    time.sleep(DELAY / 2)')] },
       { name: 'never', user: 'PLAN-NEVER', replies: [sr('DELAY = 9', 'DELAY = 1')] },
+      { name: 'new-file', user: 'PLAN-NEW-FILE', replies: [`helpers.py\n\`\`\`python\n<<<<<<< SEARCH\n=======\nJITTER = 0\n>>>>>>> REPLACE\n\`\`\`\n${sr('import time', 'import time\nfrom helpers import JITTER')}`] },
     ],
   }));
 });
@@ -113,6 +114,17 @@ describe('coder=search_replace', () => {
     expect(res.attempts).toBe(2);
     expect((await store.readSnapshotFiles(res.snapshot!, ['counter.py']))['counter.py']).toBe(ORIGINAL.replace('0.25', '0.05'));
     expect(res.notes).toBe('made from the edits that applied; not applied after 2 attempts: block 1: SEARCH text not found in counter.py (first line: "time.sleep(DELAY * 2)")');
+  });
+
+  it('creates a file outside fnames only when the task allows new files', async () => {
+    const allowed = await setUp('PLAN-NEW-FILE', { coder: 'search_replace', max_retries: 0 } as Partial<RunConfig>);
+    allowed.input.config.task.allow_new_files = true;
+    const res = await codeVersion(allowed.store, allowed.input);
+    expect(await allowed.store.readSnapshotFiles(res.snapshot!)).toEqual({ 'counter.py': ORIGINAL.replace('import time', 'import time\nfrom helpers import JITTER'), 'helpers.py': 'JITTER = 0\n', 'other.py': 'x = 1\n' });
+    const refused = await setUp('PLAN-NEW-FILE', { coder: 'search_replace', max_retries: 0 } as Partial<RunConfig>);
+    const partial = await codeVersion(refused.store, refused.input);
+    expect(Object.keys(await refused.store.readSnapshotFiles(partial.snapshot!)).sort()).toEqual(['counter.py', 'other.py']);
+    expect(partial.notes).toBe('made from the edits that applied; not applied after 1 attempts: block 1: edit to helpers.py refused: only counter.py may be edited');
   });
 
   it('when nothing ever applies there is no version, and the reason names the block', async () => {
