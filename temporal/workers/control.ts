@@ -3,6 +3,7 @@ import * as control from '../activities/control';
 import * as sweep from '../activities/sweep';
 import * as agent from '../activities/agent';
 import { workflowBundlePath } from './bundle';
+import { workerDeployment } from './deployment';
 import { controlQueue } from '../../core/task-queue';
 import { dataConverter } from '../client/payload-codec';
 
@@ -14,6 +15,8 @@ export async function createControlWorker(connection: NativeConnection, namespac
     taskQueue: controlQueue(),
     dataConverter,
     workflowBundle: { codePath: await workflowBundlePath() },
+    // Runs stay on the build they started on (SPEEDRUNNER_BUILD_ID; unversioned without one).
+    workerDeploymentOptions: workerDeployment(),
     activities: { ...control, ...sweep, ...agent },
     // LLM calls are I/O bound: many may wait on providers at once.
     maxConcurrentActivityTaskExecutions: 64,

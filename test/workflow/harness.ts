@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { inject } from 'vitest';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
+import { Worker, type WorkerOptions } from '@temporalio/worker';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import type { WorkflowHandle } from '@temporalio/client';
 import { resolveRunConfig } from '../../src/config/load';
@@ -119,10 +119,18 @@ export class StubActivities {
   }
 }
 
+export interface StartOptions {
+  id?: string;
+  /** Run on this task queue, whose workers the test started with `workers` (default: fresh queues and workers). */
+  taskQueue?: string;
+}
+
 export interface WorkflowTier {
   env: TestWorkflowEnvironment;
-  /** Starts a run on fresh task queues with in-process workers over `stubs`; resolves once it is started. */
-  start(stubs: StubActivities, overrides: string[], id?: string): Promise<RunHandle>;
+  /** Starts a run with in-process workers over `stubs` (or on `taskQueue`'s); resolves once it is started. */
+  start(stubs: StubActivities, overrides: string[], opts?: StartOptions): Promise<RunHandle>;
+  /** A control and a GPU worker over `stubs` on `taskQueue`, with extra control-worker options. */
+  workers(stubs: StubActivities, taskQueue: string, extra?: Partial<WorkerOptions>, withGpu?: boolean): Promise<Worker>;
   teardown(): Promise<void>;
 }
 
@@ -141,13 +149,18 @@ export async function workflowTier(): Promise<WorkflowTier> {
   const started: { stubs: StubActivities; handle: WorkflowHandle }[] = [];
   return {
     env,
-    async start(stubs, overrides, id = `wf-${randomBytes(4).toString('hex')}`) {
-      const taskQueue = `wf-${randomBytes(4).toString('hex')}`;
+    async workers(stubs, taskQueue, extra = {}, withGpu = true) {
+      const control = await Worker.create({ connection: env.nativeConnection, taskQueue, dataConverter, workflowBundle: { codePath }, activities: stubs.control(), ...extra });
+      const gpu = withGpu ? [await Worker.create({ connection: env.nativeConnection, taskQueue: gpuQueue(taskQueue), dataConverter, activities: stubs.gpu() })] : [];
+      for (const worker of [control, ...gpu]) running.push({ worker, done: worker.run() });
+      return control;
+    },
+    async start(stubs, overrides, opts = {}) {
+      const taskQueue = opts.taskQueue ?? `wf-${randomBytes(4).toString('hex')}`;
       const config = { ...resolveRunConfig(['task=collatz', 'model=scripted', ...overrides], process.env), task_queue: taskQueue };
-      const control = await Worker.create({ connection: env.nativeConnection, taskQueue, dataConverter, workflowBundle: { codePath }, activities: stubs.control() });
-      const gpu = await Worker.create({ connection: env.nativeConnection, taskQueue: gpuQueue(taskQueue), dataConverter, activities: stubs.gpu() });
-      for (const worker of [control, gpu]) running.push({ worker, done: worker.run() });
-      const handle = await env.client.workflow.start(speedrunWorkflow, { taskQueue, workflowId: id, args: [{ config } satisfies RunInput] });
+      if (!opts.taskQueue) await this.workers(stubs, taskQueue);
+      const workflowId = opts.id ?? `wf-${randomBytes(4).toString('hex')}`;
+      const handle = await env.client.workflow.start(speedrunWorkflow, { taskQueue, workflowId, args: [{ config } satisfies RunInput] });
       started.push({ stubs, handle });
       return {
         handle,
