@@ -120,7 +120,7 @@ function elided(content: string[], search: string[], replace: string[]): Located
   for (let k = 0; k < from.length; k++) {
     const [s, r] = [trimBlankEnds(from[k]), trimBlankEnds(to[k])];
     if (s.length === 0) {
-      if (r.length > 0) lines = [...lines.slice(0, lastNonEmptyEnd(lines)), ...r, ...(lines.at(-1) === '' ? [''] : [])];
+      if (r.length > 0) lines = [...lines.slice(0, endBeforeFinalNewline(lines)), ...r, ...(lines.at(-1) === '' ? [''] : [])];
       continue;
     }
     const piece = locate(lines, s, r, { uniqueExact: true });
@@ -133,7 +133,7 @@ function elided(content: string[], search: string[], replace: string[]): Located
   return { ok: true, how: 'elision', lines };
 }
 
-const lastNonEmptyEnd = (lines: string[]) => (lines.at(-1) === '' ? lines.length - 1 : lines.length);
+const endBeforeFinalNewline = (lines: string[]) => (lines.at(-1) === '' ? lines.length - 1 : lines.length);
 
 const splice = (content: string[], start: number, end: number, lines: string[]) => [...content.slice(0, start), ...lines, ...content.slice(end)];
 
