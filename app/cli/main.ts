@@ -16,6 +16,7 @@ import { registerReplayCommand } from './replay';
 import { registerSetupNamespaceCommand } from './setup-namespace';
 import { registerSweepCommands } from './sweep';
 import { registerReportCommand } from './report';
+import { registerDeploymentCommands } from './deployment';
 import { rootCause } from './errors';
 
 const program = new Command('speedrunner')
@@ -118,6 +119,7 @@ tasks
 registerTasksImportCommand(program);
 registerDataCommands(program);
 registerScoreCommand(program);
+registerDeploymentCommands(program);
 registerSteeringCommands(program);
 registerListCommand(program);
 registerForkCommand(program);
