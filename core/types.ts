@@ -33,6 +33,8 @@ export interface NodeRecord {
   private_metrics?: Record<string, number>;
   /** A short LLM summary of the outcome, shown in later prompts. */
   summary?: string;
+  /** The coder's note when the version was made from only part of the edits it asked for. */
+  notes?: string;
   logRef?: string;
   /** Log of the task's separate `eval` command, if it has one. */
   evalLogRef?: string;

@@ -74,6 +74,7 @@ export class Versions {
     this.charge(node, coded.usage, coded.llm_ms);
     if (coded.snapshot) {
       node.snapshot = coded.snapshot;
+      if (coded.notes) node.notes = coded.notes;
       addFlags(node, coded.flags);
       if (this.state.paused) this.progress.refresh(); // held before executing: the phase says 'paused'
       await this.steering.pausedUntilResumed();
