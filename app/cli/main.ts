@@ -17,6 +17,8 @@ import { registerSetupNamespaceCommand } from './setup-namespace';
 import { registerSweepCommands } from './sweep';
 import { registerReportCommand } from './report';
 import { registerDeploymentCommands } from './deployment';
+import { registerAuditCommand } from './audit';
+import { registerIntegrityCommands } from './integrity';
 import { rootCause } from './errors';
 
 const program = new Command('speedrunner')
@@ -127,6 +129,8 @@ registerReplayCommand(program);
 registerSetupNamespaceCommand(program);
 registerSweepCommands(program);
 registerReportCommand(program);
+registerAuditCommand(program);
+registerIntegrityCommands(program);
 
 // Exit once the command is done: open connections and the in-process scripted model would keep us alive.
 program.parseAsync(process.argv).then(() => process.exit(process.exitCode ?? 0), (err) => {

@@ -5,7 +5,10 @@ const fmt = (v: number) => (Number.isInteger(v) ? String(v) : v.toPrecision(5));
 export function nodeLine(n: NodeRecord, metric: string): string {
   const m = n.metrics[metric];
   const value = m === undefined ? '' : ` ${metric}=${fmt(m)}`;
-  const why = (n.reason && !n.valid ? ` — ${n.reason.slice(0, 100)}` : '') + (n.flags?.length ? ` ⚑ ${n.flags.length} flag(s): ${n.flags[0].slice(0, 80)}` : '');
+  const why =
+    (n.reason && !n.valid ? ` — ${n.reason.slice(0, 100)}` : '') +
+    (n.violations?.length ? ` ⛔ excluded: ${n.violations.map((v) => v.rule).join(', ')}` : '') +
+    (n.flags?.length ? ` ⚑ ${n.flags.length} warning(s): ${n.flags[0].slice(0, 80)}` : '');
   const retried = n.previous?.length ? ` (measured ${n.previous.length + 1}×)` : '';
   return `v_${n.id} ${n.stage}${n.parent === null ? '' : ` of v_${n.parent}`} [${n.status}]${value}${retried} ${JSON.stringify(n.plan.split('\n')[0].slice(0, 60))}${why}`;
 }

@@ -42,9 +42,11 @@ export interface RunScore {
   /** The version that set t_agent (null: none beat the baseline). */
   best_node: number | null;
   valid_versions: number;
-  /** Versions left out because the run flagged them (touched timing or validation code, or a time
-   * the harness's clock contradicts), as `v_<n>: <first flag>`. */
+  /** Warnings for review (e.g. the diff touches timing or validation code), as `v_<n>: <first warning>`.
+   * They exclude nothing. */
   flags: string[];
+  /** Versions left out because they broke a named integrity rule, as `v_<n>: <rule>: <detail>`. */
+  violations: string[];
   note?: string;
   error?: string;
 }
@@ -65,12 +67,13 @@ function blankScore(runId: string, hint: { level: string; source: 'temporal' | '
     best_node: null,
     valid_versions: 0,
     flags: [],
+    violations: [],
   };
 }
 
 /**
  * One run's score. Versions are the agent's own (the root is record R's code, timed at t_R by
- * definition), that finished (`ok`), carry no flag, and keep val_loss within the bound; t_agent
+ * definition), that finished (`ok`), broke no integrity rule (warnings do not count), and keep val_loss within the bound; t_agent
  * is the least train_time among them, or t_R when none beat it.
  */
 export function scoreRunView(
@@ -82,7 +85,8 @@ export function scoreRunView(
   const base: RunScore = { ...blankScore(view.runId, hint), task: view.task, model: view.model, scaffold: view.science_runner };
   const records = task?.records;
   if (!records) return { ...base, note: task ? 'the task has no human records' : 'the task is not available here' };
-  const flags = view.nodes.filter((n) => n.stage !== 'root' && n.status === 'ok' && n.flags?.length).map((n) => `v_${n.id}: ${n.flags![0]}`);
+  const flags = view.nodes.filter((n) => n.stage !== 'root' && n.flags?.length).map((n) => `v_${n.id}: ${n.flags![0]}`);
+  const violations = view.nodes.filter((n) => n.violations?.length).map((n) => `v_${n.id}: ${n.violations!.map((v) => `${v.rule}: ${v.detail}`).join('; ')}`);
   const r = treeFsr(view.nodes, records, rule);
   const best = r.best;
   return {
@@ -95,6 +99,7 @@ export function scoreRunView(
     best_node: best?.id ?? null,
     valid_versions: r.validCount,
     flags,
+    violations,
   };
 }
 
@@ -185,7 +190,8 @@ async function score(runIds: string[], opts: { json?: boolean; target: string; s
   for (const s of scores) {
     if (s.error) console.log(`${s.runId}: ${s.error}`);
     else if (s.note) console.log(`${s.runId}: FSR n/a: ${s.note}`);
-    for (const f of s.flags) console.log(`${s.runId}: version left out, flagged ${f}`);
+    for (const v of s.violations) console.log(`${s.runId}: version left out, integrity violation ${v}`);
+    for (const f of s.flags) console.log(`${s.runId}: warning for review (still scored) ${f}`);
   }
   const assumed = scores.filter((s) => s.hint_level_source === 'assumed' && !s.error);
   if (assumed.length > 0) console.log(`hint level 0 assumed (not found in Temporal) for: ${assumed.map((s) => s.runId).join(', ')}`);

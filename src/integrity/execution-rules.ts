@@ -1,7 +1,8 @@
 // Run-time rules on one execution: what its log, the harness clock and the data fingerprint show.
 import type { TaskConfig } from '../config/task';
 import type { ExecutionClock } from '../exec/clock';
-import { parseSpeedrunLog } from '../speedrun/log-parse';
+import { linesOf } from '../metrics/log-lines';
+import { parseSpeedrunLog, speedrunLineKind } from '../speedrun/log-parse';
 import { checkClock, DEFAULT_CLOCK_TOLERANCE, logLines, type ReadableLog, type ClockEvidence, type ClockTolerance } from './clock-rules';
 import { flagTimingDisagreement } from './flags';
 import { mergeVerdicts, violation, type IntegrityVerdict, type Violation } from './rules';
@@ -23,11 +24,16 @@ export interface ExecutionEvidence {
 
 /** The final validation must come at or after the last training step: otherwise the trained model was never validated. */
 function finalValidation(log: ReadableLog, clock: ExecutionClock | undefined): Violation[] {
-  const { validations, lastStep } = parseSpeedrunLog(logLines(log));
+  const { validations } = parseSpeedrunLog(logLines(log));
   const final = validations[validations.length - 1];
   if (!final) return [violation('val.missing', 'the log has no validation line (step:N/M val_loss:X train_time:Tms)')];
-  if (lastStep && lastStep.step > final.step) {
-    return [violation('val.missing', `training reached step ${lastStep.step}, the last validation is at step ${final.step}`)];
+  let trained = 0;
+  for (const line of linesOf(logLines(log))) {
+    const kind = speedrunLineKind(line);
+    if (kind?.kind === 'step') trained = Math.max(trained, kind.step);
+  }
+  if (trained > final.step) {
+    return [violation('val.missing', `training reached step ${trained}, the last validation is at step ${final.step}`)];
   }
   const lastStepAt = clock?.steps[clock.steps.length - 1]?.[1];
   const finalAt = clock?.vals[clock.vals.length - 1]?.[1];
