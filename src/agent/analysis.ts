@@ -6,7 +6,9 @@ import { HARNESS_WALL_METRIC, type TaskConfig } from '../config/task';
 import { cachedChat } from '../llm/cached-chat';
 import { addUsage, noUsage, type TokenUsage } from '../../core/usage';
 import { extractEvalMetrics, extractMetrics, judgeExecution, type Verdict } from '../metrics/analyze';
-import { flagTimingDisagreement } from '../integrity/flags';
+import type { ExecutionClock } from '../exec/clock';
+import { checkExecution } from '../integrity/execution-rules';
+import { describeViolation, type Violation } from '../integrity/rules';
 import type { ArtifactStore } from '../store/artifact-store';
 import { StoredLog } from '../metrics/stored-log';
 import { redactText, secretValues } from '../secrets/redact';
@@ -29,7 +31,10 @@ export interface Analysis extends Verdict {
   /** The task's `private_metrics`: they count for validity but never enter a prompt. */
   private_metrics: Record<string, number>;
   summary?: string;
+  /** Warnings for review: they exclude nothing. */
   flags: string[];
+  /** Named integrity rules the execution broke (docs/integrity.md): the version is buggy, never best, never scored. */
+  violations: Violation[];
   /** Metrics the patterns missed and the LLM read from the log. */
   llm_metrics?: string[];
   usage: TokenUsage;
@@ -91,13 +96,18 @@ export async function analyzeExecution(store: ArtifactStore, input: AnalysisInpu
   const private_metrics: Record<string, number> = {};
   for (const [name, value] of Object.entries(all)) (hidden.names.includes(name) ? private_metrics : metrics)[name] = value;
 
-  // The script's own clock is checked against ours: a train_time the harness cannot have seen is flagged.
-  const timing = all.train_time !== undefined ? flagTimingDisagreement(all.train_time, exec.wallMs) : undefined;
-  const flags = [
-    ...(timing ? [timing] : []),
-    ...(exec.dataChanged?.length ? [`the execution modified task data: ${exec.dataChanged.join(', ')}`] : []),
-  ];
-  const verdict = evalFailure(task, exec, evalEnd, hidden) ?? judgeExecution(task, exec, all, tail(logEnd, 2000), hidden.names);
+  // Integrity from the harness's own evidence (its line clock, the data fingerprint, its own parse):
+  // a named violation makes the version buggy; everything else is a warning for review.
+  const clock = (exec as ExecutionReport & { clock?: ExecutionClock }).clock;
+  const integrity = checkExecution(task, {
+    log, wallMs: exec.wallMs, clock, dataChanged: exec.dataChanged, llmMetrics, reportedTrainMs: all.train_time, completed: exec.outcome === 'ok',
+  });
+  const flags = integrity.warnings;
+  const violations = integrity.violations;
+  const judgedRun = evalFailure(task, exec, evalEnd, hidden) ?? judgeExecution(task, exec, all, tail(logEnd, 2000), hidden.names);
+  const verdict: Verdict = violations.length && judgedRun.status === 'ok'
+    ? { status: 'buggy', valid: false, reason: `integrity: ${violations.map(describeViolation).join('; ')}` }
+    : judgedRun;
   const reason = [verdict.reason, ...notes].filter(Boolean).join('; ') || undefined;
   const judged: Verdict = { status: verdict.status, valid: verdict.valid, ...(reason ? { reason } : {}) };
 
@@ -124,6 +134,7 @@ export async function analyzeExecution(store: ArtifactStore, input: AnalysisInpu
     private_metrics,
     ...(summary ? { summary } : {}),
     flags,
+    violations,
     ...(llmMetrics.length ? { llm_metrics: llmMetrics } : {}),
     usage,
     llm_ms: llmMs,

@@ -82,6 +82,11 @@ function partialFeedback(res: EditApplication, retryHint: string): string {
   ].join('\n\n');
 }
 
+/**
+ * Warnings for review on a version's diff (it touches timing or validation code, …). They never exclude
+ * a version: the named static rules (src/integrity/static-rules.ts checkChanges) and the run-time
+ * rules on the harness's own evidence do.
+ */
 export function diffFlags(before: Record<string, string>, changed: Record<string, string>): string[] {
   return flagSuspiciousDiff(Object.entries(changed).map(([path, after]) => ({ path, before: before[path] ?? '', after })));
 }
