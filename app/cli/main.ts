@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { ConfigError, listGroup, loadTask, resolveRunConfig } from '../../src/config/load';
+import { ConfigError, listGroup, loadTask, referenceNotes, resolveRunConfig } from '../../src/config/load';
 import { homeDir } from '../../src/paths';
 import { join } from 'node:path';
 import { readServerInfo, startDevServer, stopDevServer, isAlive, isPortOpen, defaultPort } from '../../temporal/client/dev-server';
@@ -81,7 +81,11 @@ config
   .command('show')
   .argument('[overrides...]')
   .description('print the fully resolved config as JSON')
-  .action((overrides) => console.log(JSON.stringify(resolveRunConfig(overrides), null, 2)));
+  .action((overrides) => {
+    // Reference (Hydra) spellings are resolved; what each became goes to stderr, the JSON stays clean.
+    for (const note of referenceNotes(overrides)) console.error(`note: ${note}`);
+    console.log(JSON.stringify(resolveRunConfig(overrides), null, 2));
+  });
 
 program
   .command('status')
