@@ -30,6 +30,7 @@ export function runSummary(state: RunState, config: RunConfig, runId: string, ph
   const objective = objectiveOf(config);
   const best = bestNode(state.nodes, objective);
   const fsr = runFsrOf(state, config);
+  const stopped = stopReason(state, config);
   return {
     runId,
     task: task.id,
@@ -39,7 +40,7 @@ export function runSummary(state: RunState, config: RunConfig, runId: string, ph
     iteration: state.iteration,
     n_iterations: totalIterations(state, config),
     ...(state.paused ? { paused: true } : {}),
-    ...(state.stopped ? { stopped: state.stopped } : {}),
+    ...(stopped ? { stopped } : {}),
     ...(state.forked_from ? { forked_from: state.forked_from } : {}),
     selection_metric: task.selection_metric,
     lower_is_better: task.lower_is_better,
@@ -72,6 +73,19 @@ export function searchDone(state: RunState, config: RunConfig): boolean {
   return Boolean(state.stopped) || state.iteration >= totalIterations(state, config) || childCount(state) >= config.science_runner.max_n_nodes;
 }
 
+/**
+ * Why the run stops before its iterations are used up: a signal or a budget (kept in the state), or
+ * the node cap. Running out of iterations is the normal end and has no reason.
+ */
+export function stopReason(state: RunState, config: RunConfig): string | undefined {
+  if (state.stopped) return state.stopped;
+  const cap = config.science_runner.max_n_nodes;
+  if (childCount(state) >= cap && state.iteration < totalIterations(state, config)) {
+    return `max_n_nodes=${cap} reached at iteration ${state.iteration}/${totalIterations(state, config)}`;
+  }
+  return undefined;
+}
+
 export interface RunResult {
   runId: string;
   best?: RunSummary['best'];
@@ -91,7 +105,7 @@ export function runResult(state: RunState, final: RunSummary): RunResult {
     ...(final.fsr !== undefined ? { fsr: final.fsr } : {}),
     nodes: state.nodes.length,
     buggy: state.nodes.filter((n) => !n.valid).length,
-    ...(state.stopped ? { stopped: state.stopped } : {}),
+    ...(final.stopped ? { stopped: final.stopped } : {}),
     usage: state.usage,
     gpu_seconds: final.gpu_seconds,
   };

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { resolveRunConfig } from '../../src/config/load';
 import { normalizeRunState } from '../../core/run-state';
-import { budgetReached, runFsrOf, runResult, runSummary, searchDone } from '../../core/run-view';
+import { budgetReached, runFsrOf, runResult, runSummary, searchDone, stopReason } from '../../core/run-view';
 import type { NodeRecord } from '../../core/types';
 import { noUsage } from '../../core/usage';
 
@@ -62,6 +62,17 @@ describe('run view', () => {
     expect(searchDone({ ...state, stopped: 'x' }, config)).toBe(true);
     const capped = { ...config, science_runner: { ...config.science_runner, max_n_nodes: 1 } };
     expect(searchDone({ ...state, nodes: [node(0, 'ok', {}), node(1, 'ok', {})] }, capped)).toBe(true);
+  });
+
+  it('says the node cap stopped the run, and gives no reason for a run that used its iterations', () => {
+    const capped = { ...config, science_runner: { ...config.science_runner, max_n_nodes: 1 } };
+    const atCap = normalizeRunState({ nodes: [node(0, 'ok', {}), node(1, 'ok', {})], iteration: 1 }, 0, 0);
+    expect(stopReason(atCap, capped)).toBe('max_n_nodes=1 reached at iteration 1/3');
+    expect(runSummary(atCap, capped, 'r', 'done').stopped).toBe(stopReason(atCap, capped));
+    expect(runResult(atCap, runSummary(atCap, capped, 'r', 'done')).stopped).toMatch(/^max_n_nodes=1 reached/);
+    expect(stopReason({ ...atCap, iteration: 3 }, capped)).toBeUndefined(); // the last iteration filled the cap: a normal end
+    expect(stopReason(atCap, config)).toBeUndefined();
+    expect(stopReason({ ...atCap, stopped: 'stopped by an operator' }, capped)).toBe('stopped by an operator');
   });
 
   it("computes a record task's FSR from its scored versions", () => {
