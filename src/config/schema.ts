@@ -14,6 +14,14 @@ export const modelSchema = z.strictObject({
   script: z.string().optional(),
   temperature: z.number().min(0).max(2).optional(),
   max_tokens: z.number().int().positive().default(4096),
+  /** Tokens the model accepts, prompt and reply together; a prompt that would not fit is cut (src/llm/context-fit.ts). */
+  context_window: z.number().int().positive().optional(),
+  /** Reasoning effort: OpenAI `reasoning_effort`; Anthropic `output_config.effort` (low…max, adaptive-thinking models). */
+  reasoning_effort: z.enum(['none', 'minimal', 'low', 'medium', 'high', 'xhigh', 'max']).optional(),
+  /** Anthropic manual extended thinking, `thinking: {type: 'enabled', budget_tokens}` (models before Claude 5); below max_tokens. */
+  thinking_budget: z.number().int().min(1024).optional(),
+  /** Seconds one HTTP request may take before it counts as sent-but-unanswered (default: the SDK's 10 minutes). */
+  request_timeout_s: z.number().positive().optional(),
   /** USD per million tokens, for cost accounting. */
   prices: z
     .strictObject({ input: z.number().min(0).default(0), output: z.number().min(0).default(0), cached_input: z.number().min(0).optional() })
@@ -37,6 +45,21 @@ export const scienceRunnerSchema = z.strictObject({
   selection_scope: z.enum(['local', 'global']).default('local'),
   /** The scaffold's number of iterations (the paper's: flat 1, the others 20); a top-level n_iterations override wins. */
   n_iterations: z.number().int().min(1).optional(),
+  /**
+   * The search policy (core/policies/): left out, the reference runner's loop (core/policy.ts
+   * planIteration); `mcts`, `evolutionary` or `puct` plan each iteration themselves, with the knobs below.
+   */
+  policy: z.enum(['mcts', 'evolutionary', 'puct']).optional(),
+  /** MCTS: the UCT exploration constant. */
+  uct_c: z.number().min(0).optional(),
+  /** Evolutionary: chance that an individual is a crossover of two parents rather than an improvement of one. */
+  crossover_prob: z.number().min(0).max(1).optional(),
+  /** Evolutionary: generations (after the drafts) before crossover is tried. */
+  num_generations_till_crossover: z.number().int().min(0).optional(),
+  /** Evolutionary: temperature of the fitness-proportional (Boltzmann) parent selection. */
+  selection_temperature: z.number().positive().optional(),
+  /** PUCT: the exploration coefficient. */
+  puct_c: z.number().min(0).optional(),
 });
 export type ScienceRunnerConfig = z.infer<typeof scienceRunnerSchema>;
 
