@@ -3,22 +3,17 @@
 // static ones are patches checked against the nanogpt_baseline task, also through the CLI's exit codes.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { ROOT } from '../../src/paths';
-import { taskSchema } from '../../src/config/task';
-import { loadTask } from '../../src/config/load';
-import { executeVersion } from '../../src/exec/execute-version';
-import { ArtifactStore } from '../../src/store/artifact-store';
-import { StoredLog } from '../../src/metrics/stored-log';
-import { checkExecution } from '../../src/integrity/execution-rules';
-import { checkPatchForTask } from '../../src/integrity/task-check';
+import { defaultPython, ROOT } from '../../src/paths';
+import { sandboxPlan } from '../../src/exec/sandbox';
 import { RULES } from '../../src/integrity/rules';
+import { CHEATS_DIR, cheatCatalog, checkPatchFixture, runScriptFixture } from '../../bench/lib/cheat-fixtures';
 
-const CHEATS = join(ROOT, 'test/fixtures/cheats');
-const catalog = JSON.parse(readFileSync(join(CHEATS, 'catalog.json'), 'utf8')) as { cheats: { fixture: string; kind: 'static' | 'dynamic'; rule: string }[] };
+const CHEATS = CHEATS_DIR;
+const catalog = cheatCatalog();
 const run = promisify(execFile);
 
 let dir: string;
@@ -37,26 +32,6 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const task = taskSchema.parse({
-  id: 'cheat', description: 'd', workspace_template: 'w', fnames: ['train.py'], entry_fname: 'train.py', timeout_s: 60,
-  metric_parser: 'speedrun', selection_metric: 'train_time', metrics_at_most: { val_loss: 3.28 },
-});
-
-/** Runs a fixture script as the GPU worker would, and applies the run-time rules to what the harness saw. */
-async function runFixture(name: string, nodeId: number) {
-  const store = new ArtifactStore(join(dir, 'store'));
-  const data = join(dir, `data-${nodeId}`);
-  mkdirSync(data, { recursive: true });
-  writeFileSync(join(data, 'train_0.bin'), 'train tokens');
-  writeFileSync(join(data, 'val_0.bin'), 'val tokens');
-  const snapshot = await store.putSnapshot({ 'train.py': readFileSync(join(CHEATS, name), 'utf8') });
-  const exec = await executeVersion(store, {
-    runId: 'cheats', nodeId, snapshot, task, data: { train_files: join(data, 'train_*.bin'), val_files: join(data, 'val_*.bin'), val_tokens: 1 },
-  }, []);
-  const log = await StoredLog.read(store, exec.logRef);
-  return { exec, verdict: checkExecution(task, { log, wallMs: exec.wallMs, clock: exec.clock, dataChanged: exec.dataChanged, completed: exec.outcome === 'ok' }) };
-}
-
 describe('cheat fixtures', () => {
   it('the catalog has at least 8 distinct cheats, each with a distinct known rule', () => {
     expect(catalog.cheats.length).toBeGreaterThanOrEqual(8);
@@ -65,8 +40,8 @@ describe('cheat fixtures', () => {
   });
 
   it('the honest control runs clean: its clock agrees with its reported time', async () => {
-    const { exec, verdict } = await runFixture('honest.py', 0);
-    expect(exec.outcome).toBe('ok');
+    const { outcome, verdict } = await runScriptFixture(dir, 'honest.py', 0);
+    expect(outcome).toBe('ok');
     expect(verdict.violations).toEqual([]);
     expect(verdict.clock!.observedMs).toBeGreaterThan(1000);
     expect(verdict.clock!.excusedMs).toBeGreaterThan(150); // three 80 ms validation passes after the anchor
@@ -74,16 +49,31 @@ describe('cheat fixtures', () => {
 
   catalog.cheats.filter((c) => c.kind === 'dynamic').forEach((c, i) => {
     it(`${c.fixture} (run) is caught by ${c.rule}`, async () => {
-      const { exec, verdict } = await runFixture(c.fixture, i + 1);
-      expect(exec.outcome).toBe('ok');
+      const { outcome, verdict } = await runScriptFixture(dir, c.fixture, i + 1);
+      expect(outcome).toBe('ok');
       expect(verdict.violations.map((v) => v.rule)).toContain(c.rule);
     });
   });
 
-  const baseline = loadTask('nanogpt_baseline');
+  it('with the sandbox on, task data is read-only: the data write fails and the version crashes', async () => {
+    process.env.SPEEDRUNNER_SANDBOX = 'auto';
+    try {
+      const plan = sandboxPlan(defaultPython(), [dir]);
+      const { outcome, verdict } = await runScriptFixture(dir, 'write_data.py', 50);
+      if (plan.isolated) {
+        expect(outcome).toBe('failed');
+        expect(verdict.violations).toEqual([]); // nothing changed: the mount refused the write
+      } else {
+        expect(verdict.violations.map((v) => v.rule)).toEqual(['data.modified']); // no sandbox here: the fingerprint is the guard
+      }
+    } finally {
+      process.env.SPEEDRUNNER_SANDBOX = 'off';
+    }
+  });
+
   catalog.cheats.filter((c) => c.kind === 'static').forEach((c) => {
     it(`${c.fixture} (patch) is caught by ${c.rule}`, () => {
-      const verdict = checkPatchForTask(baseline, readFileSync(join(CHEATS, c.fixture), 'utf8'), 10_485_760);
+      const verdict = checkPatchFixture(c.fixture);
       expect(verdict.violations.map((v) => v.rule)).toContain(c.rule);
     });
   });
