@@ -29,7 +29,21 @@ PYEOF
 echo 'print(1)' > "$W/p.py"
 cd "$W"
 echo "== torchrun inside the sandbox"
-timeout 300 $PY "$L" --guard "$SPEC" -- $PY -m torch.distributed.run --standalone --nproc_per_node=1 t.py 2>&1 | tail -n 8; echo "rc=${PIPESTATUS[0]}"
+timeout 300 $PY "$L" --guard "$SPEC" -- $PY -m torch.distributed.run --standalone --nproc_per_node=1 t.py 2>&1 | grep -v "^\s*$" | tail -n 40; echo "rc=${PIPESTATUS[0]}"
+echo "== memory hog and fork bomb under the guard's cgroup (a delegated v2 group where ours holds processes)"
+P=""
+if [ "$($PY "$L" --cgroup-probe | grep -c '"memory"')" = 0 ] && grep -q '^0::' /proc/self/cgroup; then
+  P=/sys/fs/cgroup$(dirname "$(awk -F: '$1=="0" {print $3}' /proc/self/cgroup)")/speedrunner-executions
+  mkdir -p "$P" && for c in memory pids; do echo "+$c" > "$P/cgroup.subtree_control"; done; echo "delegated $P: $(cat "$P/cgroup.subtree_control")"; $PY "$L" --cgroup-probe "$P"
+fi
+CGP=${P:+,\"cgroup_parent\":\"$P\"}
+echo 'chunks = []
+for i in range(256): chunks.append(bytearray(b"x") * (16 << 20))
+print("allocated 4 GiB")' > hog.py
+printf 'import os, time\nwhile True:\n    try: os.fork()\n    except OSError: time.sleep(0.05)\n' > bomb.py
+$PY "$L" --guard "{\"wrap\":$WRAP,\"writable\":[\"$W\"],\"network\":false,\"limits\":{\"memory_max_mb\":256}$CGP}" -- $PY hog.py 2>&1 | tail -n 2; echo "hog rc=${PIPESTATUS[0]}"
+timeout 3 $PY "$L" --guard "{\"wrap\":$WRAP,\"writable\":[\"$W\"],\"network\":false,\"limits\":{\"pids_max\":64}$CGP}" -- $PY bomb.py 2>&1 | tail -n 2; echo "bomb rc=${PIPESTATUS[0]}"
+[ -n "$P" ] && rmdir "$P"
 echo "== overhead, $N trivial executions each, alternated (ms)"
 $PY - "$PY" "$L" "$SPEC" "$OFF" "$N" <<'PYEOF'
 import subprocess, sys, time, statistics, json

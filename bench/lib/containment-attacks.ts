@@ -3,7 +3,7 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { LAUNCHER, parseLimitLine, type LimitHit, type SandboxLimits, type SandboxMode } from '../../src/exec/sandbox';
+import { LAUNCHER, parseLimitLine, sandboxSettings, type LimitHit, type SandboxLimits, type SandboxMode } from '../../src/exec/sandbox';
 import { runExecution, type ExecutionResult } from '../../src/exec/run-execution';
 
 export interface Attack {
@@ -160,7 +160,7 @@ export async function runAttack(attack: Attack, o: { python: string; dir: string
       timeoutMs: attack.timeoutMs,
       logPath,
       python: o.python,
-      sandbox: { mode: o.mode, network: false, limits: attack.limits },
+      sandbox: { mode: o.mode, network: false, limits: attack.limits, cgroupParent: sandboxSettings().cgroupParent },
     });
     const log = readFileSync(logPath, 'utf8');
     const limit = log.split('\n').map(parseLimitLine).find((l): l is LimitHit => Boolean(l));

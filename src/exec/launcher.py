@@ -2,7 +2,7 @@
 
     launcher.py [--guard JSON --] CMD...    the guard: started by the harness in a new session
     launcher.py --inner JSON -- CMD...      inside fresh namespaces (unshare), as their PID 1
-    launcher.py --cgroup-probe              JSON: which cgroup limits this host lets us set
+    launcher.py --cgroup-probe [PARENT]     JSON: which cgroup limits this host lets us set
 
 The guard leads the execution's process group. If the harness dies, even by SIGKILL, the kernel
 sends it SIGTERM (PR_SET_PDEATHSIG) and it kills the group. It is also a child subreaper, so a
@@ -12,7 +12,8 @@ OOM kills counted) and removes the group at the end; it watches the workspace's 
 
 JSON: {"wrap": [unshare argv] (optional), "writable": [dirs], "readable": [paths],
        "readable_env": [variable names whose values (paths or globs) the execution may read],
-       "network": bool, "limits": {"cpu_s", "memory_mb", "memory_max_mb", "pids_max", "disk_mb"}}.
+       "network": bool, "limits": {"cpu_s", "memory_mb", "memory_max_mb", "pids_max", "disk_mb"},
+       "cgroup_parent": a delegated cgroup v2 dir for the execution's group (optional)}.
 With "wrap", the guard starts `wrap + launcher.py --inner JSON -- CMD`; the inner launcher builds a
 fresh root holding only what the execution needs (system libraries, its Python, its data read-only,
 its workspace writable, GPU device nodes, a private /tmp and /dev/shm), brings up a private
@@ -88,12 +89,15 @@ def mount(src, target, fstype, flags, data=None):
     check(libc.mount(enc(src), enc(target), enc(fstype), ctypes.c_ulong(flags), enc(data)), f"mount {target}")
 
 
-def bind(src, target, flags=0):
-    """A bind mount; non-recursive where the kernel allows it, so submounts of src stay hidden."""
-    try:
-        mount(src, target, None, MS_BIND | flags)
-    except OSError:
-        mount(src, target, None, MS_BIND | MS_REC | flags)
+def bind(src, target, recursive=True):
+    """A bind mount with what is mounted below src (a GPU driver under /usr/local, say). For /sys,
+    non-recursive where the kernel allows it, so its submounts (cgroupfs, debugfs, bpf) stay hidden."""
+    if not recursive:
+        try:
+            return mount(src, target, None, MS_BIND)
+        except OSError:
+            pass
+    mount(src, target, None, MS_BIND | MS_REC)
 
 
 def under(path, roots):
@@ -259,13 +263,13 @@ def build_root(spec):
             mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV | (MS_NOEXEC if target.startswith("/dev") else 0), opts)
         elif kind in ("proc", "sys"):
             os.makedirs(target, exist_ok=True)
-            bind(old + target, target)
+            bind(old + target, target, recursive=kind == "proc")
         else:
             make_target(target, os.path.isdir(old + target))
             bind(old + target, target)
     for point in ("/proc/sys", "/proc/sysrq-trigger"):
         if os.path.exists(point):
-            bind(point, point)  # made read-only below
+            bind(point, point, recursive=False)  # made read-only below
     for path, text in sorted(plan.links.items()):
         if not os.path.lexists(path):
             try:
@@ -422,7 +426,7 @@ class Cgroup:
     """One execution's group: memory.max / memory.limit_in_bytes and pids.max; v2 where it has the
     controllers, else v1 hierarchies. Only the limits the host lets us set are set."""
 
-    def __init__(self, limits):
+    def __init__(self, limits, parent=None):
         self.dirs = {}  # "memory" | "pids" -> (version, dir)
         self.limits = limits
         self.reasons = []
@@ -430,7 +434,8 @@ class Cgroup:
         if not want:
             return
         try:
-            found = own_cgroups()
+            # A delegated cgroup v2 group (no processes of its own) given by the operator, else ours.
+            found = {"": (parent, "")} if parent else own_cgroups()
         except OSError as e:
             self.reasons.append(f"cannot read /proc/self/cgroup: {e}")
             return
@@ -471,7 +476,8 @@ class Cgroup:
             if "pids" in usable:
                 write(os.path.join(d, "pids.max"), str(int(self.limits["pids_max"])))
         except OSError as e:
-            self.reasons.append(f"cgroup v2 {parent}: {e.strerror or e}")
+            busy = " (the group holds processes itself: give a delegated group, SPEEDRUNNER_SANDBOX_CGROUP)" if e.errno == 16 else ""
+            self.reasons.append(f"cgroup v2 {parent}: {e.strerror or e}{busy}")
 
     def _make_v1(self, ctrl, where, name):
         point, path = where
@@ -550,9 +556,9 @@ class Cgroup:
         self.dirs = {}
 
 
-def cgroup_probe():
+def cgroup_probe(parent=None):
     """What a guard here could set: one throwaway group with both limits, then removed."""
-    g = Cgroup({"memory_max_mb": 1 << 20, "pids_max": 1 << 20})
+    g = Cgroup({"memory_max_mb": 1 << 20, "pids_max": 1 << 20}, parent)
     print(json.dumps({"controllers": g.versions(), "reasons": g.reasons}))
     g.kill_and_remove()
 
@@ -624,11 +630,14 @@ def guard(spec, cmd):
         prctl(PR_SET_CHILD_SUBREAPER, 1)
     except (OSError, AttributeError):
         linux = False  # not Linux: the harness still kills the group on timeout and cancellation
-    group = Cgroup(limits) if linux else None
+    group = Cgroup(limits, spec.get("cgroup_parent")) if linux else None
     done = threading.Event()
     said = []
 
     def finish():
+        # Once: a second SIGTERM (`timeout` signals its whole group too) must not re-enter it.
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         if group:
             for line in group.report():
                 say(f"limit: {line}")
@@ -671,12 +680,7 @@ def guard(spec, cmd):
                 verdict = disk_verdict(spec["writable"], disk_mb)
                 if verdict:
                     said.append(f"{verdict}; execution stopped")
-                    if group:
-                        group.kill_and_remove()
-                    if linux:
-                        sweep_children()
-                    else:
-                        child.kill()
+                    child.kill()  # not reaped here: the main thread's wait() must see the signal; finish() kills the rest
                     return
 
         threading.Thread(target=watch_disk, daemon=True).start()
@@ -694,8 +698,8 @@ def guard(spec, cmd):
 
 def main():
     args = sys.argv[1:]
-    if args == ["--cgroup-probe"]:
-        return cgroup_probe()
+    if args[:1] == ["--cgroup-probe"]:
+        return cgroup_probe(args[1] if len(args) > 1 else None)
     if args and args[0] in ("--guard", "--inner"):
         if len(args) < 4 or args[2] != "--":
             die(f"usage: launcher.py {args[0]} JSON -- CMD...")

@@ -36,6 +36,11 @@ export interface SandboxSettings {
   limits: SandboxLimits;
   /** More paths executions may read (SPEEDRUNNER_SANDBOX_READABLE, ':'-separated), e.g. a shared cache. */
   readable?: string[];
+  /**
+   * A delegated cgroup v2 group (SPEEDRUNNER_SANDBOX_CGROUP) holding no process itself, for hosts
+   * where the worker's own group has processes (cgroup v2 then refuses child groups with controllers).
+   */
+  cgroupParent?: string;
 }
 
 /** The launcher's `--guard` argument: how to wrap one execution. */
@@ -48,6 +53,7 @@ export interface SandboxSpec {
   readable_env?: string[];
   network: boolean;
   limits: SandboxLimits;
+  cgroup_parent?: string;
 }
 
 export interface SandboxPlan {
@@ -113,7 +119,8 @@ export function parseSandboxMode(value: string): SandboxMode {
 /** What `configureSandbox` set, else the environment: SPEEDRUNNER_SANDBOX (auto), SPEEDRUNNER_SANDBOX_NETWORK=1. */
 export function sandboxSettings(env = process.env): SandboxSettings {
   const readable = (env.SPEEDRUNNER_SANDBOX_READABLE ?? '').split(':').filter(Boolean);
-  return settings ?? { mode: parseSandboxMode(env.SPEEDRUNNER_SANDBOX || 'auto'), network: env.SPEEDRUNNER_SANDBOX_NETWORK === '1', limits: limitsFromEnv(env), readable };
+  const cgroupParent = env.SPEEDRUNNER_SANDBOX_CGROUP || undefined;
+  return settings ?? { mode: parseSandboxMode(env.SPEEDRUNNER_SANDBOX || 'auto'), network: env.SPEEDRUNNER_SANDBOX_NETWORK === '1', limits: limitsFromEnv(env), readable, ...(cgroupParent ? { cgroupParent } : {}) };
 }
 
 function findUnshare(): string | undefined {
@@ -182,18 +189,19 @@ export interface CgroupProbe {
 
 const cgroupProbes = new Map<string, CgroupProbe>();
 
-/** Makes (and removes) one throwaway child group, as the guard would; once per Python. */
-export function probeCgroups(python: string): CgroupProbe {
-  const known = cgroupProbes.get(python);
+/** Makes (and removes) one throwaway child group, as the guard would; once per Python and parent. */
+export function probeCgroups(python: string, parent = sandboxSettings().cgroupParent): CgroupProbe {
+  const key = `${python}\0${parent ?? ''}`;
+  const known = cgroupProbes.get(key);
   if (known) return known;
   let result: CgroupProbe;
   try {
-    const out = execFileSync(python, [LAUNCHER, '--cgroup-probe'], { encoding: 'utf8', timeout: 30_000, stdio: ['ignore', 'pipe', 'pipe'] });
+    const out = execFileSync(python, [LAUNCHER, '--cgroup-probe', ...(parent ? [parent] : [])], { encoding: 'utf8', timeout: 30_000, stdio: ['ignore', 'pipe', 'pipe'] });
     result = JSON.parse(out.trim().split('\n').slice(-1)[0]) as CgroupProbe;
   } catch (e) {
     result = { controllers: {}, reasons: [`cgroup probe failed: ${(e as Error).message.split('\n')[0]}`] };
   }
-  cgroupProbes.set(python, result);
+  cgroupProbes.set(key, result);
   return result;
 }
 
@@ -213,7 +221,7 @@ export function describeSandbox(python: string, s: SandboxSettings = sandboxSett
       parts.push(`isolated (namespaces: ${ns.join(', ')}; allow-list root: workspace rw, data and Python ro, private /tmp and /dev/shm)`, s.network ? 'network allowed' : 'no network');
     } else parts.push(`UNAVAILABLE, executions are NOT isolated (${probe.reason})`);
   }
-  const cg = probeCgroups(python);
+  const cg = probeCgroups(python, s.cgroupParent);
   const { memory_max_mb, pids_max, disk_mb } = s.limits;
   const why = cg.reasons.length ? ` (${cg.reasons.join('; ')})` : '';
   if (memory_max_mb) parts.push(cg.controllers.memory ? `memory ≤ ${memory_max_mb} MiB (cgroup ${cg.controllers.memory})` : `memory limit NOT enforced here${why}`);
@@ -238,8 +246,9 @@ export function configureSandbox(next: Partial<SandboxSettings>, python: string)
   if (settings.mode !== 'off') {
     const probe = probeIsolation(python, settings.network);
     if (!probe.wrap && settings.mode === 'strict') throw new Error(`--sandbox strict: isolation is unavailable here (${probe.reason}). See docs/sandbox.md.`);
-    const unenforced = explicitCgroupLimits().filter((c) => !probeCgroups(python).controllers[c]);
-    if (unenforced.length && settings.mode === 'strict') throw new Error(`--sandbox strict: the ${unenforced.join(' and ')} limit asked for cannot be set here (${probeCgroups(python).reasons.join('; ') || 'no cgroup'}). See docs/sandbox.md.`);
+    const cg = probeCgroups(python, settings.cgroupParent);
+    const unenforced = explicitCgroupLimits().filter((c) => !cg.controllers[c]);
+    if (unenforced.length && settings.mode === 'strict') throw new Error(`--sandbox strict: the ${unenforced.join(' and ')} limit asked for cannot be set here (${cg.reasons.join('; ') || 'no cgroup'}). See docs/sandbox.md.`);
     if (!probe.wrap) warnOnce(probe.reason ?? 'unknown');
     else console.log(describeSandbox(python, settings));
   } else console.warn(describeSandbox(python, settings));
@@ -254,7 +263,7 @@ function warnOnce(reason: string) {
 
 /** How to run one execution whose only writable place is `writable`. */
 export function sandboxPlan(python: string, writable: string[], s: SandboxSettings = sandboxSettings()): SandboxPlan {
-  const spec: SandboxSpec = { writable, readable: s.readable ?? [], readable_env: READABLE_ENV, network: s.network, limits: s.limits };
+  const spec: SandboxSpec = { writable, readable: s.readable ?? [], readable_env: READABLE_ENV, network: s.network, limits: s.limits, ...(s.cgroupParent ? { cgroup_parent: s.cgroupParent } : {}) };
   if (s.mode === 'off') return { spec, isolated: false, header: '[speedrunner] sandbox off (--sandbox off): this execution is not isolated' };
   const probe = probeIsolation(python, s.network);
   if (probe.wrap) return { spec: { ...spec, wrap: probe.wrap }, isolated: true };
