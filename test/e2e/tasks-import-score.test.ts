@@ -70,7 +70,7 @@ describe('speedrunner tasks import', () => {
 describe('speedrunner score', () => {
   const t = env();
 
-  const node = (id: number, status: NodeRecord['status'], metrics: Record<string, number>, flags?: string[]): NodeRecord => ({
+  const node = (id: number, status: NodeRecord['status'], metrics: Record<string, number>, extra: Partial<NodeRecord> = {}): NodeRecord => ({
     id,
     parent: id === 0 ? null : 0,
     stage: id === 0 ? 'root' : 'draft',
@@ -81,7 +81,7 @@ describe('speedrunner score', () => {
     metrics,
     timings: { started_at: '2025-01-01T00:00:00Z', llm_ms: 0, exec_ms: 0 },
     usage: noUsage(),
-    ...(flags ? { flags } : {}),
+    ...extra,
   });
   /** Writes a finished run's view into the home's store, as the workflow would. */
   async function fakeRun(runId: string, task: string, model: string, nodes: NodeRecord[]) {
@@ -104,11 +104,12 @@ describe('speedrunner score', () => {
     ]);
     // record 2: 2250000 → 1400000 ms, reached exactly.
     await fakeRun('run-b', IDS[1], 'm1', [node(0, 'ok', {}), node(1, 'ok', { val_loss: 3.2799, train_time: 1400000 })]);
-    // record 1 again: v_2 is faster, but the run flagged it (its time contradicts the harness's clock).
+    // record 1 again: v_2 is faster, but broke an integrity rule (its time contradicts the harness's clock);
+    // v_1 carries a warning only, which excludes nothing.
     await fakeRun('run-c', IDS[0], 'm1', [
       node(0, 'ok', {}),
-      node(1, 'ok', { val_loss: 3.2, train_time: 2000000 }),
-      node(2, 'ok', { val_loss: 3.2, train_time: 900000, harness_wall_ms: 300000 }, ['reported train_time 900000 ms exceeds the harness-measured wall time 300000 ms']),
+      node(1, 'ok', { val_loss: 3.2, train_time: 2000000 }, { flags: ['train_gpt2.py:12 (added) touches the validation loss: val_loss += loss.detach()'] }),
+      node(2, 'ok', { val_loss: 3.2, train_time: 900000, harness_wall_ms: 300000 }, { violations: [{ rule: 'clock.exceeds-wall', detail: 'reported train_time 900000 ms, but the whole execution took 300000 ms on the harness clock' }] }),
     ]);
     // no human records: listed, not scored.
     await fakeRun('run-d', 'collatz', 'm1', [node(0, 'ok', { score: 1 }), node(1, 'ok', { score: 0.5 })]);
@@ -125,7 +126,8 @@ describe('speedrunner score', () => {
     expect(byId['run-b']).toMatchObject({ fsr: 1, t_agent_ms: 1400000, best_node: 1 });
     expect(byId['run-c']).toMatchObject({ t_agent_ms: 2000000, best_node: 1, valid_versions: 1 });
     expect(byId['run-c'].fsr).toBeCloseTo(1100000 / 850000, 9);
-    expect(byId['run-c'].flags).toEqual(['v_2: reported train_time 900000 ms exceeds the harness-measured wall time 300000 ms']);
+    expect(byId['run-c'].violations).toEqual(['v_2: clock.exceeds-wall: reported train_time 900000 ms, but the whole execution took 300000 ms on the harness clock']);
+    expect(byId['run-c'].flags).toEqual(['v_1: train_gpt2.py:12 (added) touches the validation loss: val_loss += loss.detach()']);
     expect(byId['run-d']).toMatchObject({ task: 'collatz', fsr: null, note: 'the task has no human records' });
     // Not workflows in Temporal: their hint level is taken as 0, and said so.
     expect(byId['run-a']).toMatchObject({ hint_level: '0', hint_level_source: 'assumed', model: 'm1', scaffold: 'aide' });
@@ -153,7 +155,7 @@ describe('speedrunner score', () => {
     expect(res.stdout).toMatch(/^run-a\s+nanogpt_speedrun\/speedrun_record_1\s+m1\s+aide\s+0\?\s+1\s+2800\.0s\s+3100\.0s\s+2250\.0s\s+0\.353$/m);
     expect(res.stdout).toMatch(/^run-d\s+collatz\s+.*n\/a$/m);
     expect(res.stdout).toContain('run-d: FSR n/a: the task has no human records');
-    expect(res.stdout).toContain('run-c: version left out, flagged v_2: reported train_time 900000 ms exceeds');
+    expect(res.stdout).toContain('run-c: version left out, integrity violation v_2: clock.exceeds-wall: reported train_time 900000 ms');
     expect(res.stdout).toContain('hint level 0 assumed (not found in Temporal) for: run-a, run-d, run-b, run-c');
     expect(res.stdout).toMatch(/^0\s+aide\s+m1\s+3\s+2\s+0\.882 \[/m);
   });
