@@ -35,14 +35,15 @@ describe('a run whose versions fail in every way', () => {
     expect(byId[4].reason).toMatch(/no applicable edit after 3 attempts: the reply contains no SEARCH\/REPLACE edit block/);
     expect(byId[5]).toMatchObject({ status: 'ok', valid: true, metrics: { score: 0.5 } });
     // v_6 tries to rewrite the validation data. In the sandbox the data is read-only and the attempt
-    // crashes it; where the host has no sandbox it runs, is fastest, but is flagged and so not the best.
+    // crashes it; where the host has no sandbox it runs and is fastest, but breaks data.modified, which
+    // makes it buggy and so never the best.
     const sandboxed = !readFileSync(join(t.home, 'workspaces', out.runId, 'logs', 'v_6.log'), 'utf8').includes('SANDBOX UNAVAILABLE');
     if (sandboxed) {
       expect(byId[6]).toMatchObject({ status: 'crashed', valid: false });
       expect(byId[6].reason).toMatch(/Read-only file system/);
     } else {
-      expect(byId[6]).toMatchObject({ status: 'ok', valid: true, metrics: { score: 0.04 } });
-      expect(byId[6].flags).toEqual([`the execution modified task data: ${valFile}`]);
+      expect(byId[6]).toMatchObject({ status: 'buggy', valid: false, metrics: { score: 0.04 } });
+      expect(byId[6].reason).toContain(`integrity: data.modified: the execution modified task data: ${valFile}`);
     }
     expect(readFileSync(valFile, 'utf8')).toBe(sandboxed ? 'validation data' : 'validation datatampered');
     expect(tree.best).toMatchObject({ id: 5, metric: 0.5 });
