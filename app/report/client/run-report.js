@@ -11,7 +11,7 @@
   const bestId = run.best ? run.best.id : undefined;
   const treeNodes = new Map(); // id → <g>
 
-  const statusClass = (n) => `st-${n.status}${n.status === 'ok' && !n.valid ? ' invalid' : ''}${n.flags && n.flags.length ? ' flagged' : ''}`;
+  const statusClass = (n) => `st-${n.status}${n.status === 'ok' && !n.valid ? ' invalid' : ''}${n.violations && n.violations.length ? ' flagged' : ''}`;
   const metricOf = (n) => (n.metrics ? n.metrics[metric] : undefined);
 
   function header() {
@@ -129,13 +129,14 @@
     const u = n.usage || {};
     const parentLink = n.parent === null ? null : h('a', { href: `#v_${n.parent}`, onclick: (e) => { e.preventDefault(); select(n.parent); } }, `v_${n.parent}`);
     return h('div', { class: 'detail-body' },
-      h('h2', {}, `v_${n.id} `, badge(n.status, `st-${n.status}`), n.id === bestId ? badge('★ best', 'best') : null, n.flags && n.flags.length ? badge('flagged', 'warn') : null),
+      h('h2', {}, `v_${n.id} `, badge(n.status, `st-${n.status}`), n.id === bestId ? badge('★ best', 'best') : null, n.violations && n.violations.length ? badge('excluded', 'warn') : null, n.flags && n.flags.length ? badge(`${n.flags.length} warning(s)`, 'warn') : null),
       kvTable([
         ['stage', n.parent === null ? n.stage : h('span', {}, `${n.stage} of `, parentLink)],
         ['iteration', n.iteration],
         ['valid', n.valid ? 'yes' : 'no'],
         ['reason', n.reason],
-        ['flags', n.flags && n.flags.length ? h('ul', {}, n.flags.map((f) => h('li', {}, f))) : undefined],
+        ['violations', n.violations && n.violations.length ? h('ul', {}, n.violations.map((v) => h('li', {}, `${v.rule}: ${v.detail}`))) : undefined],
+        ['warnings', n.flags && n.flags.length ? h('ul', {}, n.flags.map((f) => h('li', {}, f))) : undefined],
         ['outcome', n.summary],
       ]),
       h('h3', {}, 'Plan'), h('pre', { class: 'plan' }, n.plan || '(none)'),
@@ -186,7 +187,7 @@
   function plot() {
     const el = h('div', { id: 'plot' });
     const ordered = [...nodes].sort((a, b) => a.id - b.id);
-    const counts = (n) => n.valid && !(n.flags && n.flags.length) && typeof metricOf(n) === 'number';
+    const counts = (n) => n.valid && !(n.violations && n.violations.length) && typeof metricOf(n) === 'number'; // warnings do not exclude
     const better = (a, b) => (run.lower_is_better ? a < b : a > b);
     let best;
     const xs = [], valid = [], invalid = [], bestSoFar = [];
