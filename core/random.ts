@@ -12,9 +12,12 @@ export function nextRandom(state: number): [number, number] {
 /** A stream of draws from `seed`, for code that holds its state in a closure. */
 export function randomStream(seed: number): () => number {
   let state = seed >>> 0;
+  // nextRandom inlined (same numbers): no tuple per draw, as the bootstrap draws hundreds of millions
   return () => {
-    const [r, next] = nextRandom(state);
-    state = next;
-    return r;
+    const s = (state + 0x6d2b79f5) | 0;
+    state = s;
+    let t = Math.imul(s ^ (s >>> 15), 1 | s);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }

@@ -1,5 +1,8 @@
-// Scores across runs: top runs per configuration and record, pooled per group, with bootstrap intervals.
-import { bootstrapCI, iqm, mean, median, type BootstrapOptions, type Estimate } from './statistics';
+// Scores across runs, as the benchmark's analysis notebooks compute them: per configuration and
+// record the top-3 FSRs (out-of-range values zeroed, short cells padded), one row per record of a
+// records × ranks matrix; FSR-bar and its SEM from the rank means; rliable's aggregates with
+// stratified-bootstrap intervals.
+import { std, stratifiedBootstrap, type BootstrapOptions, type Estimate } from './statistics';
 
 /** One agent run's score with the configuration it ran under. */
 export interface ScoreRow {
@@ -18,84 +21,128 @@ export interface ScoreRow {
 export interface AggregateOptions extends BootstrapOptions {
   /** Keys that make one configuration; top runs are picked per configuration and record. */
   configKeys?: string[];
-  /** Keys a reported group is made of (default: hint level, scaffold, model). */
+  /**
+   * Keys a reported group is made of (default: the configuration's). Fewer keys pool configurations
+   * by stacking their rows, as the notebooks' per-hint / per-scaffold / per-model figures do.
+   */
   groupBy?: string[];
-  /** Runs kept per configuration and record, best FSR first (default 3). */
+  /** Ranks kept per configuration and record (default 3). */
   topK?: number;
-  /** FSRs outside this range are set to 0 as broken measurements (default [0, 3]). */
+  /** FSRs outside this range (and NaN) are set to 0 as broken measurements (default [0, 3]). */
   validRange?: [number, number];
-  /** Resample within each record (default) or across all values at once. */
-  stratified?: boolean;
 }
 
 export interface GroupScore {
   key: Record<string, string>;
-  /** Number of FSR values pooled (top runs of every configuration and record). */
+  /** Values in the matrix: rows × topK. */
   n: number;
+  /** Matrix rows: one per configuration and record (= the records, for a single configuration). */
+  rows: number;
+  /** Configurations pooled in the group. */
+  configs: number;
+  /** Runs behind the rows (before the top-K cut). */
+  runs: number;
+  /** Rows with fewer than topK runs, padded with their smallest kept value. */
+  padded: number;
   records: string[];
+  /** Mean over rows of each rank (best first). */
+  rank_means: number[];
+  /** Mean over ranks of the rank means: the paper's FSR-bar. */
+  fsr_bar: number;
+  /** Its error bar: std (ddof 0) of the rank means / sqrt(rows), as the notebooks compute it. */
+  sem: number;
   mean: Estimate;
   median: Estimate;
   iqm: Estimate;
-  /** The pooled values per record, for inspection. */
+  optimality_gap: Estimate;
+  /** Each record's top-K values (configurations pooled in key order), for inspection. */
   values: Record<string, number[]>;
+}
+
+/** One configuration's runs of one record. */
+interface Cell {
+  row: ScoreRow;
+  config: string;
+  record: string;
+  fsrs: number[];
 }
 
 const DEFAULT_KEYS = ['hint_level', 'scaffold', 'model'];
 
-function keyOf(row: ScoreRow, keys: readonly string[]): Record<string, string> {
-  return Object.fromEntries(keys.map((k) => [k, row[k] === undefined ? '' : String(row[k])]));
+const keyOf = (row: ScoreRow, keys: readonly string[]): Record<string, string> =>
+  Object.fromEntries(keys.map((k) => [k, row[k] === undefined ? '' : String(row[k])]));
+
+const byText = (a: string, b: string) => a.localeCompare(b, 'en', { numeric: true });
+
+/**
+ * The top K of one configuration's runs of one record: values outside `range` become 0, the rest
+ * sorted best first; fewer than K runs are padded with the smallest kept value (the notebooks'
+ * `get_top_3_values`).
+ */
+export function topValues(fsrs: readonly number[], topK = 3, range: [number, number] = [0, 3]): number[] {
+  if (fsrs.length === 0) return new Array(topK).fill(0);
+  const kept = fsrs.map((f) => (f >= range[0] && f <= range[1] ? f : 0)).sort((a, b) => b - a).slice(0, topK);
+  while (kept.length < topK) kept.push(kept[kept.length - 1]);
+  return kept;
 }
 
 /**
- * Scores across runs: for each configuration and record keep the top-K runs by FSR (values
- * outside `validRange`, and NaN, become 0 first, so a broken measurement cannot take a top
- * slot); then, per group, pool those values and report mean, median and IQM with
- * bootstrap intervals. Groups come out sorted by key, so output is deterministic.
+ * Scores across runs, per group (by default one group per configuration). Groups come out sorted
+ * by key, rows by record, so output is deterministic for a seed.
  */
 export function aggregateScores(rows: readonly ScoreRow[], opts: AggregateOptions = {}): GroupScore[] {
-  const groupBy = opts.groupBy ?? DEFAULT_KEYS;
-  const configKeys = [...new Set([...(opts.configKeys ?? DEFAULT_KEYS), ...groupBy])];
+  const configKeys = opts.configKeys ?? DEFAULT_KEYS;
+  const groupBy = opts.groupBy ?? configKeys;
+  const allKeys = [...new Set([...configKeys, ...groupBy])];
   const topK = opts.topK ?? 3;
-  const [lo, hi] = opts.validRange ?? [0, 3];
-  const clean = (f: number) => (Number.isFinite(f) && f >= lo && f <= hi ? f : 0);
 
-  // configuration + record → FSRs
-  const cells = new Map<string, { row: ScoreRow; fsrs: number[] }>();
+  // (configuration, record) → FSRs
+  const cells = new Map<string, Cell>();
   for (const row of rows) {
     if (row.excluded) continue;
-    const id = JSON.stringify([keyOf(row, configKeys), String(row.record)]);
-    const cell = cells.get(id) ?? { row, fsrs: [] };
-    cell.fsrs.push(clean(row.fsr));
+    const config = JSON.stringify(keyOf(row, allKeys));
+    const record = String(row.record);
+    const id = JSON.stringify([config, record]);
+    const cell = cells.get(id) ?? { row, config, record, fsrs: [] };
+    cell.fsrs.push(row.fsr);
     cells.set(id, cell);
   }
 
-  // group → record → kept values
-  const groups = new Map<string, { key: Record<string, string>; byRecord: Map<string, number[]> }>();
-  for (const { row, fsrs } of cells.values()) {
-    const key = keyOf(row, groupBy);
+  const groups = new Map<string, { key: Record<string, string>; cells: Cell[] }>();
+  for (const cell of cells.values()) {
+    const key = keyOf(cell.row, groupBy);
     const id = JSON.stringify(key);
-    const group = groups.get(id) ?? { key, byRecord: new Map<string, number[]>() };
-    const kept = [...fsrs].sort((a, b) => b - a).slice(0, topK);
-    const record = String(row.record);
-    group.byRecord.set(record, [...(group.byRecord.get(record) ?? []), ...kept]);
+    const group = groups.get(id) ?? { key, cells: [] };
+    group.cells.push(cell);
     groups.set(id, group);
   }
 
   return [...groups.entries()]
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([, { key, byRecord }]) => {
-      const records = [...byRecord.keys()].sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
-      const strataAll = records.map((r) => byRecord.get(r)!);
-      const strata = opts.stratified === false ? [strataAll.flat()] : strataAll;
-      const boot = (stat: (v: number[]) => number) => bootstrapCI(strata, stat, opts);
+    .sort(([a], [b]) => byText(a, b))
+    .map(([, { key, cells: groupCells }]) => {
+      groupCells.sort((a, b) => byText(a.record, b.record) || byText(a.config, b.config));
+      const matrix = groupCells.map((c) => topValues(c.fsrs, topK, opts.validRange));
+      const columns = Array.from({ length: topK }, (_, j) => matrix.map((row) => row[j]));
+      const rankMeans = columns.map((col) => col.reduce((s, v) => s + v, 0) / col.length);
+      const est = stratifiedBootstrap(columns, opts);
+      const values: Record<string, number[]> = {};
+      groupCells.forEach((c, i) => (values[c.record] = [...(values[c.record] ?? []), ...matrix[i]]));
       return {
         key,
-        n: strataAll.reduce((s, v) => s + v.length, 0),
-        records,
-        mean: boot(mean),
-        median: boot(median),
-        iqm: boot(iqm),
-        values: Object.fromEntries(records.map((r) => [r, byRecord.get(r)!])),
+        n: matrix.length * topK,
+        rows: matrix.length,
+        configs: new Set(groupCells.map((c) => c.config)).size,
+        runs: groupCells.reduce((s, c) => s + c.fsrs.length, 0),
+        padded: groupCells.filter((c) => c.fsrs.length < topK).length,
+        records: [...new Set(groupCells.map((c) => c.record))],
+        rank_means: rankMeans,
+        fsr_bar: rankMeans.reduce((s, v) => s + v, 0) / topK,
+        sem: std(rankMeans) / Math.sqrt(matrix.length),
+        mean: est.mean,
+        median: est.median,
+        iqm: est.iqm,
+        optimality_gap: est.optimality_gap,
+        values,
       };
     });
 }

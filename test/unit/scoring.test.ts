@@ -1,8 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { OFFLINE_VALIDITY, fsrFromTimes, isValidLoss, runFsr } from '../../core/fsr';
 import { randomStream as mulberry32 } from '../../core/random';
-import { aggregateScores, type ScoreRow } from '../../src/score/aggregate';
-import { bootstrapCI, iqm, mean, median } from '../../src/score/statistics';
+import { iqm, mean, median } from '../../src/score/statistics';
 
 describe('validity', () => {
   it('uses val_loss <= 3.28 by default and < target when strict', () => {
@@ -82,66 +81,5 @@ describe('statistics', () => {
     expect(xs.every((x) => x >= 0 && x < 1)).toBe(true);
     expect(mulberry32(43)()).not.toBe(xs[0]);
   });
-
-  it('gives deterministic bootstrap intervals around the estimate', () => {
-    const data = [[0.1, 0.4, 0.35, 0.8, 0.05, 0.6, 0.3, 0.9, 0.2, 0.45]];
-    const ci = bootstrapCI(data, mean, { seed: 7 });
-    expect(bootstrapCI(data, mean, { seed: 7 })).toEqual(ci);
-    expect(ci.value).toBeCloseTo(0.415, 12);
-    expect(ci.lo).toBeLessThan(ci.value);
-    expect(ci.hi).toBeGreaterThan(ci.value);
-    expect(ci.lo).toBeGreaterThan(0.05);
-    expect(ci.hi).toBeLessThan(0.9);
-  });
-
-  it('resamples within strata: each task keeps its weight', () => {
-    const strata = [
-      [0, 0, 0],
-      [1, 1, 1],
-    ];
-    expect(bootstrapCI(strata, mean, { seed: 1 })).toEqual({ value: 0.5, lo: 0.5, hi: 0.5 });
-    const flat = bootstrapCI([strata.flat()], mean, { seed: 1 });
-    expect(flat.hi - flat.lo).toBeGreaterThan(0.1);
-  });
 });
 
-describe('aggregateScores', () => {
-  const cfg = { model: 'm1', scaffold: 'aide', hint_level: '1' };
-  const rows: ScoreRow[] = [
-    ...[0.5, 0.1, 0.9, 0.3, 5.0].map((fsr) => ({ ...cfg, record: 1, fsr })), // 5.0 is out of range -> 0
-    ...[-0.2, 0.4].map((fsr) => ({ ...cfg, record: 2, fsr })), // -0.2 -> 0
-    { ...cfg, record: 6, fsr: 0.9, excluded: true },
-    ...[0.2, 0.2].map((fsr) => ({ model: 'm1', scaffold: 'bon', hint_level: '1', record: 1, fsr })),
-    ...[1, 1, 1, 1].map((fsr) => ({ model: 'm2', scaffold: 'aide', hint_level: '1', record: 1, fsr })),
-  ];
-
-  it('keeps the top 3 per configuration and record after zeroing out-of-range values', () => {
-    const groups = aggregateScores(rows, { resamples: 200 });
-    expect(groups.map((g) => g.key)).toEqual([
-      { hint_level: '1', scaffold: 'aide', model: 'm1' },
-      { hint_level: '1', scaffold: 'aide', model: 'm2' },
-      { hint_level: '1', scaffold: 'bon', model: 'm1' },
-    ]);
-    const g = groups[0];
-    expect(g.values).toEqual({ '1': [0.9, 0.5, 0.3], '2': [0.4, 0] });
-    expect(g.records).toEqual(['1', '2']);
-    expect(g.n).toBe(5);
-    expect(g.mean.value).toBeCloseTo(2.1 / 5, 12);
-    expect(g.median.value).toBeCloseTo(0.4, 12);
-    expect(g.iqm.value).toBeCloseTo(0.4, 12); // sorted [0, .3, .4, .5, .9] -> middle three
-    expect(groups[1].values).toEqual({ '1': [1, 1, 1] });
-    expect(groups[1].mean).toEqual({ value: 1, lo: 1, hi: 1 });
-  });
-
-  it('pools configurations when grouping by fewer keys', () => {
-    const groups = aggregateScores(rows, { groupBy: ['model'], resamples: 200 });
-    expect(groups.map((g) => g.key.model)).toEqual(['m1', 'm2']);
-    // record 1 pools aide's top 3 and bon's two runs
-    expect(groups[0].values['1']).toEqual([0.9, 0.5, 0.3, 0.2, 0.2]);
-    expect(groups[0].n).toBe(7);
-  });
-
-  it('is deterministic for a seed', () => {
-    expect(aggregateScores(rows, { seed: 3, resamples: 300 })).toEqual(aggregateScores(rows, { seed: 3, resamples: 300 }));
-  });
-});
