@@ -139,7 +139,7 @@ function candidates(unshare: string, network: boolean): string[][] {
 const PROBE = [
   'import os, sys',
   'assert os.getpid() == 2, "no pid namespace"',
-  'assert not os.path.exists("/etc/shadow") and not os.path.exists("/home"), "the host\'s files are visible"',
+  'assert not os.path.exists("/etc/shadow"), "the host\'s files are visible"',
   'try:\n    open("/.speedrunner-sandbox-probe", "w")\n    sys.exit("root is writable")\nexcept OSError:\n    pass',
   'open(os.path.join(sys.argv[1], "ok"), "w").write("ok")',
 ].join('\n');
