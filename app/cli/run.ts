@@ -12,7 +12,7 @@ import { connectClient, connectConfig, connectWorkerConnection, usesExternalClus
 import { defaultUiPort, startDevServer } from '../../temporal/client/dev-server';
 import { stateQuery, treeQuery } from '../../temporal/workflows/speedrun';
 import type { CarriedState } from '../../core/run-state';
-import { nodeLine, summaryLines } from './render';
+import { nodeLine, reasonRepeats, summaryLines } from './render';
 import { startRunProgress } from './progress';
 import { createWorker, parseGpus } from './worker';
 import { rootCause } from './errors';
@@ -97,6 +97,7 @@ export async function runCommand(overrides: string[], opts: { detach?: boolean; 
     const progress = startRunProgress(client, handle.workflowId); // a status line, only on a terminal
     // Parallel versions finish out of order: each is printed once, when it is recorded.
     const shown = new Set<number>();
+    const repeats = reasonRepeats(); // five versions failing alike print the reason once
     while (!settled) {
       await Promise.race([result.catch(() => {}), new Promise((r) => setTimeout(r, 1000))]);
       try {
@@ -104,7 +105,7 @@ export async function runCommand(overrides: string[], opts: { detach?: boolean; 
         if (s.nodes === shown.size) continue;
         const tree = await handle.query(treeQuery);
         for (const n of tree.nodes) if (n.status !== 'pending' && !shown.has(n.id)) {
-          progress.log(`[iteration ${n.iteration}/${tree.n_iterations}] ${nodeLine(n, tree.selection_metric)}`);
+          progress.log(`[iteration ${n.iteration}/${tree.n_iterations}] ${nodeLine(n, tree.selection_metric, repeats.sameAs(n))}`);
           shown.add(n.id);
         }
       } catch {
