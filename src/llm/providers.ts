@@ -6,9 +6,9 @@ import { ROOT } from '../paths';
 import { loadScript, startScriptedServer, type ScriptedServer } from './scripted-server';
 import type { AgentMessage, ChatRequest, ToolCall, ToolChatRequest } from './types';
 import type { TokenUsage } from '../../core/usage';
+import { classifyLlmError, NonRetryableLlmError } from './llm-errors';
 
-/** A provider error that retrying cannot fix (bad key, bad request, unknown model). */
-export class NonRetryableLlmError extends Error {}
+export { NonRetryableLlmError };
 
 export interface RawReply {
   text: string;
@@ -39,7 +39,11 @@ export async function modelEndpoint(model: ModelConfig): Promise<{ baseUrl?: str
   return { baseUrl, key: apiKey(model) };
 }
 
-/** One call to the model through its official SDK. SDK-level retries cover 429 and 5xx with backoff. */
+/**
+ * One HTTP request to the model through its official SDK. The SDK never retries (maxRetries: 0):
+ * Temporal retries the activity, honouring Retry-After (llm-errors.ts), so a failing call is sent once
+ * per Temporal attempt, not once per SDK retry of each attempt.
+ */
 export async function callModel(model: ModelConfig, req: ChatRequest, signal?: AbortSignal): Promise<RawReply> {
   const { text, usage } = await callModelWithTools(model, { ...req, tools: [] }, signal);
   return { text, usage };
@@ -47,11 +51,24 @@ export async function callModel(model: ModelConfig, req: ChatRequest, signal?: A
 
 const sampling = (model: ModelConfig) => (model.temperature !== undefined ? { temperature: model.temperature } : {});
 
+/** The SDK clients' shared options: no SDK retries, and the model's request timeout when it sets one. */
+const clientOptions = (model: ModelConfig) => ({ maxRetries: 0, ...(model.request_timeout_s ? { timeout: model.request_timeout_s * 1000 } : {}) });
+
+/** Anthropic: manual extended thinking (thinking_budget) and effort (output_config) when the model config sets them. */
+function anthropicReasoning(model: ModelConfig) {
+  const effort = model.reasoning_effort;
+  if (effort === 'none' || effort === 'minimal') throw new NonRetryableLlmError(`model '${model.id}': Anthropic has no reasoning_effort '${effort}' (use low, medium, high, xhigh or max)`);
+  return {
+    ...(model.thinking_budget ? { thinking: { type: 'enabled' as const, budget_tokens: model.thinking_budget } } : {}),
+    ...(effort ? { output_config: { effort } } : {}),
+  };
+}
+
 /** One call with native tool calling (OpenAI function tools, Anthropic tool_use); no tools means a plain chat. */
 export async function callModelWithTools(model: ModelConfig, req: ToolChatRequest, signal?: AbortSignal): Promise<RawReply & { tool_calls: ToolCall[] }> {
   try {
     if (model.provider === 'anthropic') {
-      const client = new Anthropic({ apiKey: apiKey(model), baseURL: model.base_url, maxRetries: 4 });
+      const client = new Anthropic({ apiKey: apiKey(model), baseURL: model.base_url, ...clientOptions(model) });
       const res = await client.messages.create(
         {
           model: model.model,
@@ -60,6 +77,7 @@ export async function callModelWithTools(model: ModelConfig, req: ToolChatReques
           max_tokens: model.max_tokens,
           ...(req.tools.length ? { tools: req.tools.map((t) => ({ name: t.name, description: t.description, input_schema: t.parameters as Anthropic.Tool.InputSchema })) } : {}),
           ...sampling(model),
+          ...anthropicReasoning(model),
         },
         { signal },
       );
@@ -74,7 +92,7 @@ export async function callModelWithTools(model: ModelConfig, req: ToolChatReques
       };
     }
     const baseURL = model.provider === 'scripted' ? await scriptedUrl(model) : model.base_url;
-    const client = new OpenAI({ apiKey: apiKey(model), baseURL, maxRetries: 4 });
+    const client = new OpenAI({ apiKey: apiKey(model), baseURL, ...clientOptions(model) });
     const res = await client.chat.completions.create(
       {
         model: model.model,
@@ -82,6 +100,7 @@ export async function callModelWithTools(model: ModelConfig, req: ToolChatReques
         max_completion_tokens: model.max_tokens,
         ...(req.tools.length ? { tools: req.tools.map((t) => ({ type: 'function' as const, function: t })) } : {}),
         ...sampling(model),
+        ...(model.reasoning_effort ? { reasoning_effort: model.reasoning_effort } : {}),
       },
       { signal },
     );
@@ -96,11 +115,7 @@ export async function callModelWithTools(model: ModelConfig, req: ToolChatReques
       },
     };
   } catch (err) {
-    const status = (err as { status?: number }).status;
-    if (status && [400, 401, 403, 404, 422].includes(status)) {
-      throw new NonRetryableLlmError(`${model.provider} ${model.model}: HTTP ${status}: ${(err as Error).message}`);
-    }
-    throw err;
+    throw classifyLlmError(err, `${model.provider} ${model.model}`);
   }
 }
 

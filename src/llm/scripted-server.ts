@@ -11,7 +11,20 @@ import { z } from 'zod';
  * its next reply (cycling). Replies depend only on the request and how often the rule answered.
  * A rule answers with `replies` (plain texts) or `turns` (`{text?, tool_calls: [{name, arguments}]}`,
  * sent as the protocol's native tool calls: OpenAI `tool_calls`, Anthropic `tool_use` blocks).
+ * A rule's `faults` answer its first matches instead, in order, the way a provider fails: an HTTP error
+ * status (with `retry_after` seconds or `retry_after_ms` headers), or `hang` (the request is read and
+ * never answered, as when a provider or the network stalls).
  */
+const faultSchema = z
+  .strictObject({
+    status: z.number().int().min(400).max(599).optional(),
+    /** The `retry-after` header: seconds, or an HTTP date. */
+    retry_after: z.union([z.number().min(0), z.string()]).optional(),
+    /** The `retry-after-ms` header (OpenAI's). */
+    retry_after_ms: z.number().min(0).optional(),
+    hang: z.boolean().default(false),
+  })
+  .refine((f) => f.hang !== (f.status !== undefined), { message: 'a fault is an error status or a hang, one of them' });
 const toolCallSchema = z.strictObject({ name: z.string(), arguments: z.record(z.string(), z.unknown()).default({}) });
 const turnSchema = z.strictObject({ text: z.string().default(''), tool_calls: z.array(toolCallSchema).default([]) });
 const ruleSchema = z.strictObject({
@@ -24,6 +37,7 @@ const ruleSchema = z.strictObject({
   tool_result: z.string().optional(),
   replies: z.array(z.string()).default([]),
   turns: z.array(turnSchema).optional(),
+  faults: z.array(faultSchema).default([]),
 }).refine((r) => (r.replies.length > 0) !== Boolean(r.turns?.length), { message: 'a rule needs replies (texts) or turns (tool calls), not both' });
 export const scriptSchema = z.strictObject({
   latency_ms: z.number().min(0).default(0),
@@ -44,6 +58,8 @@ export interface ScriptedRequestLog {
   authorization_present: boolean;
   /** The request body as received (tests assert what did, or did not, reach the model). */
   body: unknown;
+  /** The HTTP status answered; null for a request left hanging. */
+  status: number | null;
 }
 
 export interface ScriptedServer {
@@ -65,11 +81,13 @@ export async function startScriptedServer(script: Script, port = 0): Promise<Scr
         (r.tool_result === undefined || new RegExp(r.tool_result).test(toolResult)),
     );
     if (!rule) return undefined;
-    const index = counts.get(rule.name) ?? 0;
-    counts.set(rule.name, index + 1);
+    const seen = counts.get(rule.name) ?? 0;
+    counts.set(rule.name, seen + 1);
+    if (seen < rule.faults.length) return { rule: rule.name, index: seen, fault: rule.faults[seen], text: '', tool_calls: [] };
+    const index = seen - rule.faults.length;
     const turns = rule.turns ?? [];
     const reply = rule.replies.length ? { text: rule.replies[index % rule.replies.length], tool_calls: [] } : turns[index % turns.length];
-    return { rule: rule.name, index, ...reply };
+    return { rule: rule.name, index, fault: undefined, ...reply };
   };
 
   const server: Server = createServer(async (req, res) => {
@@ -87,13 +105,25 @@ export async function startScriptedServer(script: Script, port = 0): Promise<Scr
       const userText = msgs.filter((m) => m.role === 'user').map((m) => textOf(m.content)).join('\n');
       const reply = answer(system, userText, lastToolResult(protocol, msgs));
       if (!reply) return send(400, { error: { type: 'invalid_request_error', message: 'scripted model: no rule matches this request' } });
+      const { fault } = reply;
       requests.push({
         rule: reply.rule,
         reply_index: reply.index,
         protocol,
         authorization_present: Boolean(req.headers.authorization || req.headers['x-api-key']),
         body,
+        status: fault?.hang ? null : (fault?.status ?? 200),
       });
+      if (fault?.hang) return; // read, never answered: the client's timeout (or a dead worker) ends it
+      if (fault?.status) {
+        const headers: Record<string, string> = { 'content-type': 'application/json' };
+        if (fault.retry_after !== undefined) headers['retry-after'] = String(fault.retry_after);
+        if (fault.retry_after_ms !== undefined) headers['retry-after-ms'] = String(fault.retry_after_ms);
+        const message = `scripted fault: HTTP ${fault.status}`;
+        res.writeHead(fault.status, headers);
+        const type = fault.status === 429 ? 'rate_limit_error' : fault.status >= 500 ? 'api_error' : 'invalid_request_error';
+        return res.end(JSON.stringify(protocol === 'anthropic' ? { type: 'error', error: { type, message } } : { error: { type, message } }));
+      }
       if (script.latency_ms) await new Promise((r) => setTimeout(r, script.latency_ms));
       // OpenAI requests carry the system prompt among the messages; Anthropic ones beside them.
       const promptChars = msgs.reduce((n, m) => n + textOf(m.content).length, 0) + (protocol === 'anthropic' ? system.length : 0);

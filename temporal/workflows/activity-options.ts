@@ -3,7 +3,12 @@ import { ActivityCancellationType, type ActivityOptions } from '@temporalio/work
 import type { RunConfig } from '../../src/config/schema';
 import { gpuQueue } from '../../core/search-attributes';
 
-/** LLM calls, edits, analysis and records on the control queue. */
+/**
+ * LLM calls, edits, analysis and records on the control queue. This policy is the only retry layer
+ * of a model call (the SDKs run with maxRetries: 0), so a failing call is sent at most maximumAttempts
+ * times: 429/5xx/timeouts retry with this backoff, or after the provider's Retry-After when it sent one
+ * (the failure's nextRetryDelay, src/llm/llm-errors.ts); 400/401/403/404/422 are NonRetryableLlmError.
+ */
 export const llmActivityOptions = (config: RunConfig): ActivityOptions => ({
   taskQueue: config.task_queue,
   startToCloseTimeout: `${config.timeouts.llm_call_s} s`,
