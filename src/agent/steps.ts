@@ -5,13 +5,14 @@ import type { RunConfig } from '../config/schema';
 import { cachedChat } from '../llm/cached-chat';
 import { type ChatMessage } from '../llm/types';
 import { addUsage, noUsage, type TokenUsage } from '../../core/usage';
-import type { ExecutionOutcome } from '../exec/run-execution';
+import type { ExecutionResult } from '../exec/result';
 import type { Stage } from '../../core/types';
 import type { NodeBrief } from '../../core/history';
 import type { ArtifactStore } from '../store/artifact-store';
 import { loadKnowledge } from './knowledge';
 import { promptLogTail } from './analysis';
 import { dummyDebugPlan, ideatorMessage, rolePrompt } from './prompts';
+import { crossoverIdeaAsk } from '../coders/crossover-prompt';
 
 export const PLAN_SUMMARY_CHARS = 300;
 /** What a node's plan reads when `ideator=dummy` has no hint to pass (its stored plan is empty). */
@@ -31,6 +32,7 @@ const STAGE_ASK: Record<Exclude<Stage, 'root'>, (p: NodeBrief) => string> = {
   draft: () => 'Propose a new approach, starting from the original code below.',
   improve: (p) => `Propose one change that makes v_${p.id} better on the objective.`,
   debug: (p) => `v_${p.id} is broken: ${p.reason ?? p.status}. Propose how to fix it, keeping its idea.`,
+  crossover: (p) => `Propose one change that makes v_${p.id} better on the objective.`, // replaced by crossoverIdeaAsk when the second parent is known
 };
 
 export interface AgentStepInput {
@@ -41,6 +43,8 @@ export interface AgentStepInput {
   parent: NodeBrief;
   /** Relevant earlier nodes (the parent's lineage, buggy descendants and other children), ordered by id. */
   history: NodeBrief[];
+  /** A crossover's other parent (src/coders/crossover-prompt.ts); its code is shown, the edits apply to `parent`'s. */
+  secondParent?: NodeBrief;
 }
 
 export interface IdeateInput extends AgentStepInput {
@@ -86,7 +90,9 @@ export async function ideate(store: ArtifactStore, input: IdeateInput, signal?: 
 
   const proposed = await Promise.all((input.proposed ?? []).map((ref) => store.getText(ref)));
   const files = await store.readSnapshotFiles(parent.snapshot!, config.task.fnames);
-  const user = ideatorMessage({ config, parent, ask: STAGE_ASK[input.stage](parent), files, log, history: input.history, knowledge: loadKnowledge(config), proposed });
+  const second = input.secondParent;
+  const ask = second ? crossoverIdeaAsk(parent, second, await store.readSnapshotFiles(second.snapshot!, config.task.fnames)) : STAGE_ASK[input.stage](parent);
+  const user = ideatorMessage({ config, parent, ask, files, log, history: input.history, knowledge: loadKnowledge(config), proposed });
   const messages: ChatMessage[] = [{ role: 'user', content: user }];
   let usage = noUsage();
   const started = Date.now();
@@ -113,13 +119,5 @@ export interface CodeResult {
   llm_ms: number;
 }
 
-export interface ExecutionReport {
-  outcome: ExecutionOutcome;
-  exitCode?: number;
-  wallMs: number;
-  logRef: string;
-  /** Task data files whose size or mtime changed while the version ran. */
-  dataChanged?: string[];
-  /** The task's `eval` command, run after a successful execution (absent when the task has none). */
-  eval?: { outcome: ExecutionOutcome; exitCode?: number; wallMs: number; logRef: string };
-}
+/** @deprecated The execution result has one name: `ExecutionResult` (src/exec/result.ts); this alias goes once analysis.ts imports it. */
+export type ExecutionReport = ExecutionResult;

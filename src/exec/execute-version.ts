@@ -1,6 +1,6 @@
 import { mkdir, readFile, rm, stat } from 'node:fs/promises';
 import { globSync } from 'tinyglobby';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import type { RunConfig } from '../config/schema';
 import type { TaskConfig } from '../config/task';
@@ -9,10 +9,13 @@ import { ensureTiktokenCacheDir } from '../data/tiktoken-env';
 import type { ArtifactStore } from '../store/artifact-store';
 import { speedrunLineKind } from '../speedrun/log-parse';
 import { MIB } from './capped-log';
-import { ClockRecorder, type ExecutionClock, type LineKind } from './clock';
-import { runExecution, type ExecutionResult } from './run-execution';
+import { ClockRecorder, type LineKind } from './clock';
+import { executionEnv } from './execution-env';
+import type { ExecutionResult } from './result';
+import { runExecution } from './run-execution';
+import type { SandboxSettings } from './sandbox';
 import { taskPython } from './task-env';
-import { runEval, type EvalRun } from './run-eval';
+import { runEval } from './run-eval';
 
 export interface ExecuteInput {
   runId: string;
@@ -27,27 +30,6 @@ export function commandFor(task: TaskConfig, python: string, gpus: number): stri
     return [python, '-m', 'torch.distributed.run', '--standalone', `--nproc_per_node=${Math.max(gpus, 1)}`, task.entry_fname, ...task.args];
   }
   return [python, task.entry_fname, ...task.args];
-}
-
-/**
- * The whole environment of agent-written code: built from nothing, so no API key or Temporal
- * credential of the worker can reach it.
- */
-export function executionEnv(task: TaskConfig, data: RunConfig['data'], python: string, scratch: string, devices: string[]): Record<string, string> {
-  const env: Record<string, string> = {
-    PATH: [dirname(python), '/usr/local/bin', '/usr/bin', '/bin'].join(':'),
-    HOME: scratch,
-    TMPDIR: join(scratch, '.tmp'),
-    LANG: 'C.UTF-8',
-    PYTHONUNBUFFERED: '1',
-    PYTHONDONTWRITEBYTECODE: '1',
-    CUDA_VISIBLE_DEVICES: devices.join(','),
-    NANOGPT_VAL_TOKENS: String(data.val_tokens),
-    ...task.env,
-  };
-  if (data.train_files) env.NANOGPT_TRAIN_FILES = data.train_files;
-  if (data.val_files) env.NANOGPT_VAL_FILES = data.val_files;
-  return env;
 }
 
 export function scratchDir(runId: string, nodeId: number): string {
@@ -70,16 +52,15 @@ export function lineKindFor(task: TaskConfig): (line: string) => LineKind {
   return task.metric_parser === 'speedrun' ? speedrunLineKind : () => undefined;
 }
 
-/** One executed version: how it ended, its stored log, and what the harness saw while it ran. */
-export type VersionExecution = ExecutionResult & { logRef: string; dataChanged?: string[]; eval?: EvalRun; clock?: ExecutionClock };
+export interface ExecuteHooks {
+  onLine?: (line: string) => void;
+  signal?: AbortSignal;
+  /** The GPU worker's sandbox, for training and eval alike (default: the environment's). */
+  sandbox?: SandboxSettings;
+}
 
 /** Materializes a version into a fresh scratch dir, runs it, and stores its (capped, redacted) log. */
-export async function executeVersion(
-  store: ArtifactStore,
-  input: ExecuteInput,
-  devices: string[],
-  hooks: { onLine?: (line: string) => void; signal?: AbortSignal } = {},
-): Promise<VersionExecution> {
+export async function executeVersion(store: ArtifactStore, input: ExecuteInput, devices: string[], hooks: ExecuteHooks = {}): Promise<ExecutionResult> {
   const scratch = scratchDir(input.runId, input.nodeId);
   try {
     const workdir = join(scratch, 'workspace');
@@ -98,6 +79,7 @@ export async function executeVersion(
       maxOutputBytes: input.task.max_output_mb * MIB,
       logPath,
       python,
+      sandbox: hooks.sandbox,
       signal: hooks.signal,
       onLine: (line, atMs) => {
         recorder.line(line, atMs);
@@ -106,7 +88,7 @@ export async function executeVersion(
     });
     const logRef = await store.putBlob(await readFile(logPath)); // at most about max_output_mb
     // The task's eval command reads what training left in the workspace, so it runs before cleanup.
-    const evalRun = result.outcome === 'ok' ? await runEval(store, input.task, input.data, { workdir, scratch, python, devices, signal: hooks.signal }) : undefined;
+    const evalRun = result.outcome === 'ok' ? await runEval(store, input.task, input.data, { workdir, scratch, python, devices, sandbox: hooks.sandbox, signal: hooks.signal }) : undefined;
     const after = await dataFingerprint(input.data);
     const dataChanged = [...before.keys()].filter((f) => after.get(f) !== before.get(f));
     return { ...result, logRef, clock: recorder.clock(), ...(dataChanged.length ? { dataChanged } : {}), ...(evalRun ? { eval: evalRun } : {}) };

@@ -1,10 +1,8 @@
 import type { ArtifactStore } from '../store/artifact-store';
 import { canonicalJson, sha256 } from '../store/hash';
-import type { ExecuteInput, VersionExecution } from './execute-version';
+import type { ExecuteInput } from './execute-version';
+import type { ExecutionResult } from './result';
 import { DEFAULT_MAX_OUTPUT_MB } from '../config/task';
-
-/** A measured execution as kept: the whole result, its harness clock included. */
-export type StoredExecution = VersionExecution;
 
 /**
  * Identifies what an execution measures: the code version, everything about how the task runs it, and
@@ -20,12 +18,13 @@ export function executionKey(input: ExecuteInput): string {
 
 const ref = (key: string) => `exec/${key}`;
 
-export async function cachedExecution(store: ArtifactStore, key: string): Promise<StoredExecution | undefined> {
+/** A measured execution as it was kept: the whole result, its harness clock included. */
+export async function cachedExecution(store: ArtifactStore, key: string): Promise<ExecutionResult | undefined> {
   const hash = await store.getRef(ref(key));
-  return hash && (await store.hasBlob(hash)) ? store.getJson<StoredExecution>(hash) : undefined;
+  return hash && (await store.hasBlob(hash)) ? store.getJson<ExecutionResult>(hash) : undefined;
 }
 
 /** Keeps a finished execution's result; a cancelled one measured nothing and is not kept. */
-export async function saveExecution(store: ArtifactStore, key: string, result: StoredExecution) {
+export async function saveExecution(store: ArtifactStore, key: string, result: ExecutionResult) {
   if (result.outcome !== 'cancelled') await store.setRef(ref(key), await store.putJson(result));
 }

@@ -5,17 +5,11 @@ import type { TaskConfig } from '../config/task';
 import { ensureTiktokenCacheDir } from '../data/tiktoken-env';
 import { homeDir } from '../paths';
 import type { ArtifactStore } from '../store/artifact-store';
-import { executionEnv } from './execute-version';
+import { executionEnv } from './execution-env';
 import { MIB } from './capped-log';
-import { runExecution, type ExecutionOutcome } from './run-execution';
-
-/** How the task's `eval` command ended; its log is in the store, apart from the training log. */
-export interface EvalRun {
-  outcome: ExecutionOutcome;
-  exitCode?: number;
-  wallMs: number;
-  logRef: string;
-}
+import type { ExecutionResult } from './result';
+import { runExecution } from './run-execution';
+import type { SandboxSettings } from './sandbox';
 
 export interface EvalPlace {
   /** The version's materialized workspace, where training left what it wrote. */
@@ -24,6 +18,8 @@ export interface EvalPlace {
   scratch: string;
   python: string;
   devices: string[];
+  /** The same sandbox as the training run. */
+  sandbox?: SandboxSettings;
   signal?: AbortSignal;
 }
 
@@ -34,9 +30,10 @@ export function evalCommand(args: string[], python: string): string[] {
 
 /**
  * Runs the task's `eval` command after a successful execution: same workspace, same clean
- * environment (no worker secret reaches it), its own timeout and its own log.
+ * environment (no worker secret reaches it), its own timeout and its own log (stored apart from the
+ * training log).
  */
-export async function runEval(store: ArtifactStore, task: TaskConfig, data: RunConfig['data'], place: EvalPlace): Promise<EvalRun | undefined> {
+export async function runEval(store: ArtifactStore, task: TaskConfig, data: RunConfig['data'], place: EvalPlace): Promise<ExecutionResult['eval']> {
   if (!task.eval) return undefined;
   const logPath = join(place.scratch, 'eval.log');
   const result = await runExecution({
@@ -47,6 +44,7 @@ export async function runEval(store: ArtifactStore, task: TaskConfig, data: RunC
     maxOutputBytes: task.max_output_mb * MIB,
     logPath,
     python: place.python,
+    sandbox: place.sandbox,
     signal: place.signal,
   });
   return { ...result, logRef: await store.putBlob(await readFile(logPath)) };

@@ -7,9 +7,9 @@ import { StreamRedactor } from '../secrets/stream-redactor';
 import { CappedLog, MIB } from './capped-log';
 import { LineSplitter } from './line-splitter';
 import { LAUNCHER, sandboxPlan, type SandboxSettings } from './sandbox';
+import type { ExecutionOutcome, ProcessResult } from './result';
 
-/** `output_limit`: stopped because it wrote more than its log may hold (a flood costs one version). */
-export type ExecutionOutcome = 'ok' | 'failed' | 'timeout' | 'cancelled' | 'output_limit';
+export type { ExecutionOutcome, ProcessResult } from './result';
 
 export interface ExecutionSpec {
   /** argv of the command, run with `cwd` as its working directory. */
@@ -28,18 +28,11 @@ export interface ExecutionSpec {
   python: string;
   /** The only places the command may write (default: its cwd, the workspace). */
   writable?: string[];
-  /** Default: what the GPU worker was started with (see sandbox.ts). */
+  /** The GPU worker passes what it was started with; default: the environment's (see sandbox.ts). */
   sandbox?: SandboxSettings;
   /** Each output line, with its arrival time on the harness clock (ms since spawn). */
   onLine?: (line: string, atMs: number) => void;
   signal?: AbortSignal;
-}
-
-export interface ExecutionResult {
-  outcome: ExecutionOutcome;
-  exitCode?: number;
-  /** Wall-clock time measured by the harness, from spawn to exit. */
-  wallMs: number;
 }
 
 /**
@@ -47,7 +40,7 @@ export interface ExecutionResult {
  * a log file (secrets cut, size capped), and kills the whole group on timeout, cancellation, or output
  * past the cap. Work per output byte is constant: a flood costs its bytes once, never a re-split.
  */
-export async function runExecution(spec: ExecutionSpec): Promise<ExecutionResult> {
+export async function runExecution(spec: ExecutionSpec): Promise<ProcessResult> {
   await mkdir(dirname(spec.logPath), { recursive: true });
   const plan = sandboxPlan(spec.python, spec.writable ?? [spec.cwd], spec.sandbox);
   const log = new CappedLog(spec.logPath, spec.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_MB * MIB);

@@ -6,12 +6,14 @@ import { execFileSync } from 'node:child_process';
 import { defaultPython, homeDir, ROOT } from '../../src/paths';
 import { runExecution, type ExecutionSpec } from '../../src/exec/run-execution';
 import { GpuSlots } from '../../src/exec/gpu-slots';
-import { commandFor, executeVersion, executionEnv, scratchDir } from '../../src/exec/execute-version';
+import { commandFor, executeVersion, scratchDir } from '../../src/exec/execute-version';
+import { executionEnv } from '../../src/exec/execution-env';
 import { taskPython } from '../../src/exec/task-env';
 import { taskSchema, type TaskInput } from '../../src/config/task';
 import { ArtifactStore } from '../../src/store/artifact-store';
 import { MIB } from '../../src/exec/capped-log';
 import { cachedExecution, executionKey, saveExecution } from '../../src/exec/result-cache';
+import { sandboxSettings } from '../../src/exec/sandbox';
 import { judgeExecution } from '../../src/metrics/analyze';
 
 const PYTHON = defaultPython();
@@ -337,10 +339,9 @@ describe('executeVersion', () => {
 describe('executeVersion data guard', () => {
   it('reports data files the execution rewrote, and only those', async () => {
     const saved = process.env.SPEEDRUNNER_SCRATCH;
-    const savedSandbox = process.env.SPEEDRUNNER_SANDBOX;
     process.env.SPEEDRUNNER_SCRATCH = join(dir, 'scratch');
     // The guard is for hosts without the sandbox (which makes task data read-only): test it there.
-    process.env.SPEEDRUNNER_SANDBOX = 'off';
+    const sandbox = { ...sandboxSettings({}), mode: 'off' as const };
     try {
       const data = join(dir, 'data');
       for (const f of ['train_0.bin', 'train_1.bin', 'val_0.bin']) {
@@ -357,15 +358,35 @@ describe('executeVersion data guard', () => {
         task: task({ env: { TARGET: target } }),
         data: { train_files: join(data, 'train_*.bin'), val_files: join(data, 'val_*.bin'), val_tokens: 1 },
       });
-      const changed = await executeVersion(store, input(join(data, 'train_1.bin')), []);
+      const changed = await executeVersion(store, input(join(data, 'train_1.bin')), [], { sandbox });
       expect(changed.outcome).toBe('ok');
       expect(changed.dataChanged).toEqual([join(data, 'train_1.bin')]);
-      const clean = await executeVersion(store, input(join(dir, 'elsewhere.txt')), []);
+      const clean = await executeVersion(store, input(join(dir, 'elsewhere.txt')), [], { sandbox });
       expect(clean.outcome).toBe('ok');
       expect(clean.dataChanged).toBeUndefined();
     } finally {
       if (saved === undefined) delete process.env.SPEEDRUNNER_SCRATCH;
       else process.env.SPEEDRUNNER_SCRATCH = saved;
+    }
+  });
+});
+
+describe('executeVersion sandbox', () => {
+  it('the settings it is handed (the GPU worker\'s) rule training and eval alike, over the environment\'s', async () => {
+    const savedSandbox = process.env.SPEEDRUNNER_SANDBOX;
+    process.env.SPEEDRUNNER_SANDBOX = 'strict'; // what this process would use were nothing handed in
+    try {
+      const store = new ArtifactStore(join(dir, 'store'));
+      const snapshot = await store.putSnapshot({ 'train.py': 'print("score: 1")\n', 'eval.py': 'print("evaluated")\n' });
+      const t = task({ eval: { args: ['python', 'eval.py'], timeout_s: 20 } });
+      const r = await executeVersion(store, { runId: 'sandbox-deps', nodeId: 1, snapshot, task: t, data: { val_tokens: 1 } }, [], {
+        sandbox: { ...sandboxSettings({}), mode: 'off' },
+      });
+      expect(r.outcome).toBe('ok');
+      expect(r.eval?.outcome).toBe('ok');
+      expect(await store.getText(r.logRef)).toMatch(/^\[speedrunner\] sandbox off/);
+      expect(await store.getText(r.eval!.logRef)).toMatch(/^\[speedrunner\] sandbox off[^\n]*\nevaluated\n/);
+    } finally {
       if (savedSandbox === undefined) delete process.env.SPEEDRUNNER_SANDBOX;
       else process.env.SPEEDRUNNER_SANDBOX = savedSandbox;
     }
