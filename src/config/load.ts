@@ -46,17 +46,27 @@ function walkYaml(dir: string): string[] {
   });
 }
 
-/** Parsed config files, by path, modification time and size: a sweep resolves thousands of cells from the same few files. */
-const parsedFiles = new Map<string, { version: string; value: unknown }>();
+/**
+ * Parsed config files, by path, modification time and size: a sweep resolves thousands of cells from
+ * the same few files. Owned by whoever resolves many configs (one per sweep submission), never global.
+ */
+export class ConfigFiles {
+  private readonly parsed = new Map<string, { version: string; value: unknown }>();
 
-export function readYamlFile(file: string): unknown {
-  const stat = statIfExists(file);
-  const version = stat && `${stat.mtimeMs}:${stat.size}`;
-  const cached = parsedFiles.get(file);
-  if (cached && cached.version === version) return structuredClone(cached.value);
-  const value = parseYamlFile(file);
-  if (version) parsedFiles.set(file, { version, value: structuredClone(value) });
-  return value;
+  read(file: string): unknown {
+    const stat = statIfExists(file);
+    const version = stat && `${stat.mtimeMs}:${stat.size}`;
+    const cached = this.parsed.get(file);
+    if (cached && cached.version === version) return structuredClone(cached.value);
+    const value = parseYamlFile(file);
+    if (version) this.parsed.set(file, { version, value: structuredClone(value) });
+    return value;
+  }
+}
+
+/** A YAML file's value; with `files`, parsed once while it is unchanged. */
+export function readYamlFile(file: string, files?: ConfigFiles): unknown {
+  return files ? files.read(file) : parseYamlFile(file);
 }
 
 function statIfExists(file: string) {
@@ -81,13 +91,13 @@ function parseYamlFile(file: string): unknown {
   }
 }
 
-function loadGroupEntry(group: Group, id: string): Record<string, unknown> {
+function loadGroupEntry(group: Group, id: string, files?: ConfigFiles): Record<string, unknown> {
   const entry = listGroup(group).find((e) => e.id === id);
   if (!entry) {
     const choices = listGroup(group).map((e) => e.id);
     throw new ConfigError(`unknown ${group} '${id}'. Valid choices: ${choices.join(', ') || '(none)'}`);
   }
-  const value = readYamlFile(entry.file);
+  const value = readYamlFile(entry.file, files);
   if (typeof value !== 'object' || Array.isArray(value)) throw new ConfigError(`${entry.file} must hold a YAML mapping`);
   const obj: Record<string, unknown> = { ...(value as Record<string, unknown>), id };
   if (group === 'task') obj.__root = entry.root;
@@ -95,8 +105,8 @@ function loadGroupEntry(group: Group, id: string): Record<string, unknown> {
 }
 
 /** Loads and validates one task by id (for `tasks show` and the run). */
-export function loadTask(id: string): TaskConfig & { root: string } {
-  const { __root, ...raw } = loadGroupEntry('task', id);
+export function loadTask(id: string, files?: ConfigFiles): TaskConfig & { root: string } {
+  const { __root, ...raw } = loadGroupEntry('task', id, files);
   return { ...parseOrExplain(taskSchema, raw, `task '${id}'`), root: __root as string };
 }
 
@@ -128,8 +138,8 @@ export function resolveAutoModel(env: NodeJS.ProcessEnv = process.env): string {
  * for a fork), then group selections, then dotted overrides, validated as a whole. Paths come out
  * absolute so workers anywhere read the same thing.
  */
-export function resolveRunConfig(overrides: string[], env: NodeJS.ProcessEnv = process.env, from?: RunConfig): RunConfig {
-  const base = from ? (structuredClone(from) as unknown as Record<string, unknown>) : (readYamlFile(join(ROOT, 'config', 'config.yaml')) as Record<string, unknown>);
+export function resolveRunConfig(overrides: string[], env: NodeJS.ProcessEnv = process.env, from?: RunConfig, files?: ConfigFiles): RunConfig {
+  const base = from ? (structuredClone(from) as unknown as Record<string, unknown>) : (readYamlFile(join(ROOT, 'config', 'config.yaml'), files) as Record<string, unknown>);
   const topKeys = Object.keys(runConfigSchema.shape);
   const { parsed } = referenceTranslation(overrides, topKeys);
   for (const [path] of parsed) {
@@ -146,7 +156,7 @@ export function resolveRunConfig(overrides: string[], env: NodeJS.ProcessEnv = p
     if (from && typeof id === 'object') continue; // the earlier run's resolved entry, kept
     if (group === 'model' && id === 'auto') id = resolveAutoModel(env);
     if (typeof id !== 'string') throw new ConfigError(`${group} must name an entry of config/${group}/`);
-    config[group] = loadGroupEntry(group, id);
+    config[group] = loadGroupEntry(group, id, files);
     if (group === 'science_runner') presetChosen = true;
   }
   for (const [path, value] of parsed) if (path.length > 1) setPath(config, path, value);
@@ -163,6 +173,13 @@ export function resolveRunConfig(overrides: string[], env: NodeJS.ProcessEnv = p
   if (typeof config.hint_level === 'number') config.hint_level = String(config.hint_level);
   const model = config.model as Record<string, unknown>;
   if (model.provider === 'scripted' && !model.script) model.script = defaultScript(String(task.id));
+  // The scripted model reads `join(ROOT, script)`: an absolute path (e.g. under SPEEDRUNNER_HOME) is kept as one relative to ROOT.
+  if (typeof model.script === 'string' && isAbsolute(model.script)) model.script = relative(ROOT, model.script);
+  // Executions run in a scratch directory: data globs are made absolute against where the run was started.
+  const data = config.data as Record<string, unknown> | undefined;
+  for (const key of ['train_files', 'val_files']) {
+    if (data && typeof data[key] === 'string' && data[key] !== '' && !isAbsolute(data[key] as string)) data[key] = resolve(data[key] as string);
+  }
   if (typeof config.store === 'string') {
     try {
       config.store = resolveStoreSetting(config.store, homeDir()); // s3:// kept, file:// and relative paths made absolute
