@@ -4,27 +4,30 @@
 import type { RunConfig } from '../../src/config/schema';
 import * as session from '../../src/coders/agent-session';
 import type { NodeBrief } from '../../core/history';
-import { openRun, storeConfig, withHeartbeat, type RunRef } from './run-context';
+import { withHeartbeat, type RunConfigs, type RunRef } from './run-context';
 
 /** Names the agent's config: stored once by `agentStart`, read by hash after. */
 export type AgentRef = RunRef;
 
-export async function agentStart(input: { runId: string; config: RunConfig; parent: NodeBrief; planRef: string; history: NodeBrief[] }): Promise<{ ref: AgentRef; messagesRef: string }> {
-  const { store, configRef } = await storeConfig(input.config);
-  return { ref: { runId: input.runId, store: input.config.store, configRef }, messagesRef: await session.startConversation(store, input) };
-}
+/** The agent's activities share the control worker's run configs. */
+export const createAgentActivities = ({ configs }: { configs: RunConfigs }) => ({
+  async agentStart(input: { runId: string; config: RunConfig; parent: NodeBrief; planRef: string; history: NodeBrief[] }): Promise<{ ref: AgentRef; messagesRef: string }> {
+    const { store, configRef } = await configs.put(input.config);
+    return { ref: { runId: input.runId, store: input.config.store, configRef }, messagesRef: await session.startConversation(store, input) };
+  },
 
-export async function agentTurn(input: { ref: AgentRef; nodeId: number; step: number; messagesRef: string; results: session.ToolResultRef[] }): Promise<session.TurnResult> {
-  const { store, config } = await openRun(input.ref);
-  return withHeartbeat((signal) => session.agentTurn(store, { ...input, runId: input.ref.runId, config }, signal));
-}
+  async agentTurn(input: { ref: AgentRef; nodeId: number; step: number; messagesRef: string; results: session.ToolResultRef[] }): Promise<session.TurnResult> {
+    const { store, config } = await configs.open(input.ref);
+    return withHeartbeat((signal) => session.agentTurn(store, { ...input, runId: input.ref.runId, config }, signal));
+  },
 
-export async function agentTool(input: { ref: AgentRef; snapshot: string; messagesRef: string; callId: string }) {
-  const { store, config } = await openRun(input.ref);
-  return withHeartbeat(() => session.agentTool(store, { ...input, config }));
-}
+  async agentTool(input: { ref: AgentRef; snapshot: string; messagesRef: string; callId: string }) {
+    const { store, config } = await configs.open(input.ref);
+    return withHeartbeat(() => session.agentTool(store, { ...input, config }));
+  },
 
-export async function agentFlags(input: { ref: AgentRef; parent: string; snapshot: string }): Promise<string[]> {
-  const { store, config } = await openRun(input.ref);
-  return session.agentFlags(store, { ...input, config });
-}
+  async agentFlags(input: { ref: AgentRef; parent: string; snapshot: string }): Promise<string[]> {
+    const { store, config } = await configs.open(input.ref);
+    return session.agentFlags(store, { ...input, config });
+  },
+});

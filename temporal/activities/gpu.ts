@@ -3,25 +3,29 @@ import { hostname } from 'node:os';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { executeVersion, type ExecuteInput } from '../../src/exec/execute-version';
-import { GpuSlots, WorkerDraining } from '../../src/exec/gpu-slots';
-import { TaskEnvironments } from '../../src/exec/task-env';
+import { WorkerDraining, type GpuSlots } from '../../src/exec/gpu-slots';
+import type { TaskEnvironments } from '../../src/exec/task-env';
+import type { ExecutionResult } from '../../src/exec/result';
+import type { SandboxSettings } from '../../src/exec/sandbox';
 import { cachedExecution, executionKey, saveExecution } from '../../src/exec/result-cache';
 import { progressFromLine } from '../../src/speedrun/log-parse';
-import { ArtifactStore } from '../../src/store/artifact-store';
 import { heartbeatEveryMs } from './heartbeat';
+import { openArtifactStore, type OpenStore } from './open-store';
 
-let slots = new GpuSlots([]);
-let environments = new TaskEnvironments([]);
-
-/** Called once by the GPU worker at start with the device ids it owns (and how many GPU-less executions may run at once). */
-export function configureGpus(devices: string[], cpuSlots = 1) {
-  slots = new GpuSlots(devices, cpuSlots);
-  environments = new TaskEnvironments(devices);
-  return { slots, environments };
+/** What one GPU worker owns and its executions share. */
+export interface GpuDeps {
+  /** The device ids it owns (and how many GPU-less executions may run at once). */
+  slots: GpuSlots;
+  /** Environment checks, shared with the worker's start-up report so a probe runs once. */
+  environments: TaskEnvironments;
+  /** The isolation the worker was started with (`worker gpu --sandbox …`). */
+  sandbox: SandboxSettings;
+  openStore?: OpenStore;
 }
 
-/** The environment checks executions use; the worker's start-up report shares them, so a probe runs once. */
-export const taskEnvironments = () => environments;
+export const createGpuActivities = (deps: GpuDeps) => ({
+  execute: (input: ExecuteActivityInput): Promise<ExecutionResult> => executeOnGpus(deps, input),
+});
 
 export interface ExecuteActivityInput extends ExecuteInput {
   store: string;
@@ -36,7 +40,7 @@ export interface ExecuteActivityInput extends ExecuteInput {
  * however it ends. Cancellation kills the whole process group before returning; a worker shutdown
  * (after its grace time) does too, and hands the execution back to run on another worker.
  */
-export async function execute(input: ExecuteActivityInput) {
+async function executeOnGpus({ slots, environments, sandbox, openStore = openArtifactStore }: GpuDeps, input: ExecuteActivityInput): Promise<ExecutionResult> {
   const ctx = Context.current();
   const want = input.task.gpus_per_execution;
   if (want > slots.devices.length) {
@@ -45,7 +49,7 @@ export async function execute(input: ExecuteActivityInput) {
       'InsufficientGpus',
     );
   }
-  const store = new ArtifactStore(input.store);
+  const store = openStore(input.store);
   const key = executionKey(input);
   const measured = input.rerun ? undefined : await cachedExecution(store, key);
   if (measured) return { ...measured, cached: true };
@@ -78,6 +82,7 @@ export async function execute(input: ExecuteActivityInput) {
     started = Date.now();
     beat();
     const result = await executeVersion(store, input, devices, {
+      sandbox,
       signal: ctx.cancellationSignal,
       onLine: (line) => {
         progress = progressFromLine(line) ?? progress;
@@ -107,9 +112,4 @@ function handBack(input: ExecuteActivityInput, doing: string) {
     `the GPU worker on ${hostname()} shut down while v_${input.nodeId} ${doing}; it runs again on the next free GPU worker`,
     'GpuWorkerShutdown',
   );
-}
-
-/** Shutdown has begun: executions still waiting for GPUs go back to the queue at once instead of waiting out the grace time. */
-export function drainGpus() {
-  slots.drain();
 }

@@ -1,11 +1,12 @@
-// What the control worker's activities (control.ts, agent.ts) share: the run's config, named by its
-// hash in the store and read once per worker, and a heartbeat while a model call is in flight.
+// What the control worker's activities (control.ts, agent.ts, sweep.ts) share: the run's config, named
+// by its hash in the store and read once per worker, and a heartbeat while a model call is in flight.
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { RunConfig } from '../../src/config/schema';
 import { NonRetryableLlmError } from '../../src/llm/providers';
-import { ArtifactStore } from '../../src/store/artifact-store';
+import type { ArtifactStore } from '../../src/store/artifact-store';
 import { heartbeatEveryMs } from './heartbeat';
+import { openArtifactStore, type OpenStore } from './open-store';
 
 /** Names a run's config without carrying it: activities load it from the store by hash. */
 export interface RunRef {
@@ -14,29 +15,44 @@ export interface RunRef {
   configRef: string;
 }
 
-const configs = new Map<string, RunConfig>();
+/**
+ * Run configs by their hash, owned by one control worker: every activity of a run names its config by
+ * hash, so each is read from the store once, not once per call. Bounded: past `limit` it starts over.
+ */
+export class RunConfigs {
+  private readonly known = new Map<string, RunConfig>();
 
-function remember(configRef: string, config: RunConfig) {
-  if (configs.size > 256) configs.clear();
-  configs.set(configRef, config);
-}
+  constructor(
+    readonly openStore: OpenStore = openArtifactStore,
+    private readonly limit = 256,
+  ) {}
 
-/** Stores a run's config by its hash (remembered here, so the activities that name it next need not read it back). */
-export async function storeConfig(config: RunConfig): Promise<{ store: ArtifactStore; configRef: string }> {
-  const store = new ArtifactStore(config.store);
-  const configRef = await store.putJson(config);
-  remember(configRef, config);
-  return { store, configRef };
-}
-
-export async function openRun(run: RunRef): Promise<{ store: ArtifactStore; config: RunConfig }> {
-  const store = new ArtifactStore(run.store);
-  let config = configs.get(run.configRef);
-  if (!config) {
-    config = await store.getJson<RunConfig>(run.configRef);
-    remember(run.configRef, config);
+  /** Stores a run's config by its hash (remembered, so the activities that name it next need not read it back). */
+  async put(config: RunConfig): Promise<{ store: ArtifactStore; configRef: string }> {
+    const store = this.openStore(config.store);
+    const configRef = await store.putJson(config);
+    this.remember(configRef, config);
+    return { store, configRef };
   }
-  return { store, config };
+
+  /** The store a run names and its config. */
+  async open(run: RunRef): Promise<{ store: ArtifactStore; config: RunConfig }> {
+    const store = this.openStore(run.store);
+    return { store, config: await this.read(store, run.configRef) };
+  }
+
+  private async read(store: ArtifactStore, configRef: string): Promise<RunConfig> {
+    const known = this.known.get(configRef);
+    if (known) return known;
+    const config = await store.getJson<RunConfig>(configRef);
+    this.remember(configRef, config);
+    return config;
+  }
+
+  private remember(configRef: string, config: RunConfig) {
+    if (this.known.size >= this.limit) this.known.clear();
+    this.known.set(configRef, config);
+  }
 }
 
 /** Heartbeats while `work` runs, so a dead worker is noticed within the heartbeat timeout, not the call's. */

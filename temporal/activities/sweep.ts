@@ -1,8 +1,10 @@
 // Activities of sweeps (control queue): a cell's resolved config, stored by the CLI at submit time.
 import type { RunConfig } from '../../src/config/schema';
-import { ArtifactStore } from '../../src/store/artifact-store';
+import { openArtifactStore, type OpenStore } from './open-store';
 
-/** The run config of one cell; the sweep workflow carries only its hash. */
-export async function loadCellConfig(store: string, configRef: string): Promise<RunConfig> {
-  return new ArtifactStore(store).getJson<RunConfig>(configRef);
-}
+export const createSweepActivities = ({ openStore = openArtifactStore }: { openStore?: OpenStore } = {}) => ({
+  /** The run config of one cell; the sweep workflow carries only its hash (read once: not kept in the worker's run configs). */
+  async loadCellConfig(store: string, configRef: string): Promise<RunConfig> {
+    return openStore(store).getJson<RunConfig>(configRef);
+  },
+});

@@ -1,7 +1,8 @@
 import { Worker, type NativeConnection } from '@temporalio/worker';
-import * as control from '../activities/control';
-import * as sweep from '../activities/sweep';
-import * as agent from '../activities/agent';
+import { createControlActivities } from '../activities/control';
+import { createSweepActivities } from '../activities/sweep';
+import { createAgentActivities } from '../activities/agent';
+import { RunConfigs } from '../activities/run-context';
 import { workflowBundlePath } from './bundle';
 import { workerDeployment } from './deployment';
 import { controlQueue } from '../../core/task-queue';
@@ -9,6 +10,8 @@ import { dataConverter } from '../client/payload-codec';
 
 /** Control worker: the workflows plus LLM, edit and record activities, on the control queue (`speedrunner` by default). */
 export async function createControlWorker(connection: NativeConnection, namespace: string) {
+  // What this worker owns: run configs read by hash, shared by the run's and the agent's activities.
+  const configs = new RunConfigs();
   return Worker.create({
     connection,
     namespace,
@@ -17,7 +20,7 @@ export async function createControlWorker(connection: NativeConnection, namespac
     workflowBundle: { codePath: await workflowBundlePath() },
     // Runs stay on the build they started on (SPEEDRUNNER_BUILD_ID; unversioned without one).
     workerDeploymentOptions: workerDeployment(),
-    activities: { ...control, ...sweep, ...agent },
+    activities: { ...createControlActivities({ configs }), ...createSweepActivities(), ...createAgentActivities({ configs }) },
     // LLM calls are I/O bound: many may wait on providers at once.
     maxConcurrentActivityTaskExecutions: 64,
     shutdownGraceTime: '10 s',

@@ -2,7 +2,7 @@
 // call is its own activity, so a crash resumes mid-loop and a completed turn is never paid again. The
 // loop holds only hashes: the working snapshot and the conversation's messages blob.
 import { proxyActivities } from '@temporalio/workflow';
-import type * as agentActivities from '../activities/agent';
+import type { AgentActivities } from './run-context';
 import type { CodeResult } from '../../src/agent/steps';
 import type { RunConfig } from '../../src/config/schema';
 import { addUsage, noUsage } from '../../core/usage';
@@ -20,7 +20,7 @@ export interface AgentCodeInput {
 
 export async function agentCode(input: AgentCodeInput): Promise<CodeResult> {
   const { config, parent } = input;
-  const acts = proxyActivities<typeof agentActivities>(llmActivityOptions(config));
+  const acts = proxyActivities<AgentActivities>(llmActivityOptions(config));
   const { ref, messagesRef: first } = await acts.agentStart({ runId: input.runId, config, parent, planRef: input.planRef, history: input.history });
   let messagesRef = first;
   let snapshot = parent.snapshot!;

@@ -13,7 +13,7 @@ import {
   startChild,
   workflowInfo,
 } from '@temporalio/workflow';
-import type * as sweepActivities from '../activities/sweep';
+import type { SweepActivities } from './run-context';
 import { runStartOptions } from '../../core/start-options';
 import {
   cellRunId,
@@ -41,7 +41,7 @@ export async function sweepWorkflow(input: SweepInput): Promise<SweepResult> {
   const sweepId = workflowInfo().workflowId;
   const names = input.cells.map(([name]) => name);
   const outcomes: CellOutcome[] = input.outcomes ?? input.cells.map(() => ({ status: 'pending', attempt: 1 }));
-  const { loadCellConfig } = proxyActivities<typeof sweepActivities>(sweepActivityOptions(input.taskQueue));
+  const { loadCellConfig } = proxyActivities<SweepActivities>(sweepActivityOptions(input.taskQueue));
 
   setHandler(progressQuery, (args) => progressView(sweepId, input, outcomes, args));
   setHandler(
