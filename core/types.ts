@@ -7,7 +7,8 @@ export interface Violation {
   detail: string;
 }
 
-export type Stage = 'root' | 'draft' | 'debug' | 'improve';
+/** `crossover`: a child of two parents (`parents`), written on the first one's code. */
+export type Stage = 'root' | 'draft' | 'debug' | 'improve' | 'crossover';
 export type NodeStatus = 'pending' | 'ok' | 'buggy' | 'timeout' | 'crashed';
 
 /** One version in the search tree. Code, plans and logs are store hashes; the rest is small. */
@@ -15,6 +16,8 @@ export interface NodeRecord {
   /** Also the version number: node 7 is `v_7`. */
   id: number;
   parent: number | null;
+  /** A crossover's two parents, `parent` first (its code is what the child's edits apply to). */
+  parents?: number[];
   stage: Stage;
   iteration: number;
   /** The plan, cut to a few hundred characters; the whole text is at `planRef`. */

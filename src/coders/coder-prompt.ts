@@ -7,6 +7,7 @@ import type { NodeBrief } from '../../core/history';
 import type { AgentStepInput } from '../agent/steps';
 import { loadKnowledge } from '../agent/knowledge';
 import { buggyLineage, codeBlock, describeResult, packagesText, section, taskDescription } from '../agent/prompts';
+import { crossoverCoderMessage } from './crossover-prompt';
 
 export interface CoderPromptInput {
   config: RunConfig;
@@ -65,10 +66,19 @@ export function coderMessage(p: CoderPromptInput): string {
   ].join('\n');
 }
 
-/** The first message of a text coder's conversation for one node (`role` is the edit format's prompt file). */
-export function firstCoderMessage(input: AgentStepInput, plan: string, files: Record<string, string>, role: string): string {
+/**
+ * The first message of a text coder's conversation for one node (`role` is the edit format's prompt
+ * file); with `crossover`, the crossover message (crossover-prompt.ts) with the other parent's code.
+ */
+export function firstCoderMessage(
+  input: AgentStepInput,
+  plan: string,
+  files: Record<string, string>,
+  role: string,
+  crossover?: { second: NodeBrief; secondFiles: Record<string, string> },
+): string {
   const { config } = input;
-  return coderMessage({
+  const p: CoderPromptInput = {
     config,
     parent: input.parent,
     history: input.history,
@@ -76,5 +86,6 @@ export function firstCoderMessage(input: AgentStepInput, plan: string, files: Re
     files,
     strictDiff: role === 'coder', // data/prompts/coder.md: SEARCH/REPLACE blocks
     knowledge: config.knowledge_pass_to_coder ? loadKnowledge(config) : undefined,
-  });
+  };
+  return crossover ? crossoverCoderMessage(coderMessage(p), p.parent, crossover.second, crossover.secondFiles) : coderMessage(p);
 }

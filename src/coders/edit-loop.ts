@@ -25,7 +25,11 @@ export async function codeWithRetries(store: ArtifactStore, input: CodeInput, fo
   const { config, parent } = input;
   const { fnames } = config.task;
   const files = await store.readSnapshotFiles(parent.snapshot!, fnames);
-  const user = firstCoderMessage(input, await store.getText(input.planRef), files, format.role);
+  const plan = await store.getText(input.planRef);
+  const second = input.secondParent;
+  const user = second
+    ? firstCoderMessage(input, plan, files, format.role, { second, secondFiles: await store.readSnapshotFiles(second.snapshot!, fnames) })
+    : firstCoderMessage(input, plan, files, format.role);
   const messages: ChatMessage[] = [{ role: 'user', content: user }];
   // Edits accumulate: each attempt applies to the files as the earlier ones left them, and the blocks
   // of a reply that apply are kept when others fail. If some edit still fails after the last attempt,

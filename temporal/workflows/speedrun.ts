@@ -5,6 +5,7 @@ import { continueAsNew, upsertMemo, workflowInfo } from '@temporalio/workflow';
 import type { RunConfig } from '../../src/config/schema';
 import { briefOf, relevantHistory } from '../../core/history';
 import { bestNode, planIteration, selectCurrent } from '../../core/policy';
+import { planBirths, type Birth, type TreePolicy } from '../../core/policies/index';
 import { normalizeRunState, type CarriedState, type RunState } from '../../core/run-state';
 import { budgetReached, childCount, objectiveOf, runResult, searchDone, totalIterations, type RunResult } from '../../core/run-view';
 import { InFlightPool } from './in-flight';
@@ -50,9 +51,21 @@ export async function speedrunWorkflow({ config, carried }: RunInput): Promise<R
       await progress.recorded();
       await continueAsNew<typeof speedrunWorkflow>({ config, carried: state });
     }
-    const { stage, parent, count } = startIteration(state, config);
-    progress.setLoopPhase('ideating');
-    await versions.proposeRound(stage, briefOf(parent), relevantHistory(state.nodes, parent), count, pool);
+    const policy = config.science_runner.policy;
+    if (policy) {
+      // A tree policy (core/policies/): several parents and operators in one iteration, launched into the same pool.
+      const births = startPolicyIteration(state, config, policy);
+      progress.setLoopPhase('ideating');
+      for (const b of births) {
+        const parent = state.nodes[b.parent];
+        const second = b.second === undefined ? undefined : briefOf(state.nodes[b.second]);
+        await versions.proposeRound(b.stage, briefOf(parent), relevantHistory(state.nodes, parent), b.count, pool, second);
+      }
+    } else {
+      const { stage, parent, count } = startIteration(state, config);
+      progress.setLoopPhase('ideating');
+      await versions.proposeRound(stage, briefOf(parent), relevantHistory(state.nodes, parent), count, pool);
+    }
     progress.setLoopPhase('coding');
     // With `pipeline`, the next iteration is planned while executions are still in flight.
     await pool.settle(() => (config.pipeline ? pool.size < config.max_outstanding_executions : pool.size === 0));
@@ -93,4 +106,15 @@ function startIteration(state: RunState, config: RunConfig) {
   const { plan, rng } = planIteration(state.nodes, policy, state.current, state.rng);
   state.rng = rng;
   return { stage: plan.stage, parent: state.nodes[plan.parent], count: Math.min(plan.count, policy.max_n_nodes - childCount(state)) };
+}
+
+/** The next iteration's births by a tree policy; `current` follows the best version (for status). */
+function startPolicyIteration(state: RunState, config: RunConfig, policy: TreePolicy): Birth[] {
+  const objective = objectiveOf(config);
+  state.iteration++;
+  state.current = bestNode(state.nodes, objective)?.id ?? 0;
+  state.measured = [];
+  const { births, rng } = planBirths(policy, state.nodes, config.science_runner, objective, state.iteration, state.rng, config.science_runner.max_n_nodes - childCount(state));
+  state.rng = rng;
+  return births;
 }

@@ -43,13 +43,15 @@ export class Versions {
    * Proposes `count` hypotheses from `parent` (never the same twice in one iteration) and launches a
    * version for each into `pool`. A pause holds before each new proposal; a stop ends the round.
    */
-  async proposeRound(stage: Exclude<Stage, 'root'>, parent: NodeBrief, history: NodeBrief[], count: number, pool: InFlightPool): Promise<void> {
+  async proposeRound(stage: Exclude<Stage, 'root'>, parent: NodeBrief, history: NodeBrief[], count: number, pool: InFlightPool, secondParent?: NodeBrief): Promise<void> {
     const proposed: string[] = [];
+    const second = secondParent ? { secondParent } : {}; // a crossover's other parent; absent otherwise
     for (let i = 0; i < count && !this.state.stopped; i++) {
       if (i > 0) await this.steering.holdIfPaused();
       if (this.state.stopped) break;
       const node = this.create(stage, parent.id, '');
-      const idea = await this.control.proposeHypothesis({ run: this.run(), nodeId: node.id, stage, parent, history, proposed });
+      if (secondParent) node.parents = [parent.id, secondParent.id];
+      const idea = await this.control.proposeHypothesis({ run: this.run(), nodeId: node.id, stage, parent, history, proposed, ...second });
       Object.assign(node, { plan: idea.plan, planRef: idea.planRef });
       this.charge(node, idea.usage, idea.llm_ms);
       proposed.push(idea.planRef);
@@ -59,17 +61,18 @@ export class Versions {
         await this.progress.record(node);
         continue;
       }
-      pool.launch(this.develop(node, parent, history, idea.planRef));
+      pool.launch(this.develop(node, parent, history, idea.planRef, secondParent));
     }
   }
 
   /** Writes one hypothesis as a version, then executes, analyzes and records it. */
-  async develop(node: NodeRecord, parent: NodeBrief, history: NodeBrief[], planRef: string): Promise<void> {
+  async develop(node: NodeRecord, parent: NodeBrief, history: NodeBrief[], planRef: string, secondParent?: NodeBrief): Promise<void> {
     const { config, runId } = this;
+    const second = secondParent ? { secondParent } : {};
     const coded = await this.progress.during('coding', () =>
       config.coder === 'agent'
-        ? agentCode({ runId, config, nodeId: node.id, parent, planRef, history }) // each turn and tool call its own activity
-        : this.control.writeVersion({ run: this.run(), nodeId: node.id, stage: node.stage as Exclude<Stage, 'root'>, parent, history, planRef }),
+        ? agentCode({ runId, config, nodeId: node.id, parent, planRef, history }) // each turn and tool call its own activity (the agent sees one parent)
+        : this.control.writeVersion({ run: this.run(), nodeId: node.id, stage: node.stage as Exclude<Stage, 'root'>, parent, history, planRef, ...second }),
     );
     this.charge(node, coded.usage, coded.llm_ms);
     if (coded.snapshot) {
