@@ -94,6 +94,14 @@ export function scoredVersions(nodes: NodeRecord[]): NodeRecord[] {
   return nodes.filter((n) => n.stage !== 'root' && n.status === 'ok' && !n.violations?.length);
 }
 
+/**
+ * The offline analysis's versions (`--offline-rule`): every agent version with metrics, whatever its
+ * status or flags; validity is then only the val_loss bound (`OFFLINE_VALIDITY`).
+ */
+export function versionsWithMetrics(nodes: NodeRecord[]): NodeRecord[] {
+  return nodes.filter((n) => n.stage !== 'root' && n.metrics.val_loss !== undefined);
+}
+
 /** The metrics FSR reads from each version: val_loss, and the records' time metric as train_time. */
 export function fsrMetrics(nodes: NodeRecord[], timeMetric: string) {
   return nodes.map((n) => ({ val_loss: n.metrics.val_loss, train_time: n.metrics[timeMetric] }));
@@ -104,8 +112,9 @@ export function treeFsr(
   nodes: NodeRecord[],
   records: { metric: string; baseline: number; target: number },
   rule: ValidityRule = IN_RUN_VALIDITY,
+  select: (nodes: NodeRecord[]) => NodeRecord[] = scoredVersions,
 ): FsrResult & { best?: NodeRecord } {
-  const scored = scoredVersions(nodes);
+  const scored = select(nodes);
   const r = runFsr({ baselineMs: records.baseline, targetMs: records.target, versions: fsrMetrics(scored, records.metric) }, rule);
   return r.bestIndex === undefined ? r : { ...r, best: scored[r.bestIndex] };
 }

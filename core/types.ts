@@ -71,6 +71,8 @@ export interface RunView {
   stopped?: string;
   /** The run and node a forked run started from. */
   forked_from?: { runId: string; nodeId: number };
+  /** Hash of the run's resolved RunConfig in the store (what `score` reads hint level, scaffold and model from). */
+  configRef?: string;
   selection_metric: string;
   lower_is_better: boolean;
   best?: { id: number; metric: number; speedup?: number; workspace: string };

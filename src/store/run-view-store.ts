@@ -20,6 +20,7 @@ export async function recordNode(
   workspaceDir: string,
   summary: Omit<RunView, 'nodes' | 'updated_at'>,
   node: NodeRecord | undefined,
+  configRef?: string,
 ): Promise<void> {
   const prev = await loadRunView(store, summary.runId);
   const nodes = [...(prev?.nodes ?? [])];
@@ -29,7 +30,8 @@ export async function recordNode(
     else nodes.push(node);
     nodes.sort((a, b) => a.id - b.id);
   }
-  const view: RunView = { ...summary, nodes, updated_at: new Date().toISOString() };
+  const ref = configRef || prev?.configRef;
+  const view: RunView = { ...summary, ...(ref ? { configRef: ref } : {}), nodes, updated_at: new Date().toISOString() };
   await store.setRef(viewRef(summary.runId), await store.putJson(view));
   if (node?.snapshot) {
     const runDir = join(workspaceDir, summary.runId);
