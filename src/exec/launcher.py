@@ -668,10 +668,13 @@ def guard(spec, cmd):
         if not spec.get("wrap"):
             apply_limits(limits, nproc)
 
-    if spec.get("wrap"):
-        child = subprocess.Popen(spec["wrap"] + [sys.executable, os.path.abspath(__file__), "--inner", json.dumps(spec), "--"] + cmd, preexec_fn=prepare)
-    else:
-        child = subprocess.Popen(cmd, preexec_fn=prepare)
+    argv = spec["wrap"] + [sys.executable, os.path.abspath(__file__), "--inner", json.dumps(spec), "--"] + cmd if spec.get("wrap") else cmd
+    try:
+        child = subprocess.Popen(argv, preexec_fn=prepare)
+    except (OSError, subprocess.SubprocessError) as e:  # e.g. the cgroup refused the move
+        if group:
+            group.kill_and_remove()
+        die(f"cannot start the execution: {e}")
     disk_mb = int(limits.get("disk_mb") or 0)
     if disk_mb and spec.get("writable"):
 
