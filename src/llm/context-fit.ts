@@ -176,31 +176,39 @@ function dropOldestEntries(body: string, excess: number, count: TokenCounter) {
   if (!starts.length) return { body, entries: 0, chars: 0 };
   const entries = starts.map((s, k) => lines.slice(s, starts[k + 1] ?? lines.length).join('\n'));
   const head = lines.slice(0, starts[0]).join('\n');
+  const rebuild = (dropped: number) => {
+    const note = `[${dropped} oldest of ${entries.length} entries cut to fit the model's context window]`;
+    const text = [...(head ? [head] : []), note, ...entries.slice(dropped)].join('\n');
+    return body.endsWith('\n') && !text.endsWith('\n') ? text + '\n' : text;
+  };
+  // A first guess from the entries' own counts, then checked on the rebuilt text (counts do not add up exactly).
   let dropped = 0;
-  let freed = 0;
-  while (dropped < entries.length && freed < excess) freed += count(entries[dropped++]) + 1;
-  const kept = entries.slice(dropped);
-  const note = `[${dropped} oldest of ${entries.length} entries cut to fit the model's context window]`;
-  let rebuilt = [...(head ? [head] : []), note, ...kept].join('\n');
-  if (body.endsWith('\n') && !rebuilt.endsWith('\n')) rebuilt += '\n';
+  for (let freed = 0; dropped < entries.length && freed < excess; dropped++) freed += count(entries[dropped]);
+  const before = count(body);
+  while (dropped < entries.length && before - count(rebuild(dropped)) < excess) dropped++;
+  const rebuilt = rebuild(dropped);
   return { body: rebuilt, entries: dropped, chars: Math.max(0, body.length - rebuilt.length) };
 }
 
 /** Cuts about `excess` tokens of characters from the start, the end or the middle of `text`, with a note. */
 function cutChars(text: string, excess: number, count: TokenCounter, where: 'start' | 'end' | 'middle') {
   const tokens = count(text);
-  if (tokens === 0) return { body: text, chars: 0 };
+  if (tokens === 0) return { body: text, entries: 0, chars: 0 };
   const charsPerToken = text.length / tokens;
-  // 5% more than the excess, and room for the note: the estimate per character is not uniform.
-  const n = Math.min(text.length, Math.ceil((excess * 1.05 + 24) * charsPerToken));
-  const note = `[… ${n} characters cut to fit the model's context window …]`;
-  if (n >= text.length) return { body: `${note}\n`, chars: text.length };
-  let body: string;
-  if (where === 'start') body = `${note}\n${text.slice(n)}`;
-  else if (where === 'end') body = `${text.slice(0, text.length - n)}\n${note}\n`;
-  else {
-    const keep = text.length - n;
-    body = `${text.slice(0, Math.ceil(keep / 2))}\n${note}\n${text.slice(text.length - Math.floor(keep / 2))}`;
+  const note = (n: number) => `[… ${n} characters cut to fit the model's context window …]`;
+  // The excess and the note's own tokens, in this text's characters (the loop in step 4 cuts again if short).
+  const n = Math.min(text.length, Math.ceil((excess + count(note(text.length)) + 2) * charsPerToken) + 8);
+  if (n >= text.length) return { body: `${note(text.length)}\n`, entries: 0, chars: text.length };
+  // Logs and knowledge are cut at a line end near the cut, so the first (or last) line kept is whole.
+  const near = (at: number) => (at >= 0 && Math.abs(at - n) < 240 ? at : n);
+  if (where === 'start') {
+    const from = near(text.indexOf('\n', n - 1) + 1 || -1);
+    return { body: `${note(from)}\n${text.slice(from)}`, entries: 0, chars: from };
   }
-  return { body, chars: n };
+  if (where === 'end') {
+    const upTo = text.length - near(text.length - text.lastIndexOf('\n', text.length - n));
+    return { body: `${text.slice(0, upTo)}\n${note(text.length - upTo)}\n`, entries: 0, chars: text.length - upTo };
+  }
+  const keep = text.length - n;
+  return { body: `${text.slice(0, Math.ceil(keep / 2))}\n${note(n)}\n${text.slice(text.length - Math.floor(keep / 2))}`, entries: 0, chars: n };
 }
