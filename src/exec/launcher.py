@@ -679,8 +679,11 @@ def guard(spec, cmd):
     if disk_mb and spec.get("writable"):
 
         def watch_disk():
-            while not done.wait(0.5):
+            pause = 0.5
+            while not done.wait(pause):
+                t0 = time.monotonic()
                 verdict = disk_verdict(spec["writable"], disk_mb)
+                pause = max(0.5, 10 * (time.monotonic() - t0))  # a workspace of many files: at most ~10% of a core
                 if verdict:
                     said.append(f"{verdict}; execution stopped")
                     child.kill()  # not reaped here: the main thread's wait() must see the signal; finish() kills the rest
