@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LAUNCHER, parseLimitLine, sandboxSettings, type LimitHit, type SandboxLimits, type SandboxMode } from '../../src/exec/sandbox';
-import { runExecution, type ExecutionResult } from '../../src/exec/run-execution';
+import { runExecution, type ProcessResult } from '../../src/exec/run-execution';
 
 export interface Attack {
   name: string;
@@ -18,11 +18,11 @@ export interface Attack {
   /** Only meaningful inside namespaces (e.g. the private /tmp). */
   isolatedOnly?: boolean;
   /** Why it was not contained, or undefined. */
-  check(r: ExecutionResult, log: string, limit: LimitHit | undefined): string | undefined;
+  check(r: ProcessResult, log: string, limit: LimitHit | undefined): string | undefined;
 }
 
 const expectLimit = (kind: LimitHit['kind'], limit: LimitHit | undefined) => (limit?.kind === kind ? undefined : `no '${kind}' limit line in the log (got ${limit ? limit.kind : 'none'})`);
-const bounded = (r: ExecutionResult, ms: number) => (r.wallMs <= ms ? undefined : `ran ${r.wallMs} ms, past ${ms} ms`);
+const bounded = (r: ProcessResult, ms: number) => (r.wallMs <= ms ? undefined : `ran ${r.wallMs} ms, past ${ms} ms`);
 
 export const ATTACKS: Attack[] = [
   {
@@ -111,7 +111,7 @@ export interface AttackOutcome {
   mode: SandboxMode;
   contained: boolean;
   why?: string;
-  outcome: ExecutionResult['outcome'];
+  outcome: ProcessResult['outcome'];
   exitCode?: number;
   wallMs: number;
   /** The guard's limit line: the reason this version would carry. */

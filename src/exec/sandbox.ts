@@ -107,7 +107,6 @@ export function parseLimitLine(line: string): LimitHit | undefined {
   return m ? { kind: m[1] as LimitHit['kind'], detail: m[2] } : undefined;
 }
 
-let settings: SandboxSettings | undefined;
 const probes = new Map<string, { wrap?: string[]; reason?: string }>();
 const warned = new Set<string>();
 
@@ -116,11 +115,11 @@ export function parseSandboxMode(value: string): SandboxMode {
   return value as SandboxMode;
 }
 
-/** What `configureSandbox` set, else the environment: SPEEDRUNNER_SANDBOX (auto), SPEEDRUNNER_SANDBOX_NETWORK=1. */
+/** The environment's settings: SPEEDRUNNER_SANDBOX (auto), SPEEDRUNNER_SANDBOX_NETWORK=1. A GPU worker hands its own to its executions. */
 export function sandboxSettings(env = process.env): SandboxSettings {
   const readable = (env.SPEEDRUNNER_SANDBOX_READABLE ?? '').split(':').filter(Boolean);
   const cgroupParent = env.SPEEDRUNNER_SANDBOX_CGROUP || undefined;
-  return settings ?? { mode: parseSandboxMode(env.SPEEDRUNNER_SANDBOX || 'auto'), network: env.SPEEDRUNNER_SANDBOX_NETWORK === '1', limits: limitsFromEnv(env), readable, ...(cgroupParent ? { cgroupParent } : {}) };
+  return { mode: parseSandboxMode(env.SPEEDRUNNER_SANDBOX || 'auto'), network: env.SPEEDRUNNER_SANDBOX_NETWORK === '1', limits: limitsFromEnv(env), readable, ...(cgroupParent ? { cgroupParent } : {}) };
 }
 
 function findUnshare(): string | undefined {
@@ -238,11 +237,11 @@ function loudWarning(reason: string) {
 }
 
 /**
- * Sets the sandbox of this process's executions and checks it now, so the worker log says at start
- * whether code is isolated. `strict` throws when it cannot be.
+ * The GPU worker's sandbox (the environment's, with `next` over it), checked now so the worker log says
+ * at start whether code is isolated. `strict` throws when it cannot be. The worker hands it to its executions.
  */
 export function configureSandbox(next: Partial<SandboxSettings>, python: string): SandboxSettings {
-  settings = { ...sandboxSettings(), ...next };
+  const settings = { ...sandboxSettings(), ...next };
   if (settings.mode !== 'off') {
     const probe = probeIsolation(python, settings.network);
     if (!probe.wrap && settings.mode === 'strict') throw new Error(`--sandbox strict: isolation is unavailable here (${probe.reason}). See docs/sandbox.md.`);
