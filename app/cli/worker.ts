@@ -1,7 +1,13 @@
 import type { NativeConnection, Worker } from '@temporalio/worker';
 import { connectWorkerConnection } from '../../temporal/client/connection';
 import { checkAllTasks, describeReadiness, TaskEnvironments } from '../../src/exec/task-env';
-import { configureSandbox, describeSandbox, parseSandboxMode, sandboxSettings, type SandboxSettings } from '../../src/exec/sandbox';
+import {
+  configureSandbox,
+  describeSandbox,
+  parseSandboxMode,
+  sandboxSettings,
+  type SandboxSettings,
+} from '../../src/exec/sandbox';
 import { defaultPython } from '../../src/paths';
 
 export function parseGpus(spec: string): string[] {
@@ -15,7 +21,8 @@ export function parseGpus(spec: string): string[] {
 
 function parseSlots(spec: string | undefined): number {
   const n = Number(spec ?? 1);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`--slots takes a whole number of executions, 1 or more (got '${spec}')`);
+  if (!Number.isInteger(n) || n < 1)
+    throw new Error(`--slots takes a whole number of executions, 1 or more (got '${spec}')`);
   return n;
 }
 
@@ -35,10 +42,15 @@ export async function runWorker(kind: 'control' | 'gpu', opts: WorkerOptions) {
   if (kind === 'gpu' && opts.check) return checkHost(devices, opts);
   // The sandbox is said (and, with --sandbox strict, enforced) before any execution is taken; the
   // environment checks are shared by the worker and its start-up report, so each probe runs once.
-  const host: GpuHost = kind === 'gpu' ? { sandbox: configureSandbox(sandboxChoice(opts), defaultPython()), environments: new TaskEnvironments(devices) } : {};
+  const host: GpuHost =
+    kind === 'gpu'
+      ? { sandbox: configureSandbox(sandboxChoice(opts), defaultPython()), environments: new TaskEnvironments(devices) }
+      : {};
   const { connection, namespace } = await connectWorkerConnection();
   const worker = await createWorker(kind, connection, namespace, devices, cpuSlots, host);
-  console.log(`${kind} worker up (pid ${process.pid}, namespace ${namespace}${kind === 'gpu' ? `, GPUs ${devices.join(',') || 'none'}` : ''})`);
+  console.log(
+    `${kind} worker up (pid ${process.pid}, namespace ${namespace}${kind === 'gpu' ? `, GPUs ${devices.join(',') || 'none'}` : ''})`,
+  );
   // Which tasks this host can run, found while it already polls: an execution it cannot run is refused
   // on its own with a clear reason, so the report is for the operator and must not delay the start.
   if (host.environments) void reportTasks(host.environments);
@@ -49,7 +61,10 @@ export async function runWorker(kind: 'control' | 'gpu', opts: WorkerOptions) {
 
 /** `--sandbox` and `--network` as settings over the environment's. */
 function sandboxChoice(opts: WorkerOptions): Partial<SandboxSettings> {
-  return { ...(opts.sandbox ? { mode: parseSandboxMode(opts.sandbox) } : {}), ...(opts.network ? { network: true } : {}) };
+  return {
+    ...(opts.sandbox ? { mode: parseSandboxMode(opts.sandbox) } : {}),
+    ...(opts.network ? { network: true } : {}),
+  };
 }
 
 /** What a GPU worker is handed instead of finding it in module globals. */
@@ -63,10 +78,23 @@ export interface GpuHost {
  * Worker modules are imported on demand: a GPU worker never loads the LLM clients, and commands that
  * start no worker load neither (worker start-up time is crash-recovery time, docs/performance.md).
  */
-export async function createWorker(kind: 'control' | 'gpu', connection: NativeConnection, namespace: string, devices: string[], cpuSlots = 1, host: GpuHost = {}): Promise<Worker> {
-  if (kind === 'control') return (await import('../../temporal/workers/control')).createControlWorker(connection, namespace);
+export async function createWorker(
+  kind: 'control' | 'gpu',
+  connection: NativeConnection,
+  namespace: string,
+  devices: string[],
+  cpuSlots = 1,
+  host: GpuHost = {},
+): Promise<Worker> {
+  if (kind === 'control')
+    return (await import('../../temporal/workers/control')).createControlWorker(connection, namespace);
   const { createGpuWorker } = await import('../../temporal/workers/gpu');
-  return createGpuWorker(connection, namespace, { devices, cpuSlots, sandbox: host.sandbox ?? sandboxSettings(), environments: host.environments });
+  return createGpuWorker(connection, namespace, {
+    devices,
+    cpuSlots,
+    sandbox: host.sandbox ?? sandboxSettings(),
+    environments: host.environments,
+  });
 }
 
 /** `worker gpu --check`: every known task against this host; exit code 1 when some cannot run here. */

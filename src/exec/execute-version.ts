@@ -27,18 +27,32 @@ export interface ExecuteInput {
 
 export function commandFor(task: TaskConfig, python: string, gpus: number): string[] {
   if (task.launcher === 'torchrun') {
-    return [python, '-m', 'torch.distributed.run', '--standalone', `--nproc_per_node=${Math.max(gpus, 1)}`, task.entry_fname, ...task.args];
+    return [
+      python,
+      '-m',
+      'torch.distributed.run',
+      '--standalone',
+      `--nproc_per_node=${Math.max(gpus, 1)}`,
+      task.entry_fname,
+      ...task.args,
+    ];
   }
   return [python, task.entry_fname, ...task.args];
 }
 
 export function scratchDir(runId: string, nodeId: number): string {
-  return join(process.env.SPEEDRUNNER_SCRATCH ?? join(tmpdir(), 'speedrunner-scratch'), runId.replace(/[^A-Za-z0-9_.-]/g, '_'), `v_${nodeId}`);
+  return join(
+    process.env.SPEEDRUNNER_SCRATCH ?? join(tmpdir(), 'speedrunner-scratch'),
+    runId.replace(/[^A-Za-z0-9_.-]/g, '_'),
+    `v_${nodeId}`,
+  );
 }
 
 /** Size and mtime of every data file an execution is given, to notice a script that rewrites them. */
 async function dataFingerprint(data: RunConfig['data']): Promise<Map<string, string>> {
-  const files = [data.train_files, data.val_files].filter((g): g is string => Boolean(g)).flatMap((g) => globSync(g, { absolute: true }));
+  const files = [data.train_files, data.val_files]
+    .filter((g): g is string => Boolean(g))
+    .flatMap((g) => globSync(g, { absolute: true }));
   const out = new Map<string, string>();
   for (const f of files) {
     const s = await stat(f);
@@ -60,7 +74,12 @@ export interface ExecuteHooks {
 }
 
 /** Materializes a version into a fresh scratch dir, runs it, and stores its (capped, redacted) log. */
-export async function executeVersion(store: ArtifactStore, input: ExecuteInput, devices: string[], hooks: ExecuteHooks = {}): Promise<ExecutionResult> {
+export async function executeVersion(
+  store: ArtifactStore,
+  input: ExecuteInput,
+  devices: string[],
+  hooks: ExecuteHooks = {},
+): Promise<ExecutionResult> {
   const scratch = scratchDir(input.runId, input.nodeId);
   try {
     const workdir = join(scratch, 'workspace');
@@ -74,7 +93,10 @@ export async function executeVersion(store: ArtifactStore, input: ExecuteInput, 
       argv: commandFor(input.task, python, devices.length),
       cwd: workdir,
       // tiktoken would download the GPT-2 encoding at run time; GPU hosts may have no internet.
-      env: { TIKTOKEN_CACHE_DIR: await ensureTiktokenCacheDir(homeDir()), ...executionEnv(input.task, input.data, python, workdir, devices) },
+      env: {
+        TIKTOKEN_CACHE_DIR: await ensureTiktokenCacheDir(homeDir()),
+        ...executionEnv(input.task, input.data, python, workdir, devices),
+      },
       timeoutMs: input.task.timeout_s * 1000,
       maxOutputBytes: input.task.max_output_mb * MIB,
       logPath,
@@ -88,10 +110,26 @@ export async function executeVersion(store: ArtifactStore, input: ExecuteInput, 
     });
     const logRef = await store.putBlob(await readFile(logPath)); // at most about max_output_mb
     // The task's eval command reads what training left in the workspace, so it runs before cleanup.
-    const evalRun = result.outcome === 'ok' ? await runEval(store, input.task, input.data, { workdir, scratch, python, devices, sandbox: hooks.sandbox, signal: hooks.signal }) : undefined;
+    const evalRun =
+      result.outcome === 'ok'
+        ? await runEval(store, input.task, input.data, {
+            workdir,
+            scratch,
+            python,
+            devices,
+            sandbox: hooks.sandbox,
+            signal: hooks.signal,
+          })
+        : undefined;
     const after = await dataFingerprint(input.data);
     const dataChanged = [...before.keys()].filter((f) => after.get(f) !== before.get(f));
-    return { ...result, logRef, clock: recorder.clock(), ...(dataChanged.length ? { dataChanged } : {}), ...(evalRun ? { eval: evalRun } : {}) };
+    return {
+      ...result,
+      logRef,
+      clock: recorder.clock(),
+      ...(dataChanged.length ? { dataChanged } : {}),
+      ...(evalRun ? { eval: evalRun } : {}),
+    };
   } finally {
     await rm(scratch, { recursive: true, force: true }); // also when it failed: no log or workspace is left behind
   }

@@ -6,7 +6,13 @@ import type { TaskConfig } from '../config/task';
  * The whole environment of agent-written code (training and the task's eval): built from nothing, so
  * no API key or Temporal credential of the worker can reach it.
  */
-export function executionEnv(task: TaskConfig, data: RunConfig['data'], python: string, scratch: string, devices: string[]): Record<string, string> {
+export function executionEnv(
+  task: TaskConfig,
+  data: RunConfig['data'],
+  python: string,
+  scratch: string,
+  devices: string[],
+): Record<string, string> {
   const env: Record<string, string> = {
     PATH: [dirname(python), '/usr/local/bin', '/usr/bin', '/bin'].join(':'),
     HOME: scratch,

@@ -13,7 +13,20 @@ export function executionKey(input: ExecuteInput): string {
   const { launcher, args, entry_fname, environment, gpus_per_execution, timeout_s, env, max_output_mb } = input.task;
   // The output cap changes what a flooding version measures; at its default it leaves keys as they were.
   const cap = max_output_mb !== DEFAULT_MAX_OUTPUT_MB ? { max_output_mb } : {};
-  return sha256(canonicalJson({ snapshot: input.snapshot, launcher, args, entry_fname, environment, gpus_per_execution, timeout_s, env, ...cap, data: input.data }));
+  return sha256(
+    canonicalJson({
+      snapshot: input.snapshot,
+      launcher,
+      args,
+      entry_fname,
+      environment,
+      gpus_per_execution,
+      timeout_s,
+      env,
+      ...cap,
+      data: input.data,
+    }),
+  );
 }
 
 const ref = (key: string) => `exec/${key}`;

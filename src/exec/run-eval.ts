@@ -33,13 +33,21 @@ export function evalCommand(args: string[], python: string): string[] {
  * environment (no worker secret reaches it), its own timeout and its own log (stored apart from the
  * training log).
  */
-export async function runEval(store: ArtifactStore, task: TaskConfig, data: RunConfig['data'], place: EvalPlace): Promise<ExecutionResult['eval']> {
+export async function runEval(
+  store: ArtifactStore,
+  task: TaskConfig,
+  data: RunConfig['data'],
+  place: EvalPlace,
+): Promise<ExecutionResult['eval']> {
   if (!task.eval) return undefined;
   const logPath = join(place.scratch, 'eval.log');
   const result = await runExecution({
     argv: evalCommand(task.eval.args, place.python),
     cwd: place.workdir,
-    env: { TIKTOKEN_CACHE_DIR: await ensureTiktokenCacheDir(homeDir()), ...executionEnv(task, data, place.python, place.workdir, place.devices) },
+    env: {
+      TIKTOKEN_CACHE_DIR: await ensureTiktokenCacheDir(homeDir()),
+      ...executionEnv(task, data, place.python, place.workdir, place.devices),
+    },
     timeoutMs: task.eval.timeout_s * 1000,
     maxOutputBytes: task.max_output_mb * MIB,
     logPath,

@@ -11,12 +11,27 @@ export type AgentRef = RunRef;
 
 /** The agent's activities share the control worker's run configs. */
 export const createAgentActivities = ({ configs }: { configs: RunConfigs }) => ({
-  async agentStart(input: { runId: string; config: RunConfig; parent: NodeBrief; planRef: string; history: NodeBrief[] }): Promise<{ ref: AgentRef; messagesRef: string }> {
+  async agentStart(input: {
+    runId: string;
+    config: RunConfig;
+    parent: NodeBrief;
+    planRef: string;
+    history: NodeBrief[];
+  }): Promise<{ ref: AgentRef; messagesRef: string }> {
     const { store, configRef } = await configs.put(input.config);
-    return { ref: { runId: input.runId, store: input.config.store, configRef }, messagesRef: await session.startConversation(store, input) };
+    return {
+      ref: { runId: input.runId, store: input.config.store, configRef },
+      messagesRef: await session.startConversation(store, input),
+    };
   },
 
-  async agentTurn(input: { ref: AgentRef; nodeId: number; step: number; messagesRef: string; results: session.ToolResultRef[] }): Promise<session.TurnResult> {
+  async agentTurn(input: {
+    ref: AgentRef;
+    nodeId: number;
+    step: number;
+    messagesRef: string;
+    results: session.ToolResultRef[];
+  }): Promise<session.TurnResult> {
     const { store, config } = await configs.open(input.ref);
     return withHeartbeat((signal) => session.agentTurn(store, { ...input, runId: input.ref.runId, config }, signal));
   },

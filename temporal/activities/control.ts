@@ -20,7 +20,10 @@ export interface ControlDeps {
 
 export const createControlActivities = ({ configs }: ControlDeps) => ({
   /** Stores the run's config (activities read it by hash) and the starting code as v_0. */
-  async prepareRun(config: RunConfig, opts: { snapshotRoot?: boolean } = {}): Promise<{ configRef: string; root: string }> {
+  async prepareRun(
+    config: RunConfig,
+    opts: { snapshotRoot?: boolean } = {},
+  ): Promise<{ configRef: string; root: string }> {
     const { store, configRef } = await configs.put(config);
     if (opts.snapshotRoot === false) return { configRef, root: '' };
     try {
@@ -42,7 +45,9 @@ export const createControlActivities = ({ configs }: ControlDeps) => ({
 
   async analyzeVersion(input: { run: RunRef; nodeId: number; exec: ExecutionResult }) {
     const { store, config } = await configs.open(input.run);
-    return withHeartbeat((signal) => analyzeExecution(store, { runId: input.run.runId, nodeId: input.nodeId, config, exec: input.exec }, signal));
+    return withHeartbeat((signal) =>
+      analyzeExecution(store, { runId: input.run.runId, nodeId: input.nodeId, config, exec: input.exec }, signal),
+    );
   },
 
   async recordProgress(input: { run: RunRef; summary: Omit<RunView, 'nodes' | 'updated_at'>; node?: NodeRecord }) {

@@ -40,7 +40,10 @@ export interface ExecuteActivityInput extends ExecuteInput {
  * however it ends. Cancellation kills the whole process group before returning; a worker shutdown
  * (after its grace time) does too, and hands the execution back to run on another worker.
  */
-async function executeOnGpus({ slots, environments, sandbox, openStore = openArtifactStore }: GpuDeps, input: ExecuteActivityInput): Promise<ExecutionResult> {
+async function executeOnGpus(
+  { slots, environments, sandbox, openStore = openArtifactStore }: GpuDeps,
+  input: ExecuteActivityInput,
+): Promise<ExecutionResult> {
   const ctx = Context.current();
   const want = input.task.gpus_per_execution;
   if (want > slots.devices.length) {
@@ -77,7 +80,11 @@ async function executeOnGpus({ slots, environments, sandbox, openStore = openArt
       });
     }
     devices = await slots.acquire(want, ctx.cancellationSignal).catch((err) => {
-      throw err instanceof WorkerDraining ? handBack(input, 'waited for GPUs') : ctx.cancellationSignal.aborted ? stopped(ctx, input, 'waited for GPUs') : err;
+      throw err instanceof WorkerDraining
+        ? handBack(input, 'waited for GPUs')
+        : ctx.cancellationSignal.aborted
+          ? stopped(ctx, input, 'waited for GPUs')
+          : err;
     });
     started = Date.now();
     beat();

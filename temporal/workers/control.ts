@@ -20,7 +20,11 @@ export async function createControlWorker(connection: NativeConnection, namespac
     workflowBundle: { codePath: await workflowBundlePath() },
     // Runs stay on the build they started on (SPEEDRUNNER_BUILD_ID; unversioned without one).
     workerDeploymentOptions: workerDeployment(),
-    activities: { ...createControlActivities({ configs }), ...createSweepActivities(), ...createAgentActivities({ configs }) },
+    activities: {
+      ...createControlActivities({ configs }),
+      ...createSweepActivities(),
+      ...createAgentActivities({ configs }),
+    },
     // LLM calls are I/O bound: many may wait on providers at once.
     maxConcurrentActivityTaskExecutions: 64,
     shutdownGraceTime: '10 s',

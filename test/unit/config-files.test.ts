@@ -57,7 +57,8 @@ describe('ConfigFiles', () => {
   it('loadTask reads through the cache it is given', () => {
     mkdirSync(join(dir, 'config', 'task'), { recursive: true });
     const file = join(dir, 'config', 'task', 'cached.yaml');
-    const task = (timeout: number) => `description: d\nworkspace_template: w\nfnames: [a.py]\nentry_fname: a.py\ntimeout_s: ${timeout}\nselection_metric: s\n`;
+    const task = (timeout: number) =>
+      `description: d\nworkspace_template: w\nfnames: [a.py]\nentry_fname: a.py\ntimeout_s: ${timeout}\nselection_metric: s\n`;
     writeDated(file, task(3));
     process.env.SPEEDRUNNER_TASK_PATH = dir;
     const files = new ConfigFiles();

@@ -32,11 +32,23 @@ afterEach(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const baseEnv = () => ({ PATH: [dirname(PYTHON), '/usr/bin', '/bin'].join(':'), LANG: 'C.UTF-8', PYTHONUNBUFFERED: '1' });
+const baseEnv = () => ({
+  PATH: [dirname(PYTHON), '/usr/bin', '/bin'].join(':'),
+  LANG: 'C.UTF-8',
+  PYTHONUNBUFFERED: '1',
+});
 
 function spec(code: string, over: Partial<ExecutionSpec> = {}): ExecutionSpec {
   writeFileSync(join(dir, 'script.py'), code);
-  return { argv: [PYTHON, 'script.py'], cwd: dir, env: baseEnv(), timeoutMs: 30_000, logPath: join(dir, 'logs', 'output.log'), python: PYTHON, ...over };
+  return {
+    argv: [PYTHON, 'script.py'],
+    cwd: dir,
+    env: baseEnv(),
+    timeoutMs: 30_000,
+    logPath: join(dir, 'logs', 'output.log'),
+    python: PYTHON,
+    ...over,
+  };
 }
 
 /** Command lines of live processes containing `marker` (zombies show as `[name] <defunct>` and do not match). */
@@ -59,7 +71,9 @@ const spawnsGrandchild = (marker: string) =>
 
 describe('runExecution', () => {
   it('ok: exit 0, stdout and stderr captured in the log, plausible wall time', async () => {
-    const s = spec('import sys, time\nprint("hello")\nprint("to stderr", file=sys.stderr)\ntime.sleep(0.3)\nprint("bye")\n');
+    const s = spec(
+      'import sys, time\nprint("hello")\nprint("to stderr", file=sys.stderr)\ntime.sleep(0.3)\nprint("bye")\n',
+    );
     const r = await runExecution(s);
     expect(r.outcome).toBe('ok');
     expect(r.exitCode).toBe(0);
@@ -112,7 +126,9 @@ describe('runExecution', () => {
       while ((seen = processesWith(marker)).length === 0 && Date.now() < deadline) await sleep(50);
       ac.abort();
     };
-    const r = await runExecution(spec(spawnsGrandchild(marker), { signal: ac.signal, onLine: (l) => void (l === 'spawned' && look()) }));
+    const r = await runExecution(
+      spec(spawnsGrandchild(marker), { signal: ac.signal, onLine: (l) => void (l === 'spawned' && look()) }),
+    );
     if (seen.length === 0) console.error(execFileSync('ps', ['-eo', 'pid,pgid,stat,args'], { encoding: 'utf8' }));
     expect(seen.length).toBeGreaterThan(0);
     expect(seen[0]).toContain(`sleep ${marker}`);
@@ -124,7 +140,9 @@ describe('runExecution', () => {
     const marker = uniqueSleep();
     const ac = new AbortController();
     const started = Date.now();
-    const r = await runExecution(spec(spawnsGrandchild(marker), { signal: ac.signal, onLine: (l) => l === 'spawned' && ac.abort() }));
+    const r = await runExecution(
+      spec(spawnsGrandchild(marker), { signal: ac.signal, onLine: (l) => l === 'spawned' && ac.abort() }),
+    );
     expect(r.outcome).toBe('cancelled');
     expect(Date.now() - started).toBeLessThan(10_000);
     expect(await waitGone(marker)).toEqual([]);
@@ -143,7 +161,9 @@ describe('runExecution', () => {
     const env = { ...baseEnv(), MY_VAR: 'x y z', EMPTY: '' };
     const s = spec('import json, os\nprint("ENV=" + json.dumps(dict(os.environ)))\n', { env });
     expect((await runExecution(s)).outcome).toBe('ok');
-    const line = readFileSync(s.logPath, 'utf8').split('\n').find((l) => l.startsWith('ENV='))!;
+    const line = readFileSync(s.logPath, 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('ENV='))!;
     expect(JSON.parse(line.slice(4))).toEqual(env);
     expect(readFileSync(s.logPath, 'utf8')).not.toContain('leak-me-not-4711');
   });
@@ -219,7 +239,9 @@ describe('GpuSlots', () => {
   });
 
   it('asking for more GPUs than exist throws instead of waiting forever', async () => {
-    await expect(new GpuSlots(['0', '1']).acquire(3)).rejects.toThrow('this GPU worker has 2 GPU(s) (0,1); the task needs 3');
+    await expect(new GpuSlots(['0', '1']).acquire(3)).rejects.toThrow(
+      'this GPU worker has 2 GPU(s) (0,1); the task needs 3',
+    );
     await expect(new GpuSlots([]).acquire(1)).rejects.toThrow('this GPU worker has 0 GPU(s) (none); the task needs 1');
     expect(await new GpuSlots([]).acquire(0)).toEqual([]);
   });
@@ -239,13 +261,25 @@ const task = (over: Partial<TaskInput> = {}) =>
 
 describe('commandFor / executionEnv', () => {
   it('python launcher: python <entry> <args>', () => {
-    expect(commandFor(task({ args: ['--a', '1'] }), '/py/bin/python', 0)).toEqual(['/py/bin/python', 'train.py', '--a', '1']);
+    expect(commandFor(task({ args: ['--a', '1'] }), '/py/bin/python', 0)).toEqual([
+      '/py/bin/python',
+      'train.py',
+      '--a',
+      '1',
+    ]);
   });
 
   it('torchrun launcher: python -m torch.distributed.run --standalone --nproc_per_node=G <entry> <args>', () => {
     const t = task({ launcher: 'torchrun', args: ['--config', 'full'] });
     expect(commandFor(t, '/py/bin/python', 8)).toEqual([
-      '/py/bin/python', '-m', 'torch.distributed.run', '--standalone', '--nproc_per_node=8', 'train.py', '--config', 'full',
+      '/py/bin/python',
+      '-m',
+      'torch.distributed.run',
+      '--standalone',
+      '--nproc_per_node=8',
+      'train.py',
+      '--config',
+      'full',
     ]);
     expect(commandFor(t, '/py/bin/python', 0)).toContain('--nproc_per_node=1');
   });
@@ -291,8 +325,11 @@ describe('commandFor / executionEnv', () => {
   it('taskPython: the worker python by default, a named interpreter or venv prefix, else an error', () => {
     expect(taskPython(task())).toBe(PYTHON);
     expect(taskPython(task({ environment: PYTHON }))).toBe(PYTHON);
-    if (PYTHON.startsWith(ROOT)) expect(taskPython(task({ environment: join(ROOT, '.venv') }))).toBe(join(ROOT, '.venv', 'bin', 'python'));
-    expect(() => taskPython(task({ environment: join(dir, 'no-such-env') }))).toThrow(/names environment .*no-such-env, which has no python/);
+    if (PYTHON.startsWith(ROOT))
+      expect(taskPython(task({ environment: join(ROOT, '.venv') }))).toBe(join(ROOT, '.venv', 'bin', 'python'));
+    expect(() => taskPython(task({ environment: join(dir, 'no-such-env') }))).toThrow(
+      /names environment .*no-such-env, which has no python/,
+    );
   });
 });
 
@@ -312,19 +349,32 @@ describe('executeVersion', () => {
       const snapshot = await store.putSnapshot({ 'train.py': code, 'lib/helper.py': 'X = 1\n' });
       const t = task({ args: ['--x'], env: { MODE: 'test' } });
       const lines: string[] = [];
-      const r = await executeVersion(store, { runId: 'run/1', nodeId: 7, snapshot, task: t, data: { val_tokens: 99 } }, [], {
-        onLine: (l) => lines.push(l),
-      });
+      const r = await executeVersion(
+        store,
+        { runId: 'run/1', nodeId: 7, snapshot, task: t, data: { val_tokens: 99 } },
+        [],
+        {
+          onLine: (l) => lines.push(l),
+        },
+      );
       expect(r.outcome).toBe('ok');
       const log = await store.getText(r.logRef);
       expect(log).toContain('files=.tmp,lib,train.py');
       expect(log).toContain('args=--x');
       expect(lines).toContain('score: 1.5');
-      const env = JSON.parse(log.split('\n').find((l) => l.startsWith('ENV='))!.slice(4));
+      const env = JSON.parse(
+        log
+          .split('\n')
+          .find((l) => l.startsWith('ENV='))!
+          .slice(4),
+      );
       const workdir = join(scratchDir('run/1', 7), 'workspace');
       expect(scratchDir('run/1', 7)).toBe(join(dir, 'scratch', 'run_1', 'v_7'));
       // Exactly the built environment, plus the tiktoken cache every execution gets.
-      expect(env).toEqual({ ...executionEnv(t, { val_tokens: 99 }, PYTHON, workdir, []), TIKTOKEN_CACHE_DIR: join(homeDir(), 'tiktoken-cache') });
+      expect(env).toEqual({
+        ...executionEnv(t, { val_tokens: 99 }, PYTHON, workdir, []),
+        TIKTOKEN_CACHE_DIR: join(homeDir(), 'tiktoken-cache'),
+      });
       expect(env.MODE).toBe('test');
       expect(log).not.toContain('leak-me-not-4711');
       expect(existsSync(scratchDir('run/1', 7))).toBe(false);
@@ -372,16 +422,24 @@ describe('executeVersion data guard', () => {
 });
 
 describe('executeVersion sandbox', () => {
-  it('the settings it is handed (the GPU worker\'s) rule training and eval alike, over the environment\'s', async () => {
+  it("the settings it is handed (the GPU worker's) rule training and eval alike, over the environment's", async () => {
     const savedSandbox = process.env.SPEEDRUNNER_SANDBOX;
     process.env.SPEEDRUNNER_SANDBOX = 'strict'; // what this process would use were nothing handed in
     try {
       const store = new ArtifactStore(join(dir, 'store'));
-      const snapshot = await store.putSnapshot({ 'train.py': 'print("score: 1")\n', 'eval.py': 'print("evaluated")\n' });
-      const t = task({ eval: { args: ['python', 'eval.py'], timeout_s: 20 } });
-      const r = await executeVersion(store, { runId: 'sandbox-deps', nodeId: 1, snapshot, task: t, data: { val_tokens: 1 } }, [], {
-        sandbox: { ...sandboxSettings({}), mode: 'off' },
+      const snapshot = await store.putSnapshot({
+        'train.py': 'print("score: 1")\n',
+        'eval.py': 'print("evaluated")\n',
       });
+      const t = task({ eval: { args: ['python', 'eval.py'], timeout_s: 20 } });
+      const r = await executeVersion(
+        store,
+        { runId: 'sandbox-deps', nodeId: 1, snapshot, task: t, data: { val_tokens: 1 } },
+        [],
+        {
+          sandbox: { ...sandboxSettings({}), mode: 'off' },
+        },
+      );
       expect(r.outcome).toBe('ok');
       expect(r.eval?.outcome).toBe('ok');
       expect(await store.getText(r.logRef)).toMatch(/^\[speedrunner\] sandbox off/);
@@ -423,7 +481,9 @@ describe('bounded output', () => {
       // From the flood's first byte to the execution stopped: a few seconds at most (python writes GB/s).
       expect(stoppedAt - floodStart).toBeLessThan(5);
       const text = readFileSync(s.logPath, 'latin1');
-      expect(text).toMatch(/\n\[speedrunner: output limit \(8 MiB\): \d+ bytes cut here; the first 4194304 and the last 4194304 bytes are kept\]\n/);
+      expect(text).toMatch(
+        /\n\[speedrunner: output limit \(8 MiB\): \d+ bytes cut here; the first 4194304 and the last 4194304 bytes are kept\]\n/,
+      );
       expect(text).not.toContain('flood done');
       expect(lines[0]).toMatch(/^flood starts/);
       if (!newlines) expect(lines[1].length).toBe(64 * 1024); // the endless line, cut
@@ -490,7 +550,11 @@ describe('executeVersion: output limit, harness clock, result cache', () => {
     const store = new ArtifactStore(join(dir, 'store'));
     const snapshot = await store.putSnapshot({ 'train.py': flood(2, false) });
     const t = task({ max_output_mb: 8, eval: { args: ['python', '-c', 'print("eval ran")'] } });
-    const r = await executeVersion(store, { runId: 'flood', nodeId: 3, snapshot, task: t, data: { val_tokens: 1 } }, []);
+    const r = await executeVersion(
+      store,
+      { runId: 'flood', nodeId: 3, snapshot, task: t, data: { val_tokens: 1 } },
+      [],
+    );
     expect(r.outcome).toBe('output_limit');
     expect(r.eval).toBeUndefined();
     expect(existsSync(scratchDir('flood', 3))).toBe(false);
@@ -512,7 +576,13 @@ describe('executeVersion: output limit, harness clock, result cache', () => {
       'print("done")',
     ].join('\n');
     const snapshot = await store.putSnapshot({ 'train.py': code });
-    const input = { runId: 'clock', nodeId: 1, snapshot, task: task({ metric_parser: 'speedrun', selection_metric: 'train_time' }), data: { val_tokens: 1 } };
+    const input = {
+      runId: 'clock',
+      nodeId: 1,
+      snapshot,
+      task: task({ metric_parser: 'speedrun', selection_metric: 'train_time' }),
+      data: { val_tokens: 1 },
+    };
     const r = await executeVersion(store, input, []);
     expect(r.outcome).toBe('ok');
     const clock = r.clock!;
