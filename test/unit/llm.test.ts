@@ -9,6 +9,7 @@ import { cachedChat, requestKey, type CallSite } from '../../src/llm/cached-chat
 import type { ChatRequest } from '../../src/llm/types';
 import { ArtifactStore } from '../../src/store/artifact-store';
 import { ROOT } from '../../src/paths';
+import YAML from 'yaml';
 
 const SECRET = 'sk-secret-xyz';
 
@@ -225,5 +226,47 @@ describe('cachedChat', () => {
     expect(requestKey(o1, r, site)).not.toBe(requestKey(o2, r, site));
     expect(requestKey(o1, r, site)).not.toBe(requestKey({ ...o1, temperature: 0.5 }, r, site));
     expect(requestKey(o1, r, site)).not.toBe(requestKey(o1, r, { ...site, role: 'coder' }));
+  });
+});
+
+describe('reasoning settings reach the provider', () => {
+  it('openai: reasoning_effort; anthropic: thinking budget and output_config.effort; none of them when unset', async () => {
+    await callModel(model({ provider: 'openai', base_url: server.url, reasoning_effort: 'high', max_tokens: 9000 }), req('You are the ideator.', 'x'));
+    await callModel(model({ provider: 'openai', base_url: server.url }), req('You are the ideator.', 'x'));
+    await callModel(model({ provider: 'anthropic', base_url: root, thinking_budget: 2048, max_tokens: 9000 }), req('You are the ideator.', 'x'));
+    await callModel(model({ provider: 'anthropic', base_url: root, reasoning_effort: 'max' }), req('You are the ideator.', 'x'));
+    const bodies = server.requests.map((r) => r.body as Record<string, unknown>);
+    expect(bodies[0]).toMatchObject({ reasoning_effort: 'high', max_completion_tokens: 9000 });
+    expect(bodies[1]).not.toHaveProperty('reasoning_effort');
+    expect(bodies[2]).toMatchObject({ thinking: { type: 'enabled', budget_tokens: 2048 }, max_tokens: 9000 });
+    expect(bodies[2]).not.toHaveProperty('output_config');
+    expect(bodies[3]).toMatchObject({ output_config: { effort: 'max' } });
+    expect(bodies[3]).not.toHaveProperty('thinking');
+  });
+
+  it('an effort Anthropic does not have is refused before anything is sent', async () => {
+    const err = await callModel(model({ provider: 'anthropic', base_url: root, reasoning_effort: 'minimal' }), req('You are the ideator.', 'x')).catch((e) => e);
+    expect(err).toBeInstanceOf(NonRetryableLlmError);
+    expect(server.requests).toHaveLength(0);
+  });
+
+  it('requestKey changes with the reasoning settings, and not when they are unset', () => {
+    const site: CallSite = { runId: 'r', nodeId: 1, role: 'ideator', attempt: 0 };
+    const m = model({ provider: 'openai' });
+    const r = req('s', 'u');
+    expect(requestKey({ ...m, reasoning_effort: 'low' }, r, site)).not.toBe(requestKey({ ...m, reasoning_effort: 'high' }, r, site));
+    expect(requestKey({ ...m, thinking_budget: 2048 }, r, site)).not.toBe(requestKey(m, r, site));
+    expect(requestKey({ ...m, reasoning_effort: undefined }, r, site)).toBe(requestKey(m, r, site));
+  });
+
+  it('every shipped model states a context window above max_tokens, a thinking budget below it, and an effort its provider has', () => {
+    for (const f of readdirSync(join(ROOT, 'config', 'model')).filter((n) => n.endsWith('.yaml'))) {
+      const m = modelSchema.parse({ id: f.replace(/\.yaml$/, ''), ...YAML.parse(readFileSync(join(ROOT, 'config', 'model', f), 'utf8')) });
+      if (m.provider === 'scripted' || m.base_url?.startsWith('http://localhost')) continue; // self-hosted: the server decides
+      expect(m.context_window, f).toBeGreaterThan(m.max_tokens);
+      if (m.thinking_budget) expect(m.thinking_budget, f).toBeLessThan(m.max_tokens);
+      if (m.provider === 'anthropic' && m.reasoning_effort) expect(['low', 'medium', 'high', 'xhigh', 'max'], f).toContain(m.reasoning_effort);
+      expect(m.prices.input, f).toBeGreaterThan(0);
+    }
   });
 });
