@@ -20,7 +20,13 @@ function humanSet(changes: HumanChange[]) {
   const started = performance.now();
   const per = changes.map((c) => {
     const v = checkChanges([c.change], { valTokens: VAL_TOKENS });
-    return { name: c.name, source: c.source, excluded: v.violations.length > 0, rules: v.violations.map((x) => x.rule), warnings: v.warnings.length };
+    return {
+      name: c.name,
+      source: c.source,
+      excluded: v.violations.length > 0,
+      rules: v.violations.map((x) => x.rule),
+      warnings: v.warnings.length,
+    };
   });
   const ms = performance.now() - started;
   const excluded = per.filter((p) => p.excluded).length;
@@ -36,8 +42,12 @@ function humanSet(changes: HumanChange[]) {
 }
 
 export async function integrityBench() {
-  const checkout = process.env.SPEEDRUNNER_REFERENCE_CHECKOUT ?? (existsSync('/work/ref/llm-speedrunner') ? '/work/ref/llm-speedrunner' : undefined);
-  const reference = checkout ? humanSet(referenceHumanChanges(checkout)) : { skipped: 'no reference checkout (set SPEEDRUNNER_REFERENCE_CHECKOUT)' };
+  const checkout =
+    process.env.SPEEDRUNNER_REFERENCE_CHECKOUT ??
+    (existsSync('/work/ref/llm-speedrunner') ? '/work/ref/llm-speedrunner' : undefined);
+  const reference = checkout
+    ? humanSet(referenceHumanChanges(checkout))
+    : { skipped: 'no reference checkout (set SPEEDRUNNER_REFERENCE_CHECKOUT)' };
   const fixtures = humanSet(fixtureHumanChanges(join(ROOT, 'test/fixtures/human-diffs/modded-nanogpt')));
 
   const dir = mkdtempSync(join(tmpdir(), 'sr-bench-integrity-'));
@@ -49,19 +59,31 @@ export async function integrityBench() {
     const catalog = cheatCatalog();
     let id = 0;
     for (const c of catalog.cheats) {
-      const v = c.kind === 'static' ? checkPatchFixture(c.fixture, VAL_TOKENS) : (await runScriptFixture(dir, c.fixture, id++)).verdict;
+      const v =
+        c.kind === 'static'
+          ? checkPatchFixture(c.fixture, VAL_TOKENS)
+          : (await runScriptFixture(dir, c.fixture, id++)).verdict;
       const rules = v.violations.map((x) => x.rule);
       cheats.push({ fixture: c.fixture, kind: c.kind, expected_rule: c.rule, caught: rules.includes(c.rule), rules });
     }
     const controls = [];
-    for (const c of catalog.controls) controls.push({ fixture: c.fixture, rules: (await runScriptFixture(dir, c.fixture, id++)).verdict.violations.map((x) => x.rule) });
+    for (const c of catalog.controls)
+      controls.push({
+        fixture: c.fixture,
+        rules: (await runScriptFixture(dir, c.fixture, id++)).verdict.violations.map((x) => x.rule),
+      });
     const caught = cheats.filter((c) => c.caught).length;
     return {
       bench: 'integrity',
       at: new Date().toISOString(),
       machine: machineInfo(),
       human_changes: { reference, fixtures },
-      cheats: { total: cheats.length, caught_by_named_rule: caught, catch_rate: caught / cheats.length, per_cheat: cheats },
+      cheats: {
+        total: cheats.length,
+        caught_by_named_rule: caught,
+        catch_rate: caught / cheats.length,
+        per_cheat: cheats,
+      },
       controls,
     };
   } finally {
@@ -77,6 +99,11 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const r = await integrityBench();
   console.log(JSON.stringify(r, null, 2));
   const ref = r.human_changes.reference;
-  const fp = 'changes' in ref ? `${ref.excluded}/${ref.changes} reference human diffs excluded (keyword flags: ${ref.excluded_by_keyword_flags}/${ref.changes})` : ref.skipped;
-  console.error(`${fp}; ${r.human_changes.fixtures.excluded}/${r.human_changes.fixtures.changes} fixture records; cheats caught ${r.cheats.caught_by_named_rule}/${r.cheats.total}`);
+  const fp =
+    'changes' in ref
+      ? `${ref.excluded}/${ref.changes} reference human diffs excluded (keyword flags: ${ref.excluded_by_keyword_flags}/${ref.changes})`
+      : ref.skipped;
+  console.error(
+    `${fp}; ${r.human_changes.fixtures.excluded}/${r.human_changes.fixtures.changes} fixture records; cheats caught ${r.cheats.caught_by_named_rule}/${r.cheats.total}`,
+  );
 }

@@ -18,7 +18,9 @@ export function parseValTokens(raw: string): number {
 }
 
 export function registerIntegrityCommands(program: Command): void {
-  const integrity = program.command('integrity').description('integrity rules: what excludes a version from best and FSR');
+  const integrity = program
+    .command('integrity')
+    .description('integrity rules: what excludes a version from best and FSR');
   integrity
     .command('check')
     .requiredOption('--task <id>', 'task whose starting code the patch applies to')
@@ -31,7 +33,11 @@ export function registerIntegrityCommands(program: Command): void {
     .command('rules')
     .option('--json', 'machine-readable output')
     .description('the named rules whose violation excludes a version')
-    .action((opts) => (opts.json ? console.log(JSON.stringify(RULES)) : Object.entries(RULES).forEach(([k, v]) => console.log(`${k}: ${v}`))));
+    .action((opts) =>
+      opts.json
+        ? console.log(JSON.stringify(RULES))
+        : Object.entries(RULES).forEach(([k, v]) => console.log(`${k}: ${v}`)),
+    );
 }
 
 function check(opts: { task: string; diff: string; valTokens: string; json?: boolean }) {
@@ -59,7 +65,11 @@ function check(opts: { task: string; diff: string; valTokens: string; json?: boo
   if (opts.json) {
     console.log(JSON.stringify({ task: opts.task, verdict: excluded ? 'excluded' : 'scored', ...verdict }));
   } else {
-    console.log(excluded ? `excluded: ${verdict.violations.length} violation(s)` : `scored${verdict.warnings.length ? ` with ${verdict.warnings.length} warning(s) for review` : ''}`);
+    console.log(
+      excluded
+        ? `excluded: ${verdict.violations.length} violation(s)`
+        : `scored${verdict.warnings.length ? ` with ${verdict.warnings.length} warning(s) for review` : ''}`,
+    );
     for (const v of verdict.violations) console.log(`  ${describeViolation(v)}`);
     for (const w of verdict.warnings) console.log(`  warning: ${w}`);
   }

@@ -28,26 +28,51 @@ export function cheatCatalog(): { cheats: CheatEntry[]; controls: Omit<CheatEntr
 }
 
 const scriptTask = taskSchema.parse({
-  id: 'cheat', description: 'd', workspace_template: 'w', fnames: ['train.py'], entry_fname: 'train.py', timeout_s: 60,
-  metric_parser: 'speedrun', selection_metric: 'train_time', metrics_at_most: { val_loss: 3.28 },
+  id: 'cheat',
+  description: 'd',
+  workspace_template: 'w',
+  fnames: ['train.py'],
+  entry_fname: 'train.py',
+  timeout_s: 60,
+  metric_parser: 'speedrun',
+  selection_metric: 'train_time',
+  metrics_at_most: { val_loss: 3.28 },
 });
 
 /**
  * Runs a fixture script in `dir` (own store and data files per node id) and judges what the harness
  * saw. The caller picks the sandbox (SPEEDRUNNER_SANDBOX) and scratch dir (SPEEDRUNNER_SCRATCH).
  */
-export async function runScriptFixture(dir: string, fixture: string, nodeId: number): Promise<{ outcome: string; verdict: IntegrityVerdict & { clock?: ClockEvidence } }> {
+export async function runScriptFixture(
+  dir: string,
+  fixture: string,
+  nodeId: number,
+): Promise<{ outcome: string; verdict: IntegrityVerdict & { clock?: ClockEvidence } }> {
   const store = new ArtifactStore(join(dir, 'store'));
   const data = join(dir, `data-${nodeId}`);
   mkdirSync(data, { recursive: true });
   writeFileSync(join(data, 'train_0.bin'), 'train tokens');
   writeFileSync(join(data, 'val_0.bin'), 'val tokens');
   const snapshot = await store.putSnapshot({ 'train.py': readFileSync(join(CHEATS_DIR, fixture), 'utf8') });
-  const exec = await executeVersion(store, {
-    runId: 'cheats', nodeId, snapshot, task: scriptTask, data: { train_files: join(data, 'train_*.bin'), val_files: join(data, 'val_*.bin'), val_tokens: 1 },
-  }, []);
+  const exec = await executeVersion(
+    store,
+    {
+      runId: 'cheats',
+      nodeId,
+      snapshot,
+      task: scriptTask,
+      data: { train_files: join(data, 'train_*.bin'), val_files: join(data, 'val_*.bin'), val_tokens: 1 },
+    },
+    [],
+  );
   const log = await StoredLog.read(store, exec.logRef);
-  const verdict = checkExecution(scriptTask, { log, wallMs: exec.wallMs, clock: exec.clock, dataChanged: exec.dataChanged, completed: exec.outcome === 'ok' });
+  const verdict = checkExecution(scriptTask, {
+    log,
+    wallMs: exec.wallMs,
+    clock: exec.clock,
+    dataChanged: exec.dataChanged,
+    completed: exec.outcome === 'ok',
+  });
   return { outcome: exec.outcome, verdict };
 }
 

@@ -36,12 +36,23 @@ function withoutRepeats(vs: Violation[]): Violation[] {
   });
 }
 
-async function auditVersion(store: ArtifactStore, view: RunView, n: NodeRecord, task: TaskConfig, valTokens: number): Promise<VersionAudit> {
+async function auditVersion(
+  store: ArtifactStore,
+  view: RunView,
+  n: NodeRecord,
+  task: TaskConfig,
+  valTokens: number,
+): Promise<VersionAudit> {
   const parts: Partial<IntegrityVerdict>[] = [{ violations: n.violations ?? [] }];
   const parent = n.parent === null ? undefined : view.nodes[n.parent];
   if (n.snapshot && parent?.snapshot) {
-    const [before, after] = await Promise.all([store.readSnapshotFiles(parent.snapshot, task.fnames), store.readSnapshotFiles(n.snapshot, task.fnames)]);
-    const changes = task.fnames.filter((f) => after[f] !== undefined && after[f] !== before[f]).map((f) => ({ path: f, before: before[f] ?? '', after: after[f] }));
+    const [before, after] = await Promise.all([
+      store.readSnapshotFiles(parent.snapshot, task.fnames),
+      store.readSnapshotFiles(n.snapshot, task.fnames),
+    ]);
+    const changes = task.fnames
+      .filter((f) => after[f] !== undefined && after[f] !== before[f])
+      .map((f) => ({ path: f, before: before[f] ?? '', after: after[f] }));
     parts.push(checkChanges(changes, { valTokens }));
   }
   if (n.logRef && n.stage !== 'root') {
@@ -54,11 +65,30 @@ async function auditVersion(store: ArtifactStore, view: RunView, n: NodeRecord, 
   }
   const merged = mergeVerdicts(...parts, { warnings: n.flags ?? [] });
   const violations = withoutRepeats(merged.violations);
-  return { id: n.id, stage: n.stage, status: n.status, violations, recorded: n.violations?.length ?? 0, warnings: [...new Set(merged.warnings)], excluded: violations.length > 0 };
+  return {
+    id: n.id,
+    stage: n.stage,
+    status: n.status,
+    violations,
+    recorded: n.violations?.length ?? 0,
+    warnings: [...new Set(merged.warnings)],
+    excluded: violations.length > 0,
+  };
 }
 
-export async function auditRun(store: ArtifactStore, view: RunView, task: TaskConfig, valTokens: number): Promise<RunAudit> {
+export async function auditRun(
+  store: ArtifactStore,
+  view: RunView,
+  task: TaskConfig,
+  valTokens: number,
+): Promise<RunAudit> {
   const versions: VersionAudit[] = [];
-  for (const n of view.nodes) if (n.status !== 'pending') versions.push(await auditVersion(store, view, n, task, valTokens));
-  return { runId: view.runId, task: view.task, versions, excluded: versions.filter((v) => v.excluded).map((v) => v.id) };
+  for (const n of view.nodes)
+    if (n.status !== 'pending') versions.push(await auditVersion(store, view, n, task, valTokens));
+  return {
+    runId: view.runId,
+    task: view.task,
+    versions,
+    excluded: versions.filter((v) => v.excluded).map((v) => v.id),
+  };
 }

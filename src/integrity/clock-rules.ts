@@ -77,14 +77,28 @@ export function checkClock(
   if (!final) return { warnings: [], violations: [] }; // val.missing speaks for a log without validation
   const violations: Violation[] = [];
   if (wallMs !== undefined && wallMs > 0 && final.trainTimeMs > wallMs + tol.slackMs) {
-    violations.push(violation('clock.exceeds-wall', `reported train_time ${Math.round(final.trainTimeMs)} ms, but the whole execution took ${Math.round(wallMs)} ms on the harness clock`));
+    violations.push(
+      violation(
+        'clock.exceeds-wall',
+        `reported train_time ${Math.round(final.trainTimeMs)} ms, but the whole execution took ${Math.round(wallMs)} ms on the harness clock`,
+      ),
+    );
   }
-  if (!clock) return { warnings: ['clock.unavailable: the execution has no harness line clock, so its train_time is not cross-checked'], violations };
+  if (!clock)
+    return {
+      warnings: ['clock.unavailable: the execution has no harness line clock, so its train_time is not cross-checked'],
+      violations,
+    };
   const finalVal = [...clock.vals].reverse().find(([step]) => step === final.step) ?? clock.vals[clock.vals.length - 1];
   if (!finalVal) return { warnings: ['clock.unavailable: the harness clock saw no validation line'], violations };
   const steps = clock.steps.filter(([, at]) => at <= finalVal[1]);
   if (steps.length < 2) {
-    violations.push(violation('clock.burst', `only ${steps.length} training-step line(s) reached the harness before the final validation line: progress was not observable, so nothing vouches for train_time ${Math.round(final.trainTimeMs)} ms`));
+    violations.push(
+      violation(
+        'clock.burst',
+        `only ${steps.length} training-step line(s) reached the harness before the final validation line: progress was not observable, so nothing vouches for train_time ${Math.round(final.trainTimeMs)} ms`,
+      ),
+    );
     return { warnings: [], violations };
   }
   const reported = reportedByStep(logLines(log));
@@ -120,14 +134,29 @@ export function checkClock(
   const observed = finalVal[1] - anchorAt;
   const reportedSpan = final.trainTimeMs - anchorReported;
   const toleranceMs = Math.round(tol.slackMs + tol.fraction * observed + tol.steps * stepMs);
-  const evidence: ClockEvidence = { observedMs: Math.round(observed), excusedMs: Math.round(excused), reportedMs: Math.round(reportedSpan), toleranceMs, stepMs: Math.round(stepMs * 10) / 10, anchorStep };
+  const evidence: ClockEvidence = {
+    observedMs: Math.round(observed),
+    excusedMs: Math.round(excused),
+    reportedMs: Math.round(reportedSpan),
+    toleranceMs,
+    stepMs: Math.round(stepMs * 10) / 10,
+    anchorStep,
+  };
   const shortfall = observed - excused - reportedSpan;
   if (shortfall > toleranceMs) {
-    violations.push(violation('clock.reported-faster-than-observed',
-      `from step ${anchorStep} to the final validation the harness clocked ${evidence.observedMs} ms (${evidence.excusedMs} ms of it validation), the script reports ${evidence.reportedMs} ms: ${Math.round(shortfall)} ms missing, tolerance ${toleranceMs} ms`));
+    violations.push(
+      violation(
+        'clock.reported-faster-than-observed',
+        `from step ${anchorStep} to the final validation the harness clocked ${evidence.observedMs} ms (${evidence.excusedMs} ms of it validation), the script reports ${evidence.reportedMs} ms: ${Math.round(shortfall)} ms missing, tolerance ${toleranceMs} ms`,
+      ),
+    );
   } else if (reportedSpan - observed > toleranceMs) {
-    violations.push(violation('clock.burst',
-      `the lines from step ${anchorStep} to the final validation reached the harness within ${evidence.observedMs} ms but report ${evidence.reportedMs} ms of training: they were held back, so their arrival cannot vouch for the time`));
+    violations.push(
+      violation(
+        'clock.burst',
+        `the lines from step ${anchorStep} to the final validation reached the harness within ${evidence.observedMs} ms but report ${evidence.reportedMs} ms of training: they were held back, so their arrival cannot vouch for the time`,
+      ),
+    );
   }
   return { warnings: [], violations, evidence };
 }

@@ -3,7 +3,14 @@ import type { TaskConfig } from '../config/task';
 import type { ExecutionClock } from '../exec/clock';
 import { linesOf } from '../metrics/log-lines';
 import { parseSpeedrunLog, speedrunLineKind } from '../speedrun/log-parse';
-import { checkClock, DEFAULT_CLOCK_TOLERANCE, logLines, type ReadableLog, type ClockEvidence, type ClockTolerance } from './clock-rules';
+import {
+  checkClock,
+  DEFAULT_CLOCK_TOLERANCE,
+  logLines,
+  type ReadableLog,
+  type ClockEvidence,
+  type ClockTolerance,
+} from './clock-rules';
 import { flagTimingDisagreement } from './flags';
 import { mergeVerdicts, violation, type IntegrityVerdict, type Violation } from './rules';
 
@@ -38,19 +45,41 @@ function finalValidation(log: ReadableLog, clock: ExecutionClock | undefined): V
   const lastStepAt = clock?.steps[clock.steps.length - 1]?.[1];
   const finalAt = clock?.vals[clock.vals.length - 1]?.[1];
   if (lastStepAt !== undefined && finalAt !== undefined && finalAt < lastStepAt) {
-    return [violation('val.missing', `the last validation line arrived at ${finalAt} ms, before the last training-step line (${lastStepAt} ms)`)];
+    return [
+      violation(
+        'val.missing',
+        `the last validation line arrived at ${finalAt} ms, before the last training-step line (${lastStepAt} ms)`,
+      ),
+    ];
   }
   return [];
 }
 
 /** Bounded metrics (the target) must come from the harness's own parse of the log, never from the LLM fallback. */
 function targetParsed(task: TaskConfig, llmMetrics: string[]): Violation[] {
-  const bounded = new Set([...Object.keys(task.metrics_at_most), ...Object.keys(task.metrics_at_least), ...(task.records ? [task.records.metric] : [])]);
-  return llmMetrics.filter((m) => bounded.has(m)).map((m) => violation('target.parsed', `${m} was read by the LLM, not parsed by the harness from a ${task.metric_parser === 'speedrun' ? 'step:N/M val_loss:X train_time:Tms' : 'metric_patterns'} line`));
+  const bounded = new Set([
+    ...Object.keys(task.metrics_at_most),
+    ...Object.keys(task.metrics_at_least),
+    ...(task.records ? [task.records.metric] : []),
+  ]);
+  return llmMetrics
+    .filter((m) => bounded.has(m))
+    .map((m) =>
+      violation(
+        'target.parsed',
+        `${m} was read by the LLM, not parsed by the harness from a ${task.metric_parser === 'speedrun' ? 'step:N/M val_loss:X train_time:Tms' : 'metric_patterns'} line`,
+      ),
+    );
 }
 
-export function checkExecution(task: TaskConfig, ev: ExecutionEvidence, tol: ClockTolerance = DEFAULT_CLOCK_TOLERANCE): IntegrityVerdict & { clock?: ClockEvidence } {
-  const data: Violation[] = ev.dataChanged?.length ? [violation('data.modified', `the execution modified task data: ${ev.dataChanged.join(', ')}`)] : [];
+export function checkExecution(
+  task: TaskConfig,
+  ev: ExecutionEvidence,
+  tol: ClockTolerance = DEFAULT_CLOCK_TOLERANCE,
+): IntegrityVerdict & { clock?: ClockEvidence } {
+  const data: Violation[] = ev.dataChanged?.length
+    ? [violation('data.modified', `the execution modified task data: ${ev.dataChanged.join(', ')}`)]
+    : [];
   if (ev.completed === false) return { warnings: [], violations: data };
   const target = targetParsed(task, ev.llmMetrics ?? []);
   if (task.metric_parser !== 'speedrun') {

@@ -26,7 +26,8 @@ export function flagTimingDisagreement(
   const slack = opts.slackMs ?? 2000;
   const minFraction = opts.minFraction ?? 0.2;
   const minWall = opts.minWallMsForFraction ?? 60_000;
-  if (!Number.isFinite(reportedMs) || reportedMs < 0) return `reported train_time ${reportedMs} is not a valid duration`;
+  if (!Number.isFinite(reportedMs) || reportedMs < 0)
+    return `reported train_time ${reportedMs} is not a valid duration`;
   if (!Number.isFinite(harnessWallMs) || harnessWallMs <= 0) return undefined;
   if (reportedMs > harnessWallMs + slack) {
     return `reported train_time ${Math.round(reportedMs)} ms exceeds the harness-measured wall time ${Math.round(harnessWallMs)} ms`;
@@ -58,7 +59,10 @@ const SUSPICIOUS: { why: string; pattern: RegExp }[] = [
   { why: 'touches the validation data', pattern: /\bval_loader\b|\bval_files\b|NANOGPT_VAL_FILES|\bval_bin\b/ },
   { why: 'touches the training data source', pattern: /\btrain_files\b|NANOGPT_TRAIN_FILES|\binput_bin\b/ },
   { why: 'touches the validation loss', pattern: /\bval_loss\b/ },
-  { why: 'touches timing code', pattern: /\btrain_time\b|\btraining_time(_ms)?\b|\btime\.time\(|perf_counter|\bsynchronize\(/ },
+  {
+    why: 'touches timing code',
+    pattern: /\btrain_time\b|\btraining_time(_ms)?\b|\btime\.time\(|perf_counter|\bsynchronize\(/,
+  },
   { why: 'changes the target 3.28', pattern: /(?<![\d.])3\.28(?!\d)/ },
 ];
 

@@ -25,7 +25,8 @@ const ENTRY = 'train_gpt2.py';
 export function referenceHumanChanges(checkout: string): HumanChange[] {
   const templates = join(checkout, 'workspace_templates', 'nanogpt_speedrun');
   const hints = join(checkout, 'data', 'nanogpt_speedrun_knowledge_in_levels');
-  if (!existsSync(templates) || !existsSync(hints)) throw new Error(`${checkout} is not an llm-speedrunner checkout (no ${templates} or ${hints})`);
+  if (!existsSync(templates) || !existsSync(hints))
+    throw new Error(`${checkout} is not an llm-speedrunner checkout (no ${templates} or ${hints})`);
   const out: HumanChange[] = [];
   for (let r = 1; r <= 20; r++) {
     const diffFile = join(hints, `record_${r}`, 'level_0_diff.txt');
@@ -37,7 +38,11 @@ export function referenceHumanChanges(checkout: string): HumanChange[] {
       out.push({ name, change: applyToFiles({ [ENTRY]: before }, diff, ENTRY)[0], source: 'diff' });
     } catch (err) {
       if (!(err instanceof PatchError)) throw err;
-      out.push({ name, change: { path: ENTRY, before, after: readFileSync(join(templates, `record_${r + 1}`, ENTRY), 'utf8') }, source: 'templates' });
+      out.push({
+        name,
+        change: { path: ENTRY, before, after: readFileSync(join(templates, `record_${r + 1}`, ENTRY), 'utf8') },
+        source: 'templates',
+      });
     }
   }
   return out;
@@ -45,10 +50,16 @@ export function referenceHumanChanges(checkout: string): HumanChange[] {
 
 /** Consecutive record scripts in a fixture dir (one sub-dir per record, sorted by name, each with train_gpt2.py). */
 export function fixtureHumanChanges(dir: string): HumanChange[] {
-  const records = readdirSync(dir).filter((d) => existsSync(join(dir, d, ENTRY))).sort();
+  const records = readdirSync(dir)
+    .filter((d) => existsSync(join(dir, d, ENTRY)))
+    .sort();
   return records.slice(1).map((next, i) => ({
     name: `${records[i]} → ${next}`,
-    change: { path: ENTRY, before: readFileSync(join(dir, records[i], ENTRY), 'utf8'), after: readFileSync(join(dir, next, ENTRY), 'utf8') },
+    change: {
+      path: ENTRY,
+      before: readFileSync(join(dir, records[i], ENTRY), 'utf8'),
+      after: readFileSync(join(dir, next, ENTRY), 'utf8'),
+    },
     source: 'templates' as const,
   }));
 }

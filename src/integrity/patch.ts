@@ -26,9 +26,13 @@ export function applyToFiles(files: Record<string, string>, patch: string, entry
   for (const p of patches) {
     const wanted = [bare(p.newFileName), bare(p.oldFileName)].filter((n) => n && n !== '/dev/null');
     const path =
-      wanted.map((w) => names.find((n) => n === w) ?? names.find((n) => n.split('/').pop() === w.split('/').pop())).find(Boolean) ??
-      (patches.length === 1 ? entry : undefined);
-    if (!path || files[path] === undefined) throw new PatchError(`the patch changes ${wanted[0] ?? 'an unnamed file'}, which is not a starting file (${names.join(', ')})`);
+      wanted
+        .map((w) => names.find((n) => n === w) ?? names.find((n) => n.split('/').pop() === w.split('/').pop()))
+        .find(Boolean) ?? (patches.length === 1 ? entry : undefined);
+    if (!path || files[path] === undefined)
+      throw new PatchError(
+        `the patch changes ${wanted[0] ?? 'an unnamed file'}, which is not a starting file (${names.join(', ')})`,
+      );
     const after = applyPatch(files[path], p);
     if (after === false) throw new PatchError(`the patch does not apply to ${path}`);
     changes.push({ path, before: files[path], after });

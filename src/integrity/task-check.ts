@@ -18,7 +18,11 @@ export function startingFiles(task: TaskConfig & { root: string }): Record<strin
 }
 
 /** Applies the patch to the starting files (PatchError when it does not apply) and checks the result. */
-export function checkPatchForTask(task: TaskConfig & { root: string }, patch: string, valTokens: number): IntegrityVerdict & { files: string[] } {
+export function checkPatchForTask(
+  task: TaskConfig & { root: string },
+  patch: string,
+  valTokens: number,
+): IntegrityVerdict & { files: string[] } {
   const changes = applyToFiles(startingFiles(task), patch, task.entry_fname);
   return { ...checkChanges(changes, { valTokens }), files: changes.map((c) => c.path) };
 }

@@ -13,8 +13,15 @@ describe('a fake train_time in a durable run', () => {
     const t = makeEnv(inject('temporalPort'), { SPEEDRUNNER_TASK_PATH: '' });
     expect((await cli(t, ['tasks', 'import', REF])).exitCode).toBe(0);
     const res = await cli(t, [
-      'run', 'task=nanogpt_speedrun/speedrun_record_1', 'task.launcher=python', 'task.gpus_per_execution=0',
-      'model=scripted', 'model.script=test/fixtures/scripts/record-fake-time.yaml', 'science_runner=bon', 'n_iterations=1', '--json',
+      'run',
+      'task=nanogpt_speedrun/speedrun_record_1',
+      'task.launcher=python',
+      'task.gpus_per_execution=0',
+      'model=scripted',
+      'model.script=test/fixtures/scripts/record-fake-time.yaml',
+      'science_runner=bon',
+      'n_iterations=1',
+      '--json',
     ]);
     expect(res.exitCode, res.stderr).toBe(0);
     const out = JSON.parse(res.stdout);

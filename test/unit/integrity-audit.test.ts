@@ -21,24 +21,54 @@ let dir: string;
 let storeDir: string;
 const task = loadTask('nanogpt_baseline');
 const summary: Omit<RunView, 'nodes' | 'updated_at'> = {
-  runId: 'audit-me', task: 'nanogpt_baseline', model: 'm', science_runner: 'aide', phase: 'done', iteration: 4, n_iterations: 4,
-  selection_metric: 'train_time', lower_is_better: true, usage: noUsage(),
+  runId: 'audit-me',
+  task: 'nanogpt_baseline',
+  model: 'm',
+  science_runner: 'aide',
+  phase: 'done',
+  iteration: 4,
+  n_iterations: 4,
+  selection_metric: 'train_time',
+  lower_is_better: true,
+  usage: noUsage(),
 };
-const fullLog = ['step:1/4 train_loss:5 train_time:10ms', 'step:4/4 train_loss:4 train_time:40ms', 'step:4/4 val_loss:3.2 train_time:40ms'].join('\n');
+const fullLog = [
+  'step:1/4 train_loss:5 train_time:10ms',
+  'step:4/4 train_loss:4 train_time:40ms',
+  'step:4/4 val_loss:3.2 train_time:40ms',
+].join('\n');
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'sr-audit-'));
   storeDir = join(dir, 'store');
   const store = new ArtifactStore(storeDir);
   const start = startingFiles(task);
-  const patched = (patch: string) => Object.fromEntries(applyToFiles(start, patch, task.entry_fname).map((c) => [c.path, c.after]));
+  const patched = (patch: string) =>
+    Object.fromEntries(applyToFiles(start, patch, task.entry_fname).map((c) => [c.path, c.after]));
   const cheat = patched(readFileSync(join(ROOT, 'test/fixtures/cheats/env_tamper.patch'), 'utf8'));
-  const honest = { [task.entry_fname]: start[task.entry_fname].replace('timing_skip_steps=10,', 'timing_skip_steps=10, ') };
+  const honest = {
+    [task.entry_fname]: start[task.entry_fname].replace('timing_skip_steps=10,', 'timing_skip_steps=10, '),
+  };
   const snap = (files: Record<string, string>) => store.putSnapshot(files);
-  const node = async (id: number, files: Record<string, string>, log: string, extra: Partial<NodeRecord> = {}): Promise<NodeRecord> => ({
-    id, parent: id === 0 ? null : 0, stage: id === 0 ? 'root' : 'draft', iteration: id, plan: `v${id}`, status: 'ok', valid: true,
-    snapshot: await snap(files), logRef: await store.putBlob(Buffer.from(log)), metrics: { val_loss: 3.2, train_time: 40 },
-    timings: { started_at: '', llm_ms: 0, exec_ms: 1000, harness_wall_ms: 1000 }, usage: noUsage(), ...extra,
+  const node = async (
+    id: number,
+    files: Record<string, string>,
+    log: string,
+    extra: Partial<NodeRecord> = {},
+  ): Promise<NodeRecord> => ({
+    id,
+    parent: id === 0 ? null : 0,
+    stage: id === 0 ? 'root' : 'draft',
+    iteration: id,
+    plan: `v${id}`,
+    status: 'ok',
+    valid: true,
+    snapshot: await snap(files),
+    logRef: await store.putBlob(Buffer.from(log)),
+    metrics: { val_loss: 3.2, train_time: 40 },
+    timings: { started_at: '', llm_ms: 0, exec_ms: 1000, harness_wall_ms: 1000 },
+    usage: noUsage(),
+    ...extra,
   });
   const nodes = [
     await node(0, start, fullLog),

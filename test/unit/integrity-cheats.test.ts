@@ -27,8 +27,9 @@ beforeAll(() => {
   process.env.SPEEDRUNNER_SANDBOX = 'off';
 });
 afterAll(() => {
-  for (const [k, v] of Object.entries(saved)) if (v === undefined) delete process.env[k];
-  else process.env[k] = v;
+  for (const [k, v] of Object.entries(saved))
+    if (v === undefined) delete process.env[k];
+    else process.env[k] = v;
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -47,13 +48,15 @@ describe('cheat fixtures', () => {
     expect(verdict.clock!.excusedMs).toBeGreaterThan(150); // three 80 ms validation passes after the anchor
   });
 
-  catalog.cheats.filter((c) => c.kind === 'dynamic').forEach((c, i) => {
-    it(`${c.fixture} (run) is caught by ${c.rule}`, async () => {
-      const { outcome, verdict } = await runScriptFixture(dir, c.fixture, i + 1);
-      expect(outcome).toBe('ok');
-      expect(verdict.violations.map((v) => v.rule)).toContain(c.rule);
+  catalog.cheats
+    .filter((c) => c.kind === 'dynamic')
+    .forEach((c, i) => {
+      it(`${c.fixture} (run) is caught by ${c.rule}`, async () => {
+        const { outcome, verdict } = await runScriptFixture(dir, c.fixture, i + 1);
+        expect(outcome).toBe('ok');
+        expect(verdict.violations.map((v) => v.rule)).toContain(c.rule);
+      });
     });
-  });
 
   it('with the sandbox on, task data is read-only: the data write fails and the version crashes', async () => {
     process.env.SPEEDRUNNER_SANDBOX = 'auto';
@@ -71,18 +74,24 @@ describe('cheat fixtures', () => {
     }
   });
 
-  catalog.cheats.filter((c) => c.kind === 'static').forEach((c) => {
-    it(`${c.fixture} (patch) is caught by ${c.rule}`, () => {
-      const verdict = checkPatchFixture(c.fixture);
-      expect(verdict.violations.map((v) => v.rule)).toContain(c.rule);
+  catalog.cheats
+    .filter((c) => c.kind === 'static')
+    .forEach((c) => {
+      it(`${c.fixture} (patch) is caught by ${c.rule}`, () => {
+        const verdict = checkPatchFixture(c.fixture);
+        expect(verdict.violations.map((v) => v.rule)).toContain(c.rule);
+      });
     });
-  });
 });
 
 describe('speedrunner integrity check', () => {
   const cli = async (args: string[]) => {
     try {
-      const r = await run(process.execPath, [join(ROOT, 'bin/speedrunner.js'), 'integrity', 'check', '--task', 'nanogpt_baseline', ...args], { cwd: ROOT });
+      const r = await run(
+        process.execPath,
+        [join(ROOT, 'bin/speedrunner.js'), 'integrity', 'check', '--task', 'nanogpt_baseline', ...args],
+        { cwd: ROOT },
+      );
       return { code: 0, stdout: r.stdout, stderr: r.stderr };
     } catch (err) {
       const e = err as { code: number; stdout: string; stderr: string };
@@ -96,14 +105,26 @@ describe('speedrunner integrity check', () => {
     expect(JSON.parse(cheat.stdout)).toMatchObject({ verdict: 'excluded', violations: [{ rule: 'env.tampered' }] });
 
     const honest = join(dir, 'honest.patch');
-    writeFileSync(honest, readFileSync(join(CHEATS, 'fewer_val_tokens.patch'), 'utf8').replace('// 8  # validate on an eighth', ' # same count, reformatted'));
+    writeFileSync(
+      honest,
+      readFileSync(join(CHEATS, 'fewer_val_tokens.patch'), 'utf8').replace(
+        '// 8  # validate on an eighth',
+        ' # same count, reformatted',
+      ),
+    );
     const ok = await cli(['--diff', honest, '--json']);
     expect(ok.code, ok.stderr).toBe(0);
     expect(JSON.parse(ok.stdout)).toMatchObject({ verdict: 'scored', violations: [] });
     expect(JSON.parse(ok.stdout).warnings.length).toBeGreaterThan(0); // it touches the val_tokens line: a warning
 
     const stale = join(dir, 'stale.patch');
-    writeFileSync(stale, readFileSync(join(CHEATS, 'env_tamper.patch'), 'utf8').replace('accum = a.total_batch_tokens // per_micro', 'accum = 1'));
+    writeFileSync(
+      stale,
+      readFileSync(join(CHEATS, 'env_tamper.patch'), 'utf8').replace(
+        'accum = a.total_batch_tokens // per_micro',
+        'accum = 1',
+      ),
+    );
     const bad = await cli(['--diff', stale]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/does not apply/);

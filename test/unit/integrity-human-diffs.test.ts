@@ -9,12 +9,17 @@ import { checkChanges } from '../../src/integrity/static-rules';
 
 const VAL_TOKENS = 10_485_760;
 const excluding = (changes: HumanChange[]) =>
-  changes.map((c) => ({ name: c.name, violations: checkChanges([c.change], { valTokens: VAL_TOKENS }).violations })).filter((r) => r.violations.length > 0);
+  changes
+    .map((c) => ({ name: c.name, violations: checkChanges([c.change], { valTokens: VAL_TOKENS }).violations }))
+    .filter((r) => r.violations.length > 0);
 
 describe('human record changes are never excluded', () => {
   it('modded-nanogpt 2024-10-09 SOAP → 10-10 Muon → 10-14 ModernArch (fixtures)', () => {
     const changes = fixtureHumanChanges(join(ROOT, 'test/fixtures/human-diffs/modded-nanogpt'));
-    expect(changes.map((c) => c.name)).toEqual(['2024-10-09_SOAP → 2024-10-10_Muon', '2024-10-10_Muon → 2024-10-14_ModernArch']);
+    expect(changes.map((c) => c.name)).toEqual([
+      '2024-10-09_SOAP → 2024-10-10_Muon',
+      '2024-10-10_Muon → 2024-10-14_ModernArch',
+    ]);
     for (const c of changes) expect(c.change.after).not.toBe(c.change.before);
     expect(excluding(changes)).toEqual([]);
     // Muon → ModernArch rewrites the validation loss line (`val_loss += loss.detach()`): once a reason to
@@ -26,10 +31,13 @@ describe('human record changes are never excluded', () => {
   });
 
   const checkout = process.env.SPEEDRUNNER_REFERENCE_CHECKOUT;
-  it.skipIf(!checkout)('the 19 imported R → R+1 diffs of the reference checkout (set SPEEDRUNNER_REFERENCE_CHECKOUT to run)', () => {
-    const changes = referenceHumanChanges(checkout!);
-    expect(changes).toHaveLength(19);
-    expect(changes.map((c) => c.name)).not.toContain('record 6 → 7');
-    expect(excluding(changes)).toEqual([]);
-  });
+  it.skipIf(!checkout)(
+    'the 19 imported R → R+1 diffs of the reference checkout (set SPEEDRUNNER_REFERENCE_CHECKOUT to run)',
+    () => {
+      const changes = referenceHumanChanges(checkout!);
+      expect(changes).toHaveLength(19);
+      expect(changes.map((c) => c.name)).not.toContain('record 6 → 7');
+      expect(excluding(changes)).toEqual([]);
+    },
+  );
 });

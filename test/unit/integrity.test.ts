@@ -16,8 +16,16 @@ import { noUsage } from '../../core/usage';
 
 const rules = (v: { violations: { rule: string }[] }) => v.violations.map((x) => x.rule);
 const speedrunTask = taskSchema.parse({
-  id: 't', description: 'd', workspace_template: 'w', fnames: ['train_gpt2.py'], entry_fname: 'train_gpt2.py', timeout_s: 60,
-  metric_parser: 'speedrun', selection_metric: 'train_time', metrics_at_most: { val_loss: 3.28 }, records: { metric: 'train_time', baseline: 1000, target: 500 },
+  id: 't',
+  description: 'd',
+  workspace_template: 'w',
+  fnames: ['train_gpt2.py'],
+  entry_fname: 'train_gpt2.py',
+  timeout_s: 60,
+  metric_parser: 'speedrun',
+  selection_metric: 'train_time',
+  metrics_at_most: { val_loss: 3.28 },
+  records: { metric: 'train_time', baseline: 1000, target: 500 },
 });
 
 describe('flagTimingDisagreement', () => {
@@ -73,13 +81,34 @@ describe('flagSuspiciousDiff', () => {
   });
 
   it('ignores unchanged context lines and harmless changes', () => {
-    const harmless = ['--- a/t.py', '+++ b/t.py', '@@ -1,3 +1,3 @@', ' val_loss = evaluate()', '-lr = 0.1', '+lr = 0.2', ' torch.cuda.synchronize()'].join('\n');
+    const harmless = [
+      '--- a/t.py',
+      '+++ b/t.py',
+      '@@ -1,3 +1,3 @@',
+      ' val_loss = evaluate()',
+      '-lr = 0.1',
+      '+lr = 0.2',
+      ' torch.cuda.synchronize()',
+    ].join('\n');
     expect(flagSuspiciousDiff(harmless)).toEqual([]);
   });
 
   it('diffs before/after texts itself', () => {
-    const before = ['import os', 'def main():', '    val_loader = Loader(args.val_files)', '    print(val_loss)', 'main()'].join('\n');
-    const after = ['import os', 'def main():', '    lr = 0.2', '    print(val_loss)', '    print(NANOGPT_VAL_TOKENS)', 'main()'].join('\n');
+    const before = [
+      'import os',
+      'def main():',
+      '    val_loader = Loader(args.val_files)',
+      '    print(val_loss)',
+      'main()',
+    ].join('\n');
+    const after = [
+      'import os',
+      'def main():',
+      '    lr = 0.2',
+      '    print(val_loss)',
+      '    print(NANOGPT_VAL_TOKENS)',
+      'main()',
+    ].join('\n');
     expect(flagSuspiciousDiff([{ path: 'train_gpt2.py', before, after }])).toEqual([
       'train_gpt2.py:3 (removed) touches the validation data: val_loader = Loader(args.val_files)',
       'train_gpt2.py:5 (added) changes the validation token count: print(NANOGPT_VAL_TOKENS)',
@@ -114,22 +143,34 @@ describe('static rules (on the lines a version adds)', () => {
     expect(v.violations).toEqual([]);
     expect(v.warnings.length).toBeGreaterThan(0);
     expect(edit('    val_loss += model(x)', '    val_loss += model(x, window=w).detach()').violations).toEqual([]);
-    expect(edit('val_tokens = int(os.environ["NANOGPT_VAL_TOKENS"])', 'val_tokens : int = 10485760 # keep fixed').violations).toEqual([]);
-    expect(edit('import os', 'import os\nos.environ["PYTORCH_CUDA_ALLOC_CONF"] = "expandable_segments:True"').violations).toEqual([]);
+    expect(
+      edit('val_tokens = int(os.environ["NANOGPT_VAL_TOKENS"])', 'val_tokens : int = 10485760 # keep fixed').violations,
+    ).toEqual([]);
+    expect(
+      edit('import os', 'import os\nos.environ["PYTORCH_CUDA_ALLOC_CONF"] = "expandable_segments:True"').violations,
+    ).toEqual([]);
     expect(check(base, base).violations).toEqual([]);
   });
 
   it('val.tokens: another count, a computed count, a shrunk loop', () => {
     expect(rules(edit('int(os.environ["NANOGPT_VAL_TOKENS"])', '1048576'))).toEqual(['val.tokens']);
-    expect(rules(edit('int(os.environ["NANOGPT_VAL_TOKENS"])', 'int(os.environ["NANOGPT_VAL_TOKENS"]) // 4'))).toEqual(['val.tokens']);
-    expect(rules(edit('val_steps = val_tokens // (B * T)', 'val_steps = val_tokens // (B * T) // 2'))).toEqual(['val.tokens']);
+    expect(rules(edit('int(os.environ["NANOGPT_VAL_TOKENS"])', 'int(os.environ["NANOGPT_VAL_TOKENS"]) // 4'))).toEqual([
+      'val.tokens',
+    ]);
+    expect(rules(edit('val_steps = val_tokens // (B * T)', 'val_steps = val_tokens // (B * T) // 2'))).toEqual([
+      'val.tokens',
+    ]);
     expect(rules(edit('val_steps = val_tokens // (B * T)', 'val_steps = 3'))).toEqual(['val.tokens']);
     expect(rules(edit('for _ in range(val_steps):', 'for _ in range(val_steps // 8):'))).toEqual(['val.tokens']);
     expect(rules(edit('import os', 'import os\nval_steps //= 2'))).toContain('val.tokens');
   });
 
   it('val.data-source: validation fed from the training files, or the val files no longer read', () => {
-    expect(rules(edit('input_val_bin = os.environ["NANOGPT_VAL_FILES"]', 'input_val_bin = os.environ["NANOGPT_TRAIN_FILES"]'))).toEqual(['val.data-source', 'val.data-source']);
+    expect(
+      rules(
+        edit('input_val_bin = os.environ["NANOGPT_VAL_FILES"]', 'input_val_bin = os.environ["NANOGPT_TRAIN_FILES"]'),
+      ),
+    ).toEqual(['val.data-source', 'val.data-source']);
     const v = edit('for _ in range(val_steps):', 'val_loader = Loader(args.input_bin)\nfor _ in range(val_steps):');
     expect(rules(v)).toEqual(['val.data-source']);
   });
@@ -139,15 +180,21 @@ describe('static rules (on the lines a version adds)', () => {
     expect(rules(edit('{val_loss:.4f}', '{3.2712:.4f}'))).toEqual(['val.hardcoded']);
     expect(rules(edit('{val_loss:.4f}', '3.2712'))).toEqual(['val.hardcoded']);
     const printed = base.replace('{val_loss:.4f}', '{vl:.4f}');
-    expect(rules(check(printed, printed.replace('val_loss = 0.0', 'val_loss = 0.0\nvl = 3.1')))).toEqual(['val.hardcoded']);
+    expect(rules(check(printed, printed.replace('val_loss = 0.0', 'val_loss = 0.0\nvl = 3.1')))).toEqual([
+      'val.hardcoded',
+    ]);
   });
 
   it('env.tampered: harness keys, computed keys and bulk updates; comments and docstrings never count', () => {
     expect(rules(edit('import os', 'import os\nos.environ["NANOGPT_VAL_TOKENS"] = "1024"'))).toEqual(['env.tampered']);
-    expect(rules(edit('import os', 'import os\nk = "NANO" + "GPT_VAL_TOKENS"\nos.environ[k] = "1024"'))).toEqual(['env.tampered']);
+    expect(rules(edit('import os', 'import os\nk = "NANO" + "GPT_VAL_TOKENS"\nos.environ[k] = "1024"'))).toEqual([
+      'env.tampered',
+    ]);
     expect(rules(edit('import os', 'import os\nos.environ.update(NANOGPT_VAL_TOKENS="1")'))).toEqual(['env.tampered']);
     expect(rules(edit('import os', 'import os\nos.putenv("CUDA_VISIBLE_DEVICES", "0")'))).toEqual(['env.tampered']);
-    expect(edit('import os', 'import os\n# os.environ["NANOGPT_VAL_TOKENS"] = "1"\n"""\nval_tokens = 5\n"""').violations).toEqual([]);
+    expect(
+      edit('import os', 'import os\n# os.environ["NANOGPT_VAL_TOKENS"] = "1"\n"""\nval_tokens = 5\n"""').violations,
+    ).toEqual([]);
   });
 
   it('codeOnly blanks comments and docstrings, keeps strings in code and the line count', () => {
@@ -201,7 +248,10 @@ function honestArrivals(log: string, valPassMs: number) {
 }
 
 describe('clock rules on a real record log (2024-10-14 ModernArch, modded-nanogpt)', () => {
-  const log = readFileSync(join(ROOT, 'test/fixtures/human-diffs/modded-nanogpt/2024-10-14_ModernArch/log-excerpt.txt'), 'utf8');
+  const log = readFileSync(
+    join(ROOT, 'test/fixtures/human-diffs/modded-nanogpt/2024-10-14_ModernArch/log-excerpt.txt'),
+    'utf8',
+  );
 
   it('an honest run agrees with its clock, validation passes and compilation excused', () => {
     const arrivals = honestArrivals(log, 2500);
@@ -209,12 +259,17 @@ describe('clock rules on a real record log (2024-10-14 ModernArch, modded-nanogp
     expect(r.violations).toEqual([]);
     expect(r.evidence!.anchorStep).toBe(11);
     expect(r.evidence!.excusedMs).toBeGreaterThan(40 * 2500 * 0.9);
-    expect(Math.abs(r.evidence!.observedMs - r.evidence!.excusedMs - r.evidence!.reportedMs)).toBeLessThan(r.evidence!.toleranceMs);
+    expect(Math.abs(r.evidence!.observedMs - r.evidence!.excusedMs - r.evidence!.reportedMs)).toBeLessThan(
+      r.evidence!.toleranceMs,
+    );
   });
 
   it('the same log reporting 5% less time than the clock saw is caught', () => {
     const arrivals = honestArrivals(log, 2500);
-    const faked = log.replace('step:5100/5100 val_loss:3.2741 train_time:910546ms', `step:5100/5100 val_loss:3.2741 train_time:${Math.round(910546 * 0.95)}ms`);
+    const faked = log.replace(
+      'step:5100/5100 val_loss:3.2741 train_time:910546ms',
+      `step:5100/5100 val_loss:3.2741 train_time:${Math.round(910546 * 0.95)}ms`,
+    );
     expect(rules(checkClock(faked, clockOf(arrivals), undefined))).toEqual(['clock.reported-faster-than-observed']);
   });
 
@@ -236,23 +291,48 @@ describe('clock rules on a real record log (2024-10-14 ModernArch, modded-nanogp
 });
 
 describe('execution rules', () => {
-  const log = ['step:1/4 train_time:10ms', 'step:2/4 train_time:20ms', 'step:4/4 val_loss:3.2 train_time:40ms'].join('\n');
-  const clock: ExecutionClock = { steps: [[1, 100], [2, 110]], vals: [[4, 140]], lines: 3 };
+  const log = ['step:1/4 train_time:10ms', 'step:2/4 train_time:20ms', 'step:4/4 val_loss:3.2 train_time:40ms'].join(
+    '\n',
+  );
+  const clock: ExecutionClock = {
+    steps: [
+      [1, 100],
+      [2, 110],
+    ],
+    vals: [[4, 140]],
+    lines: 3,
+  };
 
   it('val.missing: training went past the last validation, or there is none', () => {
     expect(rules(checkExecution(speedrunTask, { log, wallMs: 1000, clock }))).toEqual([]);
-    expect(rules(checkExecution(speedrunTask, { log: log + '\nstep:5/4 train_time:50ms', wallMs: 1000, clock }))).toContain('val.missing');
-    expect(rules(checkExecution(speedrunTask, { log: 'step:1/4 train_time:10ms', wallMs: 1000, clock }))).toEqual(['val.missing']);
+    expect(
+      rules(checkExecution(speedrunTask, { log: log + '\nstep:5/4 train_time:50ms', wallMs: 1000, clock })),
+    ).toContain('val.missing');
+    expect(rules(checkExecution(speedrunTask, { log: 'step:1/4 train_time:10ms', wallMs: 1000, clock }))).toEqual([
+      'val.missing',
+    ]);
   });
 
   it('data.modified and target.parsed; a crashed execution is judged on its data only', () => {
-    expect(rules(checkExecution(speedrunTask, { log, wallMs: 1000, clock, dataChanged: ['/d/val_0.bin'] }))).toEqual(['data.modified']);
-    expect(rules(checkExecution(speedrunTask, { log, wallMs: 1000, clock, llmMetrics: ['val_loss'] }))).toEqual(['target.parsed']);
+    expect(rules(checkExecution(speedrunTask, { log, wallMs: 1000, clock, dataChanged: ['/d/val_0.bin'] }))).toEqual([
+      'data.modified',
+    ]);
+    expect(rules(checkExecution(speedrunTask, { log, wallMs: 1000, clock, llmMetrics: ['val_loss'] }))).toEqual([
+      'target.parsed',
+    ]);
     expect(rules(checkExecution(speedrunTask, { log: '', wallMs: 1000, completed: false }))).toEqual([]);
   });
 
   it('a regex task keeps the wall-time plausibility check as a warning', () => {
-    const regexTask = taskSchema.parse({ id: 'r', description: 'd', workspace_template: 'w', fnames: ['a.py'], entry_fname: 'a.py', timeout_s: 5, selection_metric: 'score' });
+    const regexTask = taskSchema.parse({
+      id: 'r',
+      description: 'd',
+      workspace_template: 'w',
+      fnames: ['a.py'],
+      entry_fname: 'a.py',
+      timeout_s: 5,
+      selection_metric: 'score',
+    });
     const r = checkExecution(regexTask, { log: 'score: 1', wallMs: 400_000, reportedTrainMs: 500_000 });
     expect(r.violations).toEqual([]);
     expect(r.warnings[0]).toMatch(/exceeds the harness-measured wall time/);
@@ -261,14 +341,27 @@ describe('execution rules', () => {
 
 describe('warnings do not exclude, violations do', () => {
   const node = (id: number, time: number, extra: Partial<NodeRecord> = {}): NodeRecord => ({
-    id, parent: id === 0 ? null : 0, stage: id === 0 ? 'root' : 'draft', iteration: 0, plan: '', status: 'ok', valid: true,
-    metrics: { train_time: time, val_loss: 3.2 }, timings: { started_at: '', llm_ms: 0, exec_ms: 0 }, usage: noUsage(), ...extra,
+    id,
+    parent: id === 0 ? null : 0,
+    stage: id === 0 ? 'root' : 'draft',
+    iteration: 0,
+    plan: '',
+    status: 'ok',
+    valid: true,
+    metrics: { train_time: time, val_loss: 3.2 },
+    timings: { started_at: '', llm_ms: 0, exec_ms: 0 },
+    usage: noUsage(),
+    ...extra,
   });
   const obj = { selection_metric: 'train_time', lower_is_better: true };
   const records = { metric: 'train_time', baseline: 1000, target: 500 };
 
   it('a warned version can be best and scored; a violating one cannot', () => {
-    const nodes = [node(0, 1000), node(1, 600, { flags: ['touches timing code'] }), node(2, 400, { violations: [{ rule: 'clock.burst', detail: 'x' }] })];
+    const nodes = [
+      node(0, 1000),
+      node(1, 600, { flags: ['touches timing code'] }),
+      node(2, 400, { violations: [{ rule: 'clock.burst', detail: 'x' }] }),
+    ];
     expect(bestNode(nodes, obj)?.id).toBe(1);
     expect(scoredVersions(nodes).map((n) => n.id)).toEqual([1]);
     expect(treeFsr(nodes, records).fsr).toBeCloseTo(0.8, 9);
