@@ -8,7 +8,8 @@ import { checkExecution } from '../../src/integrity/execution-rules';
 import { checkChanges, codeOnly } from '../../src/integrity/static-rules';
 import { applyToFiles, PatchError } from '../../src/integrity/patch';
 import { taskSchema } from '../../src/config/task';
-import type { ExecutionClock } from '../../src/exec/clock';
+import { ClockRecorder, type ExecutionClock } from '../../src/exec/clock';
+import { speedrunLineKind } from '../../src/speedrun/log-parse';
 import { bestNode } from '../../core/policy';
 import { scoredVersions, treeFsr } from '../../core/fsr';
 import type { NodeRecord } from '../../core/types';
@@ -287,6 +288,46 @@ describe('clock rules on a real record log (2024-10-14 ModernArch, modded-nanogp
 
   it('tolerance: 250 ms + 2% of the span + 2 steps', () => {
     expect(DEFAULT_CLOCK_TOLERANCE).toEqual({ slackMs: 250, fraction: 0.02, steps: 2 });
+  });
+});
+
+describe('clock rules at full length, through the harness clock recorder (sampled)', () => {
+  /** A 5100-step record-like run: 55 s compilation before the step-10 reset, 177 ms steps, a 2.5 s validation every 125 steps. */
+  function run(finalScale = 1) {
+    const rec = new ClockRecorder(speedrunLineKind);
+    const lines: string[] = [];
+    const N = 5100;
+    let now = 3000;
+    let trainMs = 0;
+    const emit = (text: string) => {
+      lines.push(text);
+      rec.line(text, now);
+    };
+    for (let step = 0; step <= N; step++) {
+      if (step === 10) trainMs = 0;
+      if (step === N || step % 125 === 0) {
+        now += 2500; // the validation pass, left out of train_time
+        emit(
+          `step:${step}/${N} val_loss:${(4 - step / N).toFixed(4)} train_time:${Math.round(step === N ? trainMs * finalScale : trainMs)}ms step_avg:1ms`,
+        );
+      }
+      if (step === N) break;
+      const ms = step < 10 ? 5500 : 177;
+      now += ms;
+      trainMs += ms;
+      emit(`step:${step + 1}/${N} train_loss:4.0 train_time:${Math.round(trainMs)}ms step_avg:1ms`);
+    }
+    return { log: lines.join('\n'), clock: rec.clock(), wallMs: now + 1000 };
+  }
+
+  it('an honest run passes although most step lines were sampled away; 4% less reported time does not', () => {
+    const honest = run();
+    expect(honest.clock.steps.length).toBeLessThan(400);
+    const r = checkClock(honest.log, honest.clock, honest.wallMs);
+    expect(r.violations).toEqual([]);
+    expect(r.evidence!.excusedMs).toBeGreaterThanOrEqual(41 * 2500); // every pass after the anchor (step 0's comes before it)
+    const faked = run(0.96);
+    expect(rules(checkClock(faked.log, faked.clock, faked.wallMs))).toEqual(['clock.reported-faster-than-observed']);
   });
 });
 
