@@ -60,6 +60,8 @@ export interface ScriptedRequestLog {
   body: unknown;
   /** The HTTP status answered; null for a request left hanging. */
   status: number | null;
+  /** When the request arrived (ms since the epoch), so tests can see the retry delays. */
+  at_ms: number;
 }
 
 export interface ScriptedServer {
@@ -113,6 +115,7 @@ export async function startScriptedServer(script: Script, port = 0): Promise<Scr
         authorization_present: Boolean(req.headers.authorization || req.headers['x-api-key']),
         body,
         status: fault?.hang ? null : (fault?.status ?? 200),
+        at_ms: Date.now(),
       });
       if (fault?.hang) return; // read, never answered: the client's timeout (or a dead worker) ends it
       if (fault?.status) {
