@@ -2,7 +2,8 @@
 // 429 with Retry-After, 500, 400, or never. Each call must be exactly one HTTP request (the SDK does
 // not retry); the error tells Temporal whether and when to retry; a send left unanswered is counted
 // as unconfirmed by the attempt that finally gets the reply.
-import { describe, it, expect, beforeEach, afterEach } from 'vitest';
+import { describe, it, expect, beforeEach, afterEach, vi } from 'vitest';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +17,7 @@ import { estimatedUsd } from '../../src/llm/unconfirmed';
 import { fitToModel } from '../../src/llm/context-fit';
 import { addUsage, describeUsage, noUsage } from '../../core/usage';
 import { ArtifactStore } from '../../src/store/artifact-store';
+import { ROOT } from '../../src/paths';
 
 const script = scriptSchema.parse({
   rules: [
@@ -166,6 +168,23 @@ describe('unconfirmed calls', () => {
       // one request per attempt (the hang, the answer); the cached replay sent nothing
       expect(requestsOf('stalled').map((r) => r.status)).toEqual([null, 200]);
     }
+  });
+
+  it('a worker that dies with the request in flight leaves its send counted by the next attempt', async () => {
+    const m = priced(await fresh('openai'));
+    const root = join(dir, 'store-dead-worker');
+    const args = [root, JSON.stringify({ ...m, request_timeout_s: 600 }), JSON.stringify(ask('stalled please')), JSON.stringify(site)];
+    const worker = spawn(process.execPath, [join(ROOT, 'test/fixtures/llm/call-and-wait.mjs'), ...args], { cwd: ROOT, stdio: 'ignore' });
+    const exited = new Promise((resolve) => worker.once('exit', resolve));
+    await vi.waitFor(() => expect(requestsOf('stalled')).toHaveLength(1), { timeout: 60_000, interval: 50 });
+    worker.kill('SIGKILL'); // the control worker dies: no reply, no error handler, only the marker it wrote
+    await exited;
+
+    const reply = await cachedChat(new ArtifactStore(root), m, ask('stalled please'), site); // Temporal's retry, elsewhere
+    expect(reply.text).toBe('late answer');
+    expect(reply.usage.unconfirmed_calls).toBe(1);
+    expect(reply.usage.unconfirmed_usd).toBe(estimatedUsd(m, fitToModel(m, ask('stalled please')).tokens));
+    expect(requestsOf('stalled').map((r) => r.status)).toEqual([null, 200]);
   });
 
   it('an error answer (429, 500) is not billed, so it is not unconfirmed', async () => {
