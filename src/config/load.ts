@@ -180,13 +180,6 @@ export function resolveRunConfig(overrides: string[], env: NodeJS.ProcessEnv = p
   for (const key of ['train_files', 'val_files']) {
     if (data && typeof data[key] === 'string' && data[key] !== '' && !isAbsolute(data[key] as string)) data[key] = resolve(data[key] as string);
   }
-  // The scripted model reads `join(ROOT, script)`: an absolute path (e.g. under SPEEDRUNNER_HOME) is kept as one relative to ROOT.
-  if (typeof model.script === 'string' && isAbsolute(model.script)) model.script = relative(ROOT, model.script);
-  // Executions run in a scratch directory: data globs are made absolute against where the run was started.
-  const data = config.data as Record<string, unknown> | undefined;
-  for (const key of ['train_files', 'val_files']) {
-    if (data && typeof data[key] === 'string' && data[key] !== '' && !isAbsolute(data[key] as string)) data[key] = resolve(data[key] as string);
-  }
   if (typeof config.store === 'string') {
     try {
       config.store = resolveStoreSetting(config.store, homeDir()); // s3:// kept, file:// and relative paths made absolute
