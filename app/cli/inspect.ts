@@ -18,13 +18,14 @@ export async function printRun(runId: string, opts: { json?: boolean; tree: bool
     if (!view) throw err;
     readout = { view, status: 'UNKNOWN', source: 'store' };
   }
-  const { view, status, source } = readout;
+  const { view, status, source, failure } = readout;
   if (opts.json) {
-    const base = { runId, status, source, phase: view.phase, iteration: view.iteration, n_iterations: view.n_iterations, best: view.best ?? null, fsr: view.fsr ?? null, usage: view.usage, paused: view.paused ?? false, stopped: view.stopped ?? null, gpu_seconds: view.gpu_seconds ?? 0, forked_from: view.forked_from ?? null };
+    const base = { runId, status, source, phase: view.phase, iteration: view.iteration, n_iterations: view.n_iterations, best: view.best ?? null, fsr: view.fsr ?? null, usage: view.usage, paused: view.paused ?? false, stopped: view.stopped ?? null, gpu_seconds: view.gpu_seconds ?? 0, forked_from: view.forked_from ?? null, failure: failure ?? null };
     console.log(JSON.stringify(opts.tree ? { ...base, selection_metric: view.selection_metric, nodes: view.nodes } : { ...base, nodes: view.nodes.length }));
     return;
   }
-  console.log(`status: ${status} (read from ${source === 'query' ? 'the live workflow' : 'the stored snapshot: no worker is up'})`);
+  console.log(`status: ${status} (read from ${source === 'query' ? 'the live workflow' : 'the stored snapshot: no worker answered'})`);
+  if (failure) console.log(`failed: ${failure}`);
   for (const line of summaryLines(view)) console.log(line);
   if (opts.tree) console.log(`\n${renderTree(view)}`);
 }

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { connectClient } from '../../temporal/client/connection';
 import { SA } from '../../core/search-attributes';
+import { runFailure } from '../../temporal/client/run-failure';
 
 /** `speedrunner ls [query]`: runs filtered by the same visibility query the Temporal UI takes. */
 export function registerListCommand(program: Command) {
@@ -26,10 +27,11 @@ export function registerListCommand(program: Command) {
           iteration: sa.get(SA.Iteration) ?? null,
           best_metric: sa.get(SA.BestMetric) ?? null,
           started_at: wf.startTime.toISOString(),
+          failure: (await runFailure(client, wf.workflowId, wf.status.name)) ?? null,
         });
         if (rows.length >= Number(opts.limit)) break;
       }
       if (opts.json) return console.log(JSON.stringify(rows));
-      for (const r of rows) console.log(`${r.runId}\t${r.status}\t${r.task}\t${r.phase}\titeration=${r.iteration}\tbest=${r.best_metric ?? '-'}`);
+      for (const r of rows) console.log(`${r.runId}\t${r.status}\t${r.task}\t${r.phase}\titeration=${r.iteration}\tbest=${r.best_metric ?? '-'}${r.failure ? `\t${r.failure}` : ''}`);
     });
 }

@@ -6,6 +6,9 @@ import { resolveRunConfig } from '../../src/config/load';
 import type { RunConfig } from '../../src/config/schema';
 import { homeDir, ROOT } from '../../src/paths';
 import { hasPollers, startRun } from '../../temporal/client/run-client';
+import { ACTIVITY_TASKS, hasLivePollers } from '../../temporal/client/pollers';
+import { checkBeforeStart } from '../../src/config/preflight';
+import { gpuQueue } from '../../core/search-attributes';
 import { loadRunView } from '../../src/store/run-view-store';
 import { ArtifactStore } from '../../src/store/artifact-store';
 import { connectClient, connectConfig, connectWorkerConnection, usesExternalCluster } from '../../temporal/client/connection';
@@ -58,6 +61,7 @@ export interface ForkStart {
 
 export async function runCommand(overrides: string[], opts: { detach?: boolean; json?: boolean; gpus?: string }, fork?: ForkStart) {
   const config = resolveRunConfig(overrides, process.env, fork?.config);
+  await checkBeforeStart(config); // exit 2 before anything starts
   const say = opts.json ? (_: string) => {} : (s: string) => console.log(s);
   say(describeModel(config));
   const external = usesExternalCluster();
@@ -72,6 +76,8 @@ export async function runCommand(overrides: string[], opts: { detach?: boolean; 
     if (!external && !(await hasPollers(client, config.task_queue))) {
       spawnBackgroundWorkers(gpus);
       say(`started background workers (logs in ${join(homeDir(), 'logs')})`);
+    } else {
+      await warnWithoutGpuWorker(client, config);
     }
     const handle = await startRun(client, config, undefined, fork?.carried);
     if (opts.json) console.log(JSON.stringify({ runId: handle.workflowId, ui: uiUrl(handle.workflowId) ?? null }));
@@ -80,7 +86,8 @@ export async function runCommand(overrides: string[], opts: { detach?: boolean; 
   }
 
   const workers: Worker[] = [];
-  if (!external) {
+  if (external) await warnWithoutGpuWorker(client, config);
+  else {
     // In-process workers: their INFO logs would drown the progress lines.
     Runtime.install({ logger: new DefaultLogger('WARN') });
     const { connection, namespace } = await connectWorkerConnection();
@@ -129,6 +136,16 @@ export async function runCommand(overrides: string[], opts: { detach?: boolean; 
     return;
   }
   for (const line of summaryLines(await readFinalView(handle.workflowId, config))) console.log(line);
+}
+
+/** Executions wait for a GPU worker: say so up front when none polls the run's GPU queue (on stderr; the run still starts). */
+async function warnWithoutGpuWorker(client: Awaited<ReturnType<typeof connectClient>>, config: RunConfig) {
+  const queue = gpuQueue(config.task_queue);
+  if (await hasLivePollers(client, queue, ACTIVITY_TASKS)) return;
+  console.error(
+    `warning: no GPU worker polls ${queue}: executions of task '${config.task.id}' wait until one starts ` +
+      `(\`speedrunner worker gpu --gpus <ids>\` on a host with the task's environment; \`speedrunner worker gpu --check\` says which tasks a host can run)`,
+  );
 }
 
 async function runWorkersUntil<T>(workers: Worker[], until: Promise<T>): Promise<T> {

@@ -11,6 +11,8 @@ export interface RunReportInput {
   status: string;
   /** `query`: live from the workflow; `store`: the snapshot the run keeps. */
   source: 'query' | 'store';
+  /** What ended a failed, terminated or timed-out run (its close event's failure). */
+  failure?: string;
   /** The run's config as it started (absent when the server could not be asked). */
   config?: unknown;
   executions?: ExecutionInFlight[];
@@ -36,6 +38,7 @@ export interface RunReportData {
   generated_at: string;
   status: string;
   source: 'query' | 'store';
+  failure?: string;
   run: Omit<RunView, 'nodes'>;
   config?: unknown;
   nodes: ReportNode[];
@@ -154,6 +157,7 @@ export async function collectRunReport(input: RunReportInput, store: ArtifactSto
       generated_at: new Date().toISOString(),
       status: input.status,
       source: input.source,
+      ...(input.failure ? { failure: input.failure } : {}),
       run,
       ...(input.config !== undefined ? { config: input.config } : {}),
       nodes,

@@ -25,6 +25,7 @@
       h('div', { class: 'sub' }, `task ${run.task} · model ${run.model} · science runner ${run.science_runner}`),
       h('div', { class: 'badges' },
         badge(DATA.status, `status-${DATA.status.toLowerCase()}`),
+        DATA.failure ? badge(`failed: ${DATA.failure}`, 'status-failed') : null,
         badge(`phase: ${run.phase}`, `phase-${run.phase}`),
         run.paused ? badge('paused', 'warn') : null,
         run.stopped ? badge(`stopped: ${run.stopped}`, 'warn') : null),
