@@ -6,7 +6,6 @@ import { HARNESS_WALL_METRIC, type TaskConfig } from '../config/task';
 import { cachedChat } from '../llm/cached-chat';
 import { addUsage, noUsage, type TokenUsage } from '../../core/usage';
 import { extractEvalMetrics, extractMetrics, judgeExecution, type Verdict } from '../metrics/analyze';
-import type { ExecutionClock } from '../exec/clock';
 import { checkExecution } from '../integrity/execution-rules';
 import { describeViolation, type Violation } from '../integrity/rules';
 import type { ArtifactStore } from '../store/artifact-store';
@@ -98,9 +97,8 @@ export async function analyzeExecution(store: ArtifactStore, input: AnalysisInpu
 
   // Integrity from the harness's own evidence (its line clock, the data fingerprint, its own parse):
   // a named violation makes the version buggy; everything else is a warning for review.
-  const clock = (exec as ExecutionReport & { clock?: ExecutionClock }).clock;
   const integrity = checkExecution(task, {
-    log, wallMs: exec.wallMs, clock, dataChanged: exec.dataChanged, llmMetrics, reportedTrainMs: all.train_time, completed: exec.outcome === 'ok',
+    log, wallMs: exec.wallMs, clock: exec.clock, dataChanged: exec.dataChanged, llmMetrics, reportedTrainMs: all.train_time, completed: exec.outcome === 'ok',
   });
   const flags = integrity.warnings;
   const violations = integrity.violations;
