@@ -10,6 +10,7 @@ import * as gpuBusyBench from './gpu-busy';
 import * as storageBench from './storage';
 import * as scaleBench from './scale';
 import * as recoveryBench from './recovery';
+import * as scoreTimeBench from './score-time';
 import { tableLines } from './lib/table';
 
 type Params = Record<string, number | boolean | string>;
@@ -24,6 +25,7 @@ const BENCHES: Record<string, Bench> = {
   storage: { ...storageBench, run: (p) => storageBench.storage(p as typeof storageBench.defaults) },
   scale: { ...scaleBench, run: (p) => scaleBench.scale(p as typeof scaleBench.defaults) },
   recovery: { ...recoveryBench, run: (p) => recoveryBench.recovery(p as typeof recoveryBench.defaults) },
+  'score-time': { ...scoreTimeBench, run: (p) => scoreTimeBench.scoreTime(p as typeof scoreTimeBench.defaults) },
 };
 
 function parseArgs(argv: string[]) {

@@ -98,11 +98,8 @@ async function score(args: string[], opts: ScoreOptions) {
     const groups: GroupScore[] = aggregateScores(scores.map(scoreRow), { configKeys: CONFIG_KEYS, groupBy, resamples, seed });
     const aggregation = { top_k: 3, valid_range: [0, 3], group_by: groupBy, resamples, seed, confidence: 0.95, bootstrap: 'stratified (rliable): records resampled within each rank column' };
 
-    if (opts.json) {
-      console.log(JSON.stringify({ rule, aggregation, runs: scores, groups, ...(skipped.length ? { skipped } : {}) }));
-      return;
-    }
-    printText(scores, groups, rule, skipped);
+    if (opts.json) await writeOut([JSON.stringify({ rule, aggregation, runs: scores, groups, ...(skipped.length ? { skipped } : {}) })]);
+    else await writeOut(textLines(scores, groups, rule, skipped));
   } finally {
     await closeClient(client);
   }
@@ -111,7 +108,15 @@ async function score(args: string[], opts: ScoreOptions) {
 const fmtMs = (ms: number | null) => (ms === null ? '-' : `${(ms / 1000).toFixed(1)}s`);
 const fmtFsr = (s: RunScore) => (s.fsr === null ? 'n/a' : `${s.fsr.toFixed(3)}${s.excluded ? ' (excluded)' : ''}`);
 
-function printText(scores: RunScore[], groups: GroupScore[], rule: ScoreRule, skipped: { runId: string; reason: string }[]) {
+/**
+ * Writes to stdout and waits until it is handed off: the CLI exits right after the action, and a
+ * pipe drops what is still buffered then (thousands of runs are megabytes of output).
+ */
+const writeOut = (lines: string[]) => new Promise<void>((done) => process.stdout.write(lines.length ? lines.join('\n') + '\n' : '', () => done()));
+
+function textLines(scores: RunScore[], groups: GroupScore[], rule: ScoreRule, skipped: { runId: string; reason: string }[]): string[] {
+  const out: string[] = [];
+  const log = (line: string) => out.push(line);
   const head = ['run', 'task', 'model', 'scaffold', 'hint', 'valid', 't_agent', 'baseline', 'target', 'FSR'];
   const body = scores.map((s) => [
     s.runId,
@@ -125,20 +130,20 @@ function printText(scores: RunScore[], groups: GroupScore[], rule: ScoreRule, sk
     fmtMs(s.target_ms),
     fmtFsr(s),
   ]);
-  for (const line of table([head, ...body])) console.log(line);
+  for (const line of table([head, ...body])) log(line);
   const which = rule.offline ? 'offline rule: every version with metrics, val_loss < 3.29' : `valid: val_loss ${rule.strict ? '<' : '<='} ${rule.target}`;
-  console.log(`${which}; FSR = (t_baseline - t_agent) / (t_baseline - t_target)`);
+  log(`${which}; FSR = (t_baseline - t_agent) / (t_baseline - t_target)`);
   for (const s of scores) {
-    for (const v of s.violations) console.log(`${s.runId}: ${rule.offline ? 'counted by the offline rule despite' : 'version left out,'} integrity violation ${v}`);
-    for (const f of s.flags) console.log(`${s.runId}: warning for review (still scored) ${f}`);
+    for (const v of s.violations) log(`${s.runId}: ${rule.offline ? 'counted by the offline rule despite' : 'version left out,'} integrity violation ${v}`);
+    for (const f of s.flags) log(`${s.runId}: warning for review (still scored) ${f}`);
   }
-  for (const s of skipped) console.log(`${s.runId}: not scored: ${s.reason}`);
+  for (const s of skipped) log(`${s.runId}: not scored: ${s.reason}`);
   const assumed = scores.filter((s) => s.hint_level_source === 'assumed');
-  if (assumed.length > 0) console.log(`hint level 0 assumed (the run stored no config, and Temporal has none) for: ${assumed.map((s) => s.runId).join(', ')}`);
+  if (assumed.length > 0) log(`hint level 0 assumed (the run stored no config, and Temporal has none) for: ${assumed.map((s) => s.runId).join(', ')}`);
 
-  if (groups.length === 0) return;
+  if (groups.length === 0) return out;
   const ci = (e: { value: number; lo: number; hi: number }) => `${e.value.toFixed(3)} [${e.lo.toFixed(3)}, ${e.hi.toFixed(3)}]`;
-  console.log('\nper configuration: top 3 FSR per record (outside [0, 3] → 0, padded), FSR-bar ± SEM of the 3 rank means; 95% stratified-bootstrap intervals:');
+  log('\nper configuration: top 3 FSR per record (outside [0, 3] → 0, padded), FSR-bar ± SEM of the 3 rank means; 95% stratified-bootstrap intervals:');
   const keys = Object.keys(groups[0].key);
   const gHead = [...keys.map((k) => (k === 'hint_level' ? 'hint' : k)), 'records', 'runs', 'FSR-bar ± SEM', 'median', 'IQM', 'mean', 'opt. gap'];
   const gBody = groups.map((g) => [
@@ -151,7 +156,8 @@ function printText(scores: RunScore[], groups: GroupScore[], rule: ScoreRule, sk
     ci(g.mean),
     ci(g.optimality_gap),
   ]);
-  for (const line of table([gHead, ...gBody])) console.log(line);
+  for (const line of table([gHead, ...gBody])) log(line);
   const padded = groups.filter((g) => g.padded > 0);
-  if (padded.length) console.log(`padded (fewer than 3 runs of a record): ${padded.map((g) => `${Object.values(g.key).join('/')} ${g.padded} of ${g.rows}`).join(', ')}`);
+  if (padded.length) log(`padded (fewer than 3 runs of a record): ${padded.map((g) => `${Object.values(g.key).join('/')} ${g.padded} of ${g.rows}`).join(', ')}`);
+  return out;
 }
