@@ -73,6 +73,7 @@ program
   .description('run a search: speedrunner run task=<id> model=<id> science_runner=<id> n_iterations=<n> [key=value…]')
   .argument('[overrides...]', 'Hydra-style key=value overrides (dotted paths for nested keys)')
   .option('--detach', 'print the run id and return; the run goes on in the workers')
+  .option('--gpus <ids>', "GPU ids for the workers this command starts (in-process, or in the background with --detach), e.g. 0,1,2,3; default SPEEDRUNNER_GPUS or 'none'")
   .option('--json', 'machine-readable output')
   .action((overrides, opts) => runCommand(overrides, opts));
 

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { connectClient } from '../../temporal/client/connection';
+import { parseNodeId } from './node-id';
 import { extendUpdate, pauseSignal, resumeSignal, retryNodeUpdate, stopSignal } from '../../temporal/workflows/speedrun';
 
 const handle = async (runId: string) => (await connectClient()).workflow.getHandle(runId);
@@ -41,9 +42,9 @@ export function registerSteeringCommands(program: Command) {
   program
     .command('retry-node')
     .argument('<runId>')
-    .argument('<nodeId>')
+    .argument('<nodeId>', 'the version to measure again: 2 or v_2')
     .description("execute a node's code version again, bypassing the result cache; the new result is recorded beside the old")
     .action(async (runId, nodeId) => {
-      console.log(await (await handle(runId)).executeUpdate(retryNodeUpdate, { args: [Number(nodeId)] }));
+      console.log(await (await handle(runId)).executeUpdate(retryNodeUpdate, { args: [parseNodeId(nodeId)] }));
     });
 }
