@@ -9,7 +9,8 @@ import { ArtifactStore } from '../../src/store/artifact-store';
 import { pauseSignal, resumeSignal } from '../../temporal/workflows/speedrun';
 import { cli, connect, makeEnv, startWorker, stopWorker, trackCleanups, waitFor, type TestEnv } from '../helpers/harness';
 
-// The operator's levers on real runs: parallel hypotheses, retry-node, fork, budgets, replay.
+// The operator's levers on real runs: parallel hypotheses on two GPU workers, retry-node, fork, budgets,
+// replay. What each does to the loop alone (pipeline included) is tested in the workflow tier.
 const onCleanup = trackCleanups();
 
 async function setUp(script: string, latencyMs: number, gpuWorkers = 1) {
@@ -54,20 +55,6 @@ describe('operator controls', () => {
     expect(s).toHaveLength(7);
     const overlapping = s.some(([a0, a1], i) => s.some(([b0], j) => i !== j && b0 > a0 && b0 < a1));
     expect(overlapping).toBe(true);
-  });
-
-  it('pipeline=true plans the next iteration while executions are in flight and still records every node', async () => {
-    const { t, client, files, start } = await setUp('counter-parallel.yaml', 0, 1);
-    const runId = await start(['science_runner=forest', 'n_iterations=3', 'pipeline=true', 'max_outstanding_executions=2', 'task.env.COUNTER_STEPS=8']);
-    const result = await client.workflow.getHandle(runId).result();
-    expect(result.nodes).toBe(10);
-    const { nodes } = await tree(t, runId);
-    expect(nodes.every((n) => n.status !== 'pending')).toBe(true);
-    expect(nodes.filter((n) => n.iteration === 2)).toHaveLength(3);
-    // An iteration-2 hypothesis was proposed before the last execution of iteration 1 had finished.
-    const lastEnd = Math.max(...spans(files.spans).slice(0, 4).map(([, end]) => end));
-    const firstOfTwo = Math.min(...nodes.filter((n) => n.iteration === 2).map((n) => Date.parse(n.timings.started_at) / 1000));
-    expect(firstOfTwo).toBeLessThan(lastEnd);
   });
 
   it('retry-node measures a version again beside its old result; replay checks the history; fork resumes from a node', async () => {
