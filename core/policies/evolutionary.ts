@@ -8,7 +8,17 @@
 import type { Objective } from '../policy';
 import { nextRandom } from '../random';
 import type { NodeRecord } from '../types';
-import { debuggable, measured, mergeBirths, rewardOf, trusted, childrenOf, type Birth, type PlanResult, type TreePolicyConfig } from './plan';
+import {
+  debuggable,
+  measured,
+  mergeBirths,
+  rewardOf,
+  trusted,
+  childrenOf,
+  type Birth,
+  type PlanResult,
+  type TreePolicyConfig,
+} from './plan';
 
 /** aira-dojo's evolutionary defaults as read from its solver config (see config/science_runner/evolutionary.yaml). */
 export const DEFAULT_CROSSOVER_PROB = 0.5;
@@ -16,7 +26,12 @@ export const DEFAULT_GENERATIONS_TILL_CROSSOVER = 2;
 export const DEFAULT_SELECTION_TEMPERATURE = 1;
 
 /** One draw from `items` with weights exp(fitness / temperature). */
-export function fitnessProportional(items: NodeRecord[], fitness: (n: NodeRecord) => number, temperature: number, rng: number): { pick: NodeRecord; rng: number } {
+export function fitnessProportional(
+  items: NodeRecord[],
+  fitness: (n: NodeRecord) => number,
+  temperature: number,
+  rng: number,
+): { pick: NodeRecord; rng: number } {
   const weights = items.map((n) => Math.exp(fitness(n) / temperature));
   const total = weights.reduce((a, b) => a + b, 0);
   const [r, next] = nextRandom(rng);
@@ -34,11 +49,19 @@ export function generationOf(nodes: NodeRecord[], iteration: number): number {
   return firstDraft ? iteration - firstDraft.iteration : 0;
 }
 
-export function planEvolutionary(nodes: NodeRecord[], cfg: TreePolicyConfig, obj: Objective, iteration: number, rng: number): PlanResult {
-  if (!nodes.some((n) => n.stage === 'draft')) return { births: [{ stage: 'draft', parent: 0, count: cfg.n_initial_hypotheses }], rng };
+export function planEvolutionary(
+  nodes: NodeRecord[],
+  cfg: TreePolicyConfig,
+  obj: Objective,
+  iteration: number,
+  rng: number,
+): PlanResult {
+  if (!nodes.some((n) => n.stage === 'draft'))
+    return { births: [{ stage: 'draft', parent: 0, count: cfg.n_initial_hypotheses }], rng };
   const crossoverProb = cfg.crossover_prob ?? DEFAULT_CROSSOVER_PROB;
   const temperature = cfg.selection_temperature ?? DEFAULT_SELECTION_TEMPERATURE;
-  const crossoverOpen = generationOf(nodes, iteration) >= (cfg.num_generations_till_crossover ?? DEFAULT_GENERATIONS_TILL_CROSSOVER);
+  const crossoverOpen =
+    generationOf(nodes, iteration) >= (cfg.num_generations_till_crossover ?? DEFAULT_GENERATIONS_TILL_CROSSOVER);
   const fitness = rewardOf(nodes, obj);
   const population = nodes.filter((n) => measured(n) && trusted(n));
   const kids = childrenOf(nodes);
@@ -61,7 +84,12 @@ export function planEvolutionary(nodes: NodeRecord[], cfg: TreePolicyConfig, obj
     const first = fitnessProportional(population, fitness, temperature, rng);
     rng = first.rng;
     if (crossoverOpen && population.length >= 2 && r < crossoverProb) {
-      const second = fitnessProportional(population.filter((n) => n.id !== first.pick.id), fitness, temperature, rng);
+      const second = fitnessProportional(
+        population.filter((n) => n.id !== first.pick.id),
+        fitness,
+        temperature,
+        rng,
+      );
       rng = second.rng;
       // The fitter parent first: its code is what the child's edits apply to.
       const [a, b] = fitness(second.pick) > fitness(first.pick) ? [second.pick, first.pick] : [first.pick, second.pick];

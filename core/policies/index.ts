@@ -15,7 +15,20 @@ export type TreePolicy = 'mcts' | 'evolutionary' | 'puct';
  * This iteration's births under `policy`, at most `room` versions in all (what `max_n_nodes` leaves).
  * `iteration` is the one being planned (the evolutionary policy counts generations by it).
  */
-export function planBirths(policy: TreePolicy, nodes: NodeRecord[], cfg: TreePolicyConfig, obj: Objective, iteration: number, rng: number, room: number): PlanResult {
-  const plan = policy === 'mcts' ? planMcts(nodes, cfg, obj, rng) : policy === 'evolutionary' ? planEvolutionary(nodes, cfg, obj, iteration, rng) : planPuct(nodes, cfg, obj, rng);
+export function planBirths(
+  policy: TreePolicy,
+  nodes: NodeRecord[],
+  cfg: TreePolicyConfig,
+  obj: Objective,
+  iteration: number,
+  rng: number,
+  room: number,
+): PlanResult {
+  const plan =
+    policy === 'mcts'
+      ? planMcts(nodes, cfg, obj, rng)
+      : policy === 'evolutionary'
+        ? planEvolutionary(nodes, cfg, obj, iteration, rng)
+        : planPuct(nodes, cfg, obj, rng);
   return { births: trimBirths(plan.births, room), rng: plan.rng };
 }

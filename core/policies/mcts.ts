@@ -6,7 +6,17 @@
 // so nothing but the RNG lives in workflow state.
 import type { Objective } from '../policy';
 import type { NodeRecord } from '../types';
-import { argmaxSeeded, childrenOf, debuggable, measured, operatorFor, rewardOf, trusted, type PlanResult, type TreePolicyConfig } from './plan';
+import {
+  argmaxSeeded,
+  childrenOf,
+  debuggable,
+  measured,
+  operatorFor,
+  rewardOf,
+  trusted,
+  type PlanResult,
+  type TreePolicyConfig,
+} from './plan';
 
 /** aira-dojo's MCTS exploration constant (the paper's default). */
 export const DEFAULT_UCT_C = 0.25;
@@ -35,7 +45,8 @@ export function backup(nodes: NodeRecord[], obj: Objective): NodeStats[] {
 }
 
 /** UCT of a child: its mean value plus c·sqrt(ln N(parent) / N(child)). */
-export const uct = (child: NodeStats, parentVisits: number, c: number) => child.value + c * Math.sqrt(Math.log(Math.max(parentVisits, 1)) / child.visits);
+export const uct = (child: NodeStats, parentVisits: number, c: number) =>
+  child.value + c * Math.sqrt(Math.log(Math.max(parentVisits, 1)) / child.visits);
 
 export function planMcts(nodes: NodeRecord[], cfg: TreePolicyConfig, obj: Objective, rng: number): PlanResult {
   const c = cfg.uct_c ?? DEFAULT_UCT_C;
@@ -46,7 +57,10 @@ export function planMcts(nodes: NodeRecord[], cfg: TreePolicyConfig, obj: Object
   const isOpen = (n: NodeRecord): boolean => {
     if (open.has(n.id)) return open.get(n.id)!;
     const children = kids.get(n.id) ?? [];
-    const result = children.length === 0 ? measured(n) && (trusted(n) || debuggable(nodes, n, cfg.max_bug_depth)) : children.some(isOpen);
+    const result =
+      children.length === 0
+        ? measured(n) && (trusted(n) || debuggable(nodes, n, cfg.max_bug_depth))
+        : children.some(isOpen);
     open.set(n.id, result);
     return result;
   };

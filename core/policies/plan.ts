@@ -64,7 +64,8 @@ export function childrenOf(nodes: NodeRecord[]): Map<number, NodeRecord[]> {
 }
 
 /** The operator a parent gets: draft from the root, improve a trusted version, debug a buggy one. */
-export const operatorFor = (n: NodeRecord): Operator => (n.stage === 'root' ? 'draft' : trusted(n) ? 'improve' : 'debug');
+export const operatorFor = (n: NodeRecord): Operator =>
+  n.stage === 'root' ? 'draft' : trusted(n) ? 'improve' : 'debug';
 
 /** The index of the highest score; ties broken by a seeded draw so no id order biases the search. */
 export function argmaxSeeded(scores: number[], rng: number): { index: number; rng: number } {

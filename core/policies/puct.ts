@@ -7,7 +7,19 @@
 // each pick counts as an expansion at once, so the next pick of the same iteration may go elsewhere.
 import type { Objective } from '../policy';
 import type { NodeRecord } from '../types';
-import { argmaxSeeded, childrenOf, debuggable, measured, mergeBirths, operatorFor, rewardOf, trusted, type Birth, type PlanResult, type TreePolicyConfig } from './plan';
+import {
+  argmaxSeeded,
+  childrenOf,
+  debuggable,
+  measured,
+  mergeBirths,
+  operatorFor,
+  rewardOf,
+  trusted,
+  type Birth,
+  type PlanResult,
+  type TreePolicyConfig,
+} from './plan';
 
 /** Our exploration coefficient (TTT-Discover's value is not restated here: see config/science_runner/puct.yaml). */
 export const DEFAULT_PUCT_C = 1;
@@ -19,7 +31,8 @@ export function maxBackup(nodes: NodeRecord[], obj: Objective): number[] {
   for (const n of nodes) {
     if (!measured(n)) continue;
     const r = reward(n);
-    for (let cur: NodeRecord | undefined = n; cur; cur = cur.parent === null ? undefined : nodes[cur.parent]) q[cur.id] = Math.max(q[cur.id], r);
+    for (let cur: NodeRecord | undefined = n; cur; cur = cur.parent === null ? undefined : nodes[cur.parent])
+      q[cur.id] = Math.max(q[cur.id], r);
   }
   return q;
 }
@@ -33,19 +46,26 @@ export function rankPrior(rewards: number[]): number[] {
 }
 
 export function planPuct(nodes: NodeRecord[], cfg: TreePolicyConfig, obj: Objective, rng: number): PlanResult {
-  if (!nodes.some((n) => n.stage === 'draft')) return { births: [{ stage: 'draft', parent: 0, count: cfg.n_initial_hypotheses }], rng };
+  if (!nodes.some((n) => n.stage === 'draft'))
+    return { births: [{ stage: 'draft', parent: 0, count: cfg.n_initial_hypotheses }], rng };
   const c = cfg.puct_c ?? DEFAULT_PUCT_C;
   const reward = rewardOf(nodes, obj);
   const q = maxBackup(nodes, obj);
   const kids = childrenOf(nodes);
   // The buffer: the root, trusted versions, and buggy ones a debug may still fix (each buggy one once).
-  const buffer = nodes.filter((n) => measured(n) && (n.id === 0 || trusted(n) || (debuggable(nodes, n, cfg.max_bug_depth) && !kids.has(n.id))));
+  const buffer = nodes.filter(
+    (n) => measured(n) && (n.id === 0 || trusted(n) || (debuggable(nodes, n, cfg.max_bug_depth) && !kids.has(n.id))),
+  );
   const prior = rankPrior(buffer.map(reward));
   const expansions = buffer.map((n) => (kids.get(n.id) ?? []).length);
   let total = nodes.length - 1;
   const births: Birth[] = [];
   for (let i = 0; i < cfg.n_hypotheses; i++) {
-    const scores = buffer.map((n, j) => (births.some((b) => b.stage === 'debug' && b.parent === n.id) ? -Infinity : q[n.id] + (c * prior[j] * Math.sqrt(1 + total)) / (1 + expansions[j])));
+    const scores = buffer.map((n, j) =>
+      births.some((b) => b.stage === 'debug' && b.parent === n.id)
+        ? -Infinity
+        : q[n.id] + (c * prior[j] * Math.sqrt(1 + total)) / (1 + expansions[j]),
+    );
     const pick = argmaxSeeded(scores, rng);
     rng = pick.rng;
     const node = buffer[pick.index];

@@ -18,7 +18,12 @@ export function crossoverIdeaAsk(parent: NodeBrief, second: NodeBrief, secondFil
  * The coder's first message for a crossover: `base`, the usual message on the first parent
  * (coder-prompt.ts coderMessage), after the second parent's code to draw from.
  */
-export function crossoverCoderMessage(base: string, parent: NodeBrief, second: NodeBrief, secondFiles: Record<string, string>): string {
+export function crossoverCoderMessage(
+  base: string,
+  parent: NodeBrief,
+  second: NodeBrief,
+  secondFiles: Record<string, string>,
+): string {
   return [
     section(
       'Crossover',

@@ -178,7 +178,7 @@ describe('errors', () => {
   it('an unknown group value lists the valid choices', () => {
     const err = configError(() => resolveRunConfig(['science_runner=nope'], {}));
     expect(err.message).toContain("unknown science_runner 'nope'");
-    expect(err.message).toContain('Valid choices: aide, bon, flat, forest, greedy, multi_aide, paper_aide, tree');
+    expect(err.message).toContain('Valid choices: aide, bon, evolutionary, flat, forest, greedy, mcts, multi_aide, paper_aide, puct, tree');
     const t = configError(() => resolveRunConfig(['task=nope'], {}));
     expect(t.message).toMatch(/Valid choices: .*collatz.*counter/);
   });

@@ -12,14 +12,40 @@ import type { NodeRecord } from '../../core/types';
 import { noUsage } from '../../core/usage';
 
 const OBJ: Objective = { selection_metric: 'time', lower_is_better: true };
-const CFG: TreePolicyConfig = { n_initial_hypotheses: 5, n_hypotheses: 5, debug_prob: 0.25, max_bug_depth: 3, uct_c: 0.25, crossover_prob: 0.5, num_generations_till_crossover: 2, selection_temperature: 1, puct_c: 1 };
+const CFG: TreePolicyConfig = {
+  n_initial_hypotheses: 5,
+  n_hypotheses: 5,
+  debug_prob: 0.25,
+  max_bug_depth: 3,
+  uct_c: 0.25,
+  crossover_prob: 0.5,
+  num_generations_till_crossover: 2,
+  selection_temperature: 1,
+  puct_c: 1,
+};
 
-function node(id: number, parent: number | null, stage: NodeRecord['stage'], iteration: number, time?: number, extra: Partial<NodeRecord> = {}): NodeRecord {
+function node(
+  id: number,
+  parent: number | null,
+  stage: NodeRecord['stage'],
+  iteration: number,
+  time?: number,
+  extra: Partial<NodeRecord> = {},
+): NodeRecord {
   const valid = time !== undefined;
   return {
-    id, parent, stage, iteration, plan: `plan ${id}`, snapshot: `snap${id}`,
-    status: valid ? 'ok' : 'buggy', valid, metrics: valid ? { time } : {},
-    timings: { started_at: '2026-01-01T00:00:00Z', llm_ms: 0, exec_ms: 0 }, usage: noUsage(), ...extra,
+    id,
+    parent,
+    stage,
+    iteration,
+    plan: `plan ${id}`,
+    snapshot: `snap${id}`,
+    status: valid ? 'ok' : 'buggy',
+    valid,
+    metrics: valid ? { time } : {},
+    timings: { started_at: '2026-01-01T00:00:00Z', llm_ms: 0, exec_ms: 0 },
+    usage: noUsage(),
+    ...extra,
   };
 }
 
@@ -40,10 +66,22 @@ function simulate(policy: TreePolicy, seed: number, iterations: number, cfg = CF
     for (const b of plan.births) {
       for (let k = 0; k < b.count; k++) {
         const base = b.stage === 'debug' ? nodes[nodes[b.parent].parent!] : nodes[b.parent];
-        const from = b.second === undefined ? base.metrics.time ?? 100 : Math.min(base.metrics.time, nodes[b.second].metrics.time) * 0.95;
+        const from =
+          b.second === undefined
+            ? (base.metrics.time ?? 100)
+            : Math.min(base.metrics.time, nodes[b.second].metrics.time) * 0.95;
         const broken = b.stage === 'debug' ? noise() > 0.7 : noise() < 0.2;
         const time = broken ? undefined : Math.round(from * (0.8 + 0.35 * noise()) * 100) / 100;
-        nodes.push(node(nodes.length, b.parent, b.stage, it, time, b.second === undefined ? {} : { parents: [b.parent, b.second] }));
+        nodes.push(
+          node(
+            nodes.length,
+            b.parent,
+            b.stage,
+            it,
+            time,
+            b.second === undefined ? {} : { parents: [b.parent, b.second] },
+          ),
+        );
       }
     }
   }
@@ -78,7 +116,14 @@ describe('the tree policies on a synthetic objective', () => {
 
 describe('MCTS', () => {
   // root 100; drafts 1 (80), 2 (buggy), 3 (50); 4 and 5 improve 1 (90, 70).
-  const nodes = [node(0, null, 'root', 0, 100), node(1, 0, 'draft', 1, 80), node(2, 0, 'draft', 1), node(3, 0, 'draft', 1, 50), node(4, 1, 'improve', 2, 90), node(5, 1, 'improve', 2, 70)];
+  const nodes = [
+    node(0, null, 'root', 0, 100),
+    node(1, 0, 'draft', 1, 80),
+    node(2, 0, 'draft', 1),
+    node(3, 0, 'draft', 1, 50),
+    node(4, 1, 'improve', 2, 90),
+    node(5, 1, 'improve', 2, 70),
+  ];
 
   it('backs each reward up its ancestors as an empirical mean (reward = best / time, buggy 0)', () => {
     const stats = backup(nodes, OBJ);
@@ -95,13 +140,19 @@ describe('MCTS', () => {
     expect(planMcts(nodes, CFG, OBJ, 1).births).toEqual([{ stage: 'improve', parent: 3, count: 5 }]);
     // Without v_3: at c = 0.25 the descent goes into v_1 and expands its best leaf; at c = 10 the
     // less visited buggy draft's bonus wins, and it is debugged once.
-    const noV3 = nodes.filter((n) => n.id !== 3).map((n, i) => ({ ...n, id: i, parent: n.parent === null ? null : n.parent > 3 ? n.parent - 1 : n.parent }));
+    const noV3 = nodes
+      .filter((n) => n.id !== 3)
+      .map((n, i) => ({ ...n, id: i, parent: n.parent === null ? null : n.parent > 3 ? n.parent - 1 : n.parent }));
     expect(planMcts(noV3, CFG, OBJ, 1).births).toEqual([{ stage: 'improve', parent: 4, count: 5 }]);
     expect(planMcts(noV3, { ...CFG, uct_c: 10 }, OBJ, 1).births).toEqual([{ stage: 'debug', parent: 2, count: 1 }]);
   });
 
   it('skips subtrees with nothing to expand, and drafts afresh when every one is closed', () => {
-    const closed = [node(0, null, 'root', 0, 100), node(1, 0, 'draft', 1, undefined, { snapshot: undefined }), node(2, 0, 'draft', 1, 60)];
+    const closed = [
+      node(0, null, 'root', 0, 100),
+      node(1, 0, 'draft', 1, undefined, { snapshot: undefined }),
+      node(2, 0, 'draft', 1, 60),
+    ];
     expect(planMcts(closed, CFG, OBJ, 1).births).toEqual([{ stage: 'improve', parent: 2, count: 5 }]);
     const allClosed = closed.slice(0, 2);
     expect(planMcts(allClosed, CFG, OBJ, 1).births).toEqual([{ stage: 'draft', parent: 0, count: 5 }]);
@@ -109,7 +160,12 @@ describe('MCTS', () => {
 });
 
 describe('evolutionary', () => {
-  const gen1 = [node(0, null, 'root', 0, 100), node(1, 0, 'draft', 1, 80), node(2, 0, 'draft', 1, 40), node(3, 0, 'draft', 1)];
+  const gen1 = [
+    node(0, null, 'root', 0, 100),
+    node(1, 0, 'draft', 1, 80),
+    node(2, 0, 'draft', 1, 40),
+    node(3, 0, 'draft', 1),
+  ];
 
   it('draws parents fitness-proportionally: the fitter version more often', () => {
     const fitness = rewardOf(gen1, OBJ);
@@ -142,7 +198,10 @@ describe('evolutionary', () => {
   it('repairs a buggy version at most once a generation, and drafts when nothing is valid', () => {
     const broken = [node(0, null, 'root', 0, undefined, { status: 'ok' }), node(1, 0, 'draft', 1)];
     const births = planEvolutionary(broken, { ...CFG, debug_prob: 1 }, OBJ, 2, 4).births;
-    expect(births).toEqual([{ stage: 'debug', parent: 1, count: 1 }, { stage: 'draft', parent: 0, count: 4 }]);
+    expect(births).toEqual([
+      { stage: 'debug', parent: 1, count: 1 },
+      { stage: 'draft', parent: 0, count: 4 },
+    ]);
   });
 });
 
@@ -152,12 +211,22 @@ describe('PUCT', () => {
   });
 
   it("backs up the subtree's best reward (a max, not a mean)", () => {
-    const nodes = [node(0, null, 'root', 0, 100), node(1, 0, 'draft', 1, 80), node(2, 1, 'improve', 2, 40), node(3, 1, 'improve', 2, 95)];
+    const nodes = [
+      node(0, null, 'root', 0, 100),
+      node(1, 0, 'draft', 1, 80),
+      node(2, 1, 'improve', 2, 40),
+      node(3, 1, 'improve', 2, 95),
+    ];
     expect(maxBackup(nodes, OBJ)).toEqual([1, 1, 1, 40 / 95]);
   });
 
   it("spreads one iteration's picks: each counts as an expansion at once", () => {
-    const nodes = [node(0, null, 'root', 0, 100), node(1, 0, 'draft', 1, 50), node(2, 0, 'draft', 1, 52), node(3, 0, 'draft', 1, 90)];
+    const nodes = [
+      node(0, null, 'root', 0, 100),
+      node(1, 0, 'draft', 1, 50),
+      node(2, 0, 'draft', 1, 52),
+      node(3, 0, 'draft', 1, 90),
+    ];
     const { births } = planPuct(nodes, { ...CFG, n_hypotheses: 3 }, OBJ, 1);
     expect(births.reduce((a, b) => a + b.count, 0)).toBe(3);
     expect(new Set(births.map((b) => b.parent)).size).toBeGreaterThan(1); // not all three on the best

@@ -24,8 +24,14 @@ class CrossoverStubs extends StubActivities {
     };
     return {
       ...base,
-      proposeHypothesis: async (input: { nodeId: number; secondParent?: { id: number } }) => (note('proposeHypothesis', input), base.proposeHypothesis(input)),
-      writeVersion: async (input: { nodeId: number; secondParent?: { id: number } }) => (note('writeVersion', input), base.writeVersion(input)),
+      proposeHypothesis: async (input: { nodeId: number; secondParent?: { id: number } }) => (
+        note('proposeHypothesis', input),
+        base.proposeHypothesis(input)
+      ),
+      writeVersion: async (input: { nodeId: number; secondParent?: { id: number } }) => (
+        note('writeVersion', input),
+        base.writeVersion(input)
+      ),
     };
   }
 }
@@ -66,7 +72,12 @@ describe('tree policies in the workflow', () => {
     // Each iteration's expansion is the pure policy's choice on the tree as it stood.
     for (let k = 2; k <= 4; k++) {
       const before = tree.nodes.filter((n) => n.iteration < k);
-      const [birth] = planMcts(before, { ...run.config.science_runner }, { selection_metric: 'harness_wall_ms', lower_is_better: true }, 0).births;
+      const [birth] = planMcts(
+        before,
+        { ...run.config.science_runner },
+        { selection_metric: 'harness_wall_ms', lower_is_better: true },
+        0,
+      ).births;
       expect(its[k - 1]).toEqual([`${birth.parent}:${birth.stage}×${birth.count}`]);
     }
   });
