@@ -113,6 +113,7 @@ export class Versions {
     if (exec.eval) node.evalLogRef = exec.eval.logRef;
     this.charge(node, verdict.usage, verdict.llm_ms);
     addFlags(node, verdict.flags);
+    if (verdict.violations?.length) node.violations = verdict.violations;
     node.timings.exec_ms = exec.wallMs;
     node.timings.harness_wall_ms = exec.wallMs;
     if (exec.cached) node.timings.exec_cached = true;
