@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { planMcts } from '../../core/policies/mcts';
 import type { NodeRecord } from '../../core/types';
 import { treeQuery } from '../../temporal/workflows/speedrun';
-import { Gate, StubActivities, until, workflowTier, type Outcome, type WorkflowTier } from './harness';
+import { Gate, maybeRecordHistory, StubActivities, until, workflowTier, type Outcome, type WorkflowTier } from './harness';
 
 let tier: WorkflowTier;
 beforeAll(async () => void (tier = await workflowTier()));
@@ -80,6 +80,7 @@ describe('tree policies in the workflow', () => {
       ).births;
       expect(its[k - 1]).toEqual([`${birth.parent}:${birth.stage}×${birth.count}`]);
     }
+    await maybeRecordHistory(run, 'policy-mcts');
   });
 
   it('evolutionary: generations of 5 from fitness-drawn parents, crossovers from the second on with both parents passed', async () => {
@@ -110,6 +111,7 @@ describe('tree policies in the workflow', () => {
     // Improvements and crossovers build on valid versions; debugs on the crashed ones.
     for (const n of tree.nodes.filter((n) => n.stage === 'improve')) expect(tree.nodes[n.parent!].valid).toBe(true);
     for (const n of tree.nodes.filter((n) => n.stage === 'debug')) expect([2, 8]).toContain(n.parent);
+    await maybeRecordHistory(run, 'policy-evolutionary');
   });
 
   it('puct: 3 drafts, then 3 picks an iteration spread over the buffer', async () => {
@@ -124,5 +126,6 @@ describe('tree policies in the workflow', () => {
       expect(groups.reduce((a, g) => a + Number(g.split('×')[1]), 0)).toBe(3);
       expect(groups.length).toBeGreaterThan(1); // the picks of one iteration go to more than one parent
     }
+    await maybeRecordHistory(run, 'policy-puct');
   });
 });
