@@ -16,7 +16,13 @@ export interface TokenUsage {
   unconfirmed_usd?: number;
 }
 
-export const noUsage = (): TokenUsage => ({ input_tokens: 0, output_tokens: 0, cached_input_tokens: 0, cost_usd: 0, calls: 0 });
+export const noUsage = (): TokenUsage => ({
+  input_tokens: 0,
+  output_tokens: 0,
+  cached_input_tokens: 0,
+  cost_usd: 0,
+  calls: 0,
+});
 
 const usd = (x: number) => Math.round(x * 1e6) / 1e6;
 
@@ -29,12 +35,19 @@ export function addUsage(a: TokenUsage, b: TokenUsage): TokenUsage {
     cost_usd: usd(a.cost_usd + b.cost_usd),
     calls: a.calls + b.calls,
     // Only present when there is something to say, so usage without unconfirmed calls keeps its old shape.
-    ...(unconfirmedCalls ? { unconfirmed_calls: unconfirmedCalls, unconfirmed_usd: usd((a.unconfirmed_usd ?? 0) + (b.unconfirmed_usd ?? 0)) } : {}),
+    ...(unconfirmedCalls
+      ? {
+          unconfirmed_calls: unconfirmedCalls,
+          unconfirmed_usd: usd((a.unconfirmed_usd ?? 0) + (b.unconfirmed_usd ?? 0)),
+        }
+      : {}),
   };
 }
 
 /** One line for people: calls, tokens, dollars, and the unconfirmed part when there is one. */
 export function describeUsage(u: TokenUsage): string {
-  const unconfirmed = u.unconfirmed_calls ? ` (incl. ${u.unconfirmed_calls} unconfirmed, est. $${(u.unconfirmed_usd ?? 0).toFixed(4)})` : '';
+  const unconfirmed = u.unconfirmed_calls
+    ? ` (incl. ${u.unconfirmed_calls} unconfirmed, est. $${(u.unconfirmed_usd ?? 0).toFixed(4)})`
+    : '';
   return `${u.calls} calls, ${u.input_tokens} in / ${u.output_tokens} out tokens, $${u.cost_usd.toFixed(4)}${unconfirmed}`;
 }

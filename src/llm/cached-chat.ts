@@ -39,7 +39,13 @@ export function requestKey(model: ModelConfig, req: ChatRequest | ToolChatReques
 }
 
 /** A model call paid for once: the reply is cached in the store under the hash of the full request. */
-export function cachedChat(store: ArtifactStore, model: ModelConfig, req: ChatRequest, site: CallSite, signal?: AbortSignal): Promise<ChatReply & { key: string }> {
+export function cachedChat(
+  store: ArtifactStore,
+  model: ModelConfig,
+  req: ChatRequest,
+  site: CallSite,
+  signal?: AbortSignal,
+): Promise<ChatReply & { key: string }> {
   return paidOnce<Omit<ChatReply, 'cached'>, ChatRequest>(store, model, req, site, async (sent) => {
     const raw = await callModel(model, sent, signal);
     return { text: raw.text, usage: { ...raw.usage, cost_usd: costUsd(model, raw.usage), calls: 1 } };
@@ -47,10 +53,20 @@ export function cachedChat(store: ArtifactStore, model: ModelConfig, req: ChatRe
 }
 
 /** A tool-using turn paid for once, cached like `cachedChat` (the tools are part of the request hash). */
-export function cachedToolChat(store: ArtifactStore, model: ModelConfig, req: ToolChatRequest, site: CallSite, signal?: AbortSignal): Promise<ToolChatReply & { key: string }> {
+export function cachedToolChat(
+  store: ArtifactStore,
+  model: ModelConfig,
+  req: ToolChatRequest,
+  site: CallSite,
+  signal?: AbortSignal,
+): Promise<ToolChatReply & { key: string }> {
   return paidOnce<Omit<ToolChatReply, 'cached'>, ToolChatRequest>(store, model, req, site, async (sent) => {
     const raw = await callModelWithTools(model, sent, signal);
-    return { text: raw.text, tool_calls: raw.tool_calls, usage: { ...raw.usage, cost_usd: costUsd(model, raw.usage), calls: 1 } };
+    return {
+      text: raw.text,
+      tool_calls: raw.tool_calls,
+      usage: { ...raw.usage, cost_usd: costUsd(model, raw.usage), calls: 1 },
+    };
   });
 }
 
@@ -84,7 +100,12 @@ async function paidOnce<R extends { usage: ChatReply['usage'] }, Q extends ChatR
   }
   reply = { ...reply, usage: addUsage(reply.usage, unconfirmedUsage(earlier)) };
   // The request as sent is stored beside the reply, so a node's prompt can be inspected later.
-  const requestRef = await store.putJson({ model: model.id, req: fit.req, site, ...(fit.cut ? { context_cut: fit.cut } : {}) });
+  const requestRef = await store.putJson({
+    model: model.id,
+    req: fit.req,
+    site,
+    ...(fit.cut ? { context_cut: fit.cut } : {}),
+  });
   await store.setRef(`llm/${key}`, await store.putJson({ ...reply, requestRef }));
   await writeMarker(store, key, { unanswered: 0, estimated_usd: estimate });
   return { ...reply, cached: false, key };

@@ -65,7 +65,11 @@ export function promptBudget(model: Pick<ModelConfig, 'context_window' | 'max_to
 }
 
 /** The request as sent to `model`: cut by the rule above when its estimate exceeds the model's prompt budget. */
-export function fitToModel<R extends FittableRequest>(model: ModelConfig, req: R, count: TokenCounter = countTokens): FitResult<R> {
+export function fitToModel<R extends FittableRequest>(
+  model: ModelConfig,
+  req: R,
+  count: TokenCounter = countTokens,
+): FitResult<R> {
   const slack = tokenSlack(model);
   const scaled: TokenCounter = (t) => Math.ceil(count(t) * slack);
   const limit = promptBudget(model);
@@ -77,10 +81,16 @@ const PER_MESSAGE = 4; // role and framing tokens per message, as the chat forma
 const PER_REQUEST = 16;
 
 export function requestTokens(req: FittableRequest, count: TokenCounter): number {
-  return PER_REQUEST + count(req.system) + (req.tools?.length ? count(JSON.stringify(req.tools)) : 0) + req.messages.reduce((n, m) => n + messageTokens(m, count), 0);
+  return (
+    PER_REQUEST +
+    count(req.system) +
+    (req.tools?.length ? count(JSON.stringify(req.tools)) : 0) +
+    req.messages.reduce((n, m) => n + messageTokens(m, count), 0)
+  );
 }
 
-const messageTokens = (m: Message, count: TokenCounter) => PER_MESSAGE + count(m.content) + (m.tool_calls?.length ? count(JSON.stringify(m.tool_calls)) : 0);
+const messageTokens = (m: Message, count: TokenCounter) =>
+  PER_MESSAGE + count(m.content) + (m.tool_calls?.length ? count(JSON.stringify(m.tool_calls)) : 0);
 
 const HISTORY_TITLE = /^## (History|Earlier failed attempts|Already proposed)/;
 const LOG_TITLE = /^## Log of/;
@@ -110,7 +120,10 @@ export function fitRequest<R extends FittableRequest>(req: R, limit: number, cou
   }
 
   // 2–3. Inside the user messages' sections, first message first.
-  const shrinkSections = (pick: RegExp, shrink: (body: string, excess: number) => { body: string; entries: number; chars: number }) => {
+  const shrinkSections = (
+    pick: RegExp,
+    shrink: (body: string, excess: number) => { body: string; entries: number; chars: number },
+  ) => {
     for (let i = 0; i < messages.length && total > limit; i++) {
       if (messages[i].role !== 'user') continue;
       const sections = splitSections(messages[i].content);
@@ -210,5 +223,9 @@ function cutChars(text: string, excess: number, count: TokenCounter, where: 'sta
     return { body: `${text.slice(0, upTo)}\n${note(text.length - upTo)}\n`, entries: 0, chars: text.length - upTo };
   }
   const keep = text.length - n;
-  return { body: `${text.slice(0, Math.ceil(keep / 2))}\n${note(n)}\n${text.slice(text.length - Math.floor(keep / 2))}`, entries: 0, chars: n };
+  return {
+    body: `${text.slice(0, Math.ceil(keep / 2))}\n${note(n)}\n${text.slice(text.length - Math.floor(keep / 2))}`,
+    entries: 0,
+    chars: n,
+  };
 }

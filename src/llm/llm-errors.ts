@@ -23,7 +23,10 @@ export const MAX_RETRY_AFTER_MS = 10 * 60_000;
  * Milliseconds a provider asks us to wait: `retry-after-ms` (OpenAI), else `retry-after` in seconds
  * or as an HTTP date. Undefined when absent, unreadable, or longer than MAX_RETRY_AFTER_MS.
  */
-export function retryAfterMs(headers: { get(name: string): string | null } | undefined, now = Date.now()): number | undefined {
+export function retryAfterMs(
+  headers: { get(name: string): string | null } | undefined,
+  now = Date.now(),
+): number | undefined {
   const ms = Number(headers?.get('retry-after-ms') ?? NaN);
   let wait = Number.isFinite(ms) && ms >= 0 ? ms : undefined;
   const value = headers?.get('retry-after')?.trim();
@@ -41,8 +44,10 @@ export function retryAfterMs(headers: { get(name: string): string | null } | und
  * cancellation. A refused connection or an HTTP error answer was not (an error answer is not billed).
  */
 export function sentUnanswered(err: unknown): boolean {
-  if (err instanceof ApplicationFailure && err.type === RETRYABLE_LLM_ERROR) return (err.details?.[0] as { unanswered?: boolean } | undefined)?.unanswered === true;
-  if (err instanceof OpenAI.APIConnectionTimeoutError || err instanceof Anthropic.APIConnectionTimeoutError) return true;
+  if (err instanceof ApplicationFailure && err.type === RETRYABLE_LLM_ERROR)
+    return (err.details?.[0] as { unanswered?: boolean } | undefined)?.unanswered === true;
+  if (err instanceof OpenAI.APIConnectionTimeoutError || err instanceof Anthropic.APIConnectionTimeoutError)
+    return true;
   if (err instanceof OpenAI.APIUserAbortError || err instanceof Anthropic.APIUserAbortError) return true;
   if (err instanceof OpenAI.APIConnectionError || err instanceof Anthropic.APIConnectionError) {
     return !/ECONNREFUSED|ENOTFOUND|EAI_AGAIN/.test(causeText(err));

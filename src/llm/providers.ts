@@ -30,7 +30,9 @@ function apiKey(model: ModelConfig): string {
   const key = name ? process.env[name] : undefined;
   if (key) return key;
   if (model.provider === 'scripted' || model.base_url) return 'not-needed';
-  throw new NonRetryableLlmError(`model '${model.id}' needs the environment variable ${name ?? '(api_key_env unset)'} on the control worker`);
+  throw new NonRetryableLlmError(
+    `model '${model.id}' needs the environment variable ${name ?? '(api_key_env unset)'} on the control worker`,
+  );
 }
 
 /** Where a model is reached and with which key, for tools that call it themselves (the aider CLI). */
@@ -52,12 +54,18 @@ export async function callModel(model: ModelConfig, req: ChatRequest, signal?: A
 const sampling = (model: ModelConfig) => (model.temperature !== undefined ? { temperature: model.temperature } : {});
 
 /** The SDK clients' shared options: no SDK retries, and the model's request timeout when it sets one. */
-const clientOptions = (model: ModelConfig) => ({ maxRetries: 0, ...(model.request_timeout_s ? { timeout: model.request_timeout_s * 1000 } : {}) });
+const clientOptions = (model: ModelConfig) => ({
+  maxRetries: 0,
+  ...(model.request_timeout_s ? { timeout: model.request_timeout_s * 1000 } : {}),
+});
 
 /** Anthropic: manual extended thinking (thinking_budget) and effort (output_config) when the model config sets them. */
 function anthropicReasoning(model: ModelConfig) {
   const effort = model.reasoning_effort;
-  if (effort === 'none' || effort === 'minimal') throw new NonRetryableLlmError(`model '${model.id}': Anthropic has no reasoning_effort '${effort}' (use low, medium, high, xhigh or max)`);
+  if (effort === 'none' || effort === 'minimal')
+    throw new NonRetryableLlmError(
+      `model '${model.id}': Anthropic has no reasoning_effort '${effort}' (use low, medium, high, xhigh or max)`,
+    );
   return {
     ...(model.thinking_budget ? { thinking: { type: 'enabled' as const, budget_tokens: model.thinking_budget } } : {}),
     ...(effort ? { output_config: { effort } } : {}),
@@ -65,7 +73,11 @@ function anthropicReasoning(model: ModelConfig) {
 }
 
 /** One call with native tool calling (OpenAI function tools, Anthropic tool_use); no tools means a plain chat. */
-export async function callModelWithTools(model: ModelConfig, req: ToolChatRequest, signal?: AbortSignal): Promise<RawReply & { tool_calls: ToolCall[] }> {
+export async function callModelWithTools(
+  model: ModelConfig,
+  req: ToolChatRequest,
+  signal?: AbortSignal,
+): Promise<RawReply & { tool_calls: ToolCall[] }> {
   try {
     if (model.provider === 'anthropic') {
       const client = new Anthropic({ apiKey: apiKey(model), baseURL: model.base_url, ...clientOptions(model) });
@@ -75,7 +87,15 @@ export async function callModelWithTools(model: ModelConfig, req: ToolChatReques
           system: req.system,
           messages: toAnthropic(req.messages),
           max_tokens: model.max_tokens,
-          ...(req.tools.length ? { tools: req.tools.map((t) => ({ name: t.name, description: t.description, input_schema: t.parameters as Anthropic.Tool.InputSchema })) } : {}),
+          ...(req.tools.length
+            ? {
+                tools: req.tools.map((t) => ({
+                  name: t.name,
+                  description: t.description,
+                  input_schema: t.parameters as Anthropic.Tool.InputSchema,
+                })),
+              }
+            : {}),
           ...sampling(model),
           ...anthropicReasoning(model),
         },
@@ -83,7 +103,11 @@ export async function callModelWithTools(model: ModelConfig, req: ToolChatReques
       );
       return {
         text: res.content.map((c) => (c.type === 'text' ? c.text : '')).join(''),
-        tool_calls: res.content.flatMap((c) => (c.type === 'tool_use' ? [{ id: c.id, name: c.name, arguments: (c.input ?? {}) as Record<string, unknown> }] : [])),
+        tool_calls: res.content.flatMap((c) =>
+          c.type === 'tool_use'
+            ? [{ id: c.id, name: c.name, arguments: (c.input ?? {}) as Record<string, unknown> }]
+            : [],
+        ),
         usage: {
           input_tokens: res.usage.input_tokens,
           output_tokens: res.usage.output_tokens,
@@ -107,7 +131,11 @@ export async function callModelWithTools(model: ModelConfig, req: ToolChatReques
     const message = res.choices[0]?.message;
     return {
       text: message?.content ?? '',
-      tool_calls: (message?.tool_calls ?? []).flatMap((c) => (c.type === 'function' ? [{ id: c.id, name: c.function.name, arguments: parseArguments(c.function.arguments) }] : [])),
+      tool_calls: (message?.tool_calls ?? []).flatMap((c) =>
+        c.type === 'function'
+          ? [{ id: c.id, name: c.function.name, arguments: parseArguments(c.function.arguments) }]
+          : [],
+      ),
       usage: {
         input_tokens: res.usage?.prompt_tokens ?? 0,
         output_tokens: res.usage?.completion_tokens ?? 0,
@@ -136,7 +164,11 @@ function toOpenAi(messages: AgentMessage[]): OpenAI.ChatCompletionMessageParam[]
       return {
         role: 'assistant',
         content: m.content || null,
-        tool_calls: m.tool_calls.map((c) => ({ id: c.id, type: 'function', function: { name: c.name, arguments: JSON.stringify(c.arguments) } })),
+        tool_calls: m.tool_calls.map((c) => ({
+          id: c.id,
+          type: 'function',
+          function: { name: c.name, arguments: JSON.stringify(c.arguments) },
+        })),
       };
     }
     return { role: m.role, content: m.content };
@@ -148,9 +180,14 @@ function toAnthropic(messages: AgentMessage[]): Anthropic.MessageParam[] {
   const out: Anthropic.MessageParam[] = [];
   for (const m of messages) {
     if (m.role === 'tool') {
-      const block: Anthropic.ToolResultBlockParam = { type: 'tool_result', tool_use_id: m.tool_call_id, content: m.content };
+      const block: Anthropic.ToolResultBlockParam = {
+        type: 'tool_result',
+        tool_use_id: m.tool_call_id,
+        content: m.content,
+      };
       const last = out[out.length - 1];
-      if (last?.role === 'user' && Array.isArray(last.content) && last.content.every((b) => b.type === 'tool_result')) last.content.push(block);
+      if (last?.role === 'user' && Array.isArray(last.content) && last.content.every((b) => b.type === 'tool_result'))
+        last.content.push(block);
       else out.push({ role: 'user', content: [block] });
     } else if (m.role === 'assistant' && m.tool_calls?.length) {
       out.push({
@@ -168,6 +205,7 @@ function toAnthropic(messages: AgentMessage[]): Anthropic.MessageParam[] {
 export function costUsd(model: ModelConfig, u: RawReply['usage']): number {
   const p = model.prices;
   const cached = Math.min(u.cached_input_tokens, u.input_tokens);
-  const usd = ((u.input_tokens - cached) * p.input + cached * (p.cached_input ?? p.input) + u.output_tokens * p.output) / 1e6;
+  const usd =
+    ((u.input_tokens - cached) * p.input + cached * (p.cached_input ?? p.input) + u.output_tokens * p.output) / 1e6;
   return Math.round(usd * 1e6) / 1e6;
 }

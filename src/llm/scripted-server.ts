@@ -27,18 +27,22 @@ const faultSchema = z
   .refine((f) => f.hang !== (f.status !== undefined), { message: 'a fault is an error status or a hang, one of them' });
 const toolCallSchema = z.strictObject({ name: z.string(), arguments: z.record(z.string(), z.unknown()).default({}) });
 const turnSchema = z.strictObject({ text: z.string().default(''), tool_calls: z.array(toolCallSchema).default([]) });
-const ruleSchema = z.strictObject({
-  name: z.string(),
-  /** Regex tested against the system prompt. */
-  system: z.string().optional(),
-  /** Regex tested against the user messages (all of them, so a retry still matches its plan). */
-  user: z.string().optional(),
-  /** Regex tested against the latest tool result (empty before any), so agent loops answer by what they saw. */
-  tool_result: z.string().optional(),
-  replies: z.array(z.string()).default([]),
-  turns: z.array(turnSchema).optional(),
-  faults: z.array(faultSchema).default([]),
-}).refine((r) => (r.replies.length > 0) !== Boolean(r.turns?.length), { message: 'a rule needs replies (texts) or turns (tool calls), not both' });
+const ruleSchema = z
+  .strictObject({
+    name: z.string(),
+    /** Regex tested against the system prompt. */
+    system: z.string().optional(),
+    /** Regex tested against the user messages (all of them, so a retry still matches its plan). */
+    user: z.string().optional(),
+    /** Regex tested against the latest tool result (empty before any), so agent loops answer by what they saw. */
+    tool_result: z.string().optional(),
+    replies: z.array(z.string()).default([]),
+    turns: z.array(turnSchema).optional(),
+    faults: z.array(faultSchema).optional(),
+  })
+  .refine((r) => r.replies.length > 0 !== Boolean(r.turns?.length), {
+    message: 'a rule needs replies (texts) or turns (tool calls), not both',
+  });
 export const scriptSchema = z.strictObject({
   latency_ms: z.number().min(0).default(0),
   rules: z.array(ruleSchema).min(1),
@@ -47,7 +51,10 @@ export type Script = z.infer<typeof scriptSchema>;
 
 export function loadScript(file: string): Script {
   const parsed = scriptSchema.safeParse(YAML.parse(readFileSync(file, 'utf8')));
-  if (!parsed.success) throw new Error(`invalid model script ${file}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  if (!parsed.success)
+    throw new Error(
+      `invalid model script ${file}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+    );
   return parsed.data;
 }
 
@@ -85,10 +92,13 @@ export async function startScriptedServer(script: Script, port = 0): Promise<Scr
     if (!rule) return undefined;
     const seen = counts.get(rule.name) ?? 0;
     counts.set(rule.name, seen + 1);
-    if (seen < rule.faults.length) return { rule: rule.name, index: seen, fault: rule.faults[seen], text: '', tool_calls: [] };
-    const index = seen - rule.faults.length;
+    const faults = rule.faults ?? [];
+    if (seen < faults.length) return { rule: rule.name, index: seen, fault: faults[seen], text: '', tool_calls: [] };
+    const index = seen - faults.length;
     const turns = rule.turns ?? [];
-    const reply = rule.replies.length ? { text: rule.replies[index % rule.replies.length], tool_calls: [] } : turns[index % turns.length];
+    const reply = rule.replies.length
+      ? { text: rule.replies[index % rule.replies.length], tool_calls: [] }
+      : turns[index % turns.length];
     return { rule: rule.name, index, fault: undefined, ...reply };
   };
 
@@ -100,13 +110,25 @@ export async function startScriptedServer(script: Script, port = 0): Promise<Scr
     try {
       if (req.method === 'GET' && req.url === '/_requests') return send(200, requests);
       const body = JSON.parse(await readBody(req));
-      const protocol = req.url?.endsWith('/chat/completions') ? 'openai' : req.url?.endsWith('/messages') ? 'anthropic' : undefined;
-      if (req.method !== 'POST' || !protocol) return send(404, { error: { message: `no route ${req.method} ${req.url}` } });
+      const protocol = req.url?.endsWith('/chat/completions')
+        ? 'openai'
+        : req.url?.endsWith('/messages')
+          ? 'anthropic'
+          : undefined;
+      if (req.method !== 'POST' || !protocol)
+        return send(404, { error: { message: `no route ${req.method} ${req.url}` } });
       const msgs: { role: string; content: unknown }[] = body.messages ?? [];
-      const system = protocol === 'openai' ? textOf(msgs.find((m) => m.role === 'system')?.content) : textOf(body.system);
-      const userText = msgs.filter((m) => m.role === 'user').map((m) => textOf(m.content)).join('\n');
+      const system =
+        protocol === 'openai' ? textOf(msgs.find((m) => m.role === 'system')?.content) : textOf(body.system);
+      const userText = msgs
+        .filter((m) => m.role === 'user')
+        .map((m) => textOf(m.content))
+        .join('\n');
       const reply = answer(system, userText, lastToolResult(protocol, msgs));
-      if (!reply) return send(400, { error: { type: 'invalid_request_error', message: 'scripted model: no rule matches this request' } });
+      if (!reply)
+        return send(400, {
+          error: { type: 'invalid_request_error', message: 'scripted model: no rule matches this request' },
+        });
       const { fault } = reply;
       requests.push({
         rule: reply.rule,
@@ -124,14 +146,22 @@ export async function startScriptedServer(script: Script, port = 0): Promise<Scr
         if (fault.retry_after_ms !== undefined) headers['retry-after-ms'] = String(fault.retry_after_ms);
         const message = `scripted fault: HTTP ${fault.status}`;
         res.writeHead(fault.status, headers);
-        const type = fault.status === 429 ? 'rate_limit_error' : fault.status >= 500 ? 'api_error' : 'invalid_request_error';
-        return res.end(JSON.stringify(protocol === 'anthropic' ? { type: 'error', error: { type, message } } : { error: { type, message } }));
+        const type =
+          fault.status === 429 ? 'rate_limit_error' : fault.status >= 500 ? 'api_error' : 'invalid_request_error';
+        return res.end(
+          JSON.stringify(
+            protocol === 'anthropic' ? { type: 'error', error: { type, message } } : { error: { type, message } },
+          ),
+        );
       }
       if (script.latency_ms) await new Promise((r) => setTimeout(r, script.latency_ms));
       // OpenAI requests carry the system prompt among the messages; Anthropic ones beside them.
-      const promptChars = msgs.reduce((n, m) => n + textOf(m.content).length, 0) + (protocol === 'anthropic' ? system.length : 0);
+      const promptChars =
+        msgs.reduce((n, m) => n + textOf(m.content).length, 0) + (protocol === 'anthropic' ? system.length : 0);
       const inTok = Math.ceil(promptChars / 4);
-      const outTok = Math.ceil((reply.text.length + (reply.tool_calls.length ? JSON.stringify(reply.tool_calls).length : 0)) / 4);
+      const outTok = Math.ceil(
+        (reply.text.length + (reply.tool_calls.length ? JSON.stringify(reply.tool_calls).length : 0)) / 4,
+      );
       const n = requests.length;
       if (protocol === 'openai') {
         return send(200, {
@@ -139,7 +169,13 @@ export async function startScriptedServer(script: Script, port = 0): Promise<Scr
           object: 'chat.completion',
           created: Math.floor(Date.now() / 1000),
           model: body.model,
-          choices: [{ index: 0, message: openAiMessage(reply, n), finish_reason: reply.tool_calls.length ? 'tool_calls' : 'stop' }],
+          choices: [
+            {
+              index: 0,
+              message: openAiMessage(reply, n),
+              finish_reason: reply.tool_calls.length ? 'tool_calls' : 'stop',
+            },
+          ],
           usage: { prompt_tokens: inTok, completion_tokens: outTok, total_tokens: inTok + outTok },
         });
       }
@@ -150,7 +186,12 @@ export async function startScriptedServer(script: Script, port = 0): Promise<Scr
         model: body.model,
         content: [
           ...(reply.text || !reply.tool_calls.length ? [{ type: 'text', text: reply.text }] : []),
-          ...reply.tool_calls.map((c, i) => ({ type: 'tool_use', id: `toolu_scripted_${n}_${i}`, name: c.name, input: c.arguments })),
+          ...reply.tool_calls.map((c, i) => ({
+            type: 'tool_use',
+            id: `toolu_scripted_${n}_${i}`,
+            name: c.name,
+            input: c.arguments,
+          })),
         ],
         stop_reason: reply.tool_calls.length ? 'tool_use' : 'end_turn',
         usage: { input_tokens: inTok, output_tokens: outTok },
@@ -164,7 +205,11 @@ export async function startScriptedServer(script: Script, port = 0): Promise<Scr
   return {
     url: `http://127.0.0.1:${bound}/v1`,
     requests,
-    close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }
 
@@ -175,7 +220,11 @@ function openAiMessage(reply: Answer, n: number) {
   return {
     role: 'assistant',
     content: reply.text || null,
-    tool_calls: reply.tool_calls.map((c, i) => ({ id: `call_scripted_${n}_${i}`, type: 'function', function: { name: c.name, arguments: JSON.stringify(c.arguments) } })),
+    tool_calls: reply.tool_calls.map((c, i) => ({
+      id: `call_scripted_${n}_${i}`,
+      type: 'function',
+      function: { name: c.name, arguments: JSON.stringify(c.arguments) },
+    })),
   };
 }
 

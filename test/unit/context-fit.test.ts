@@ -4,7 +4,14 @@ import { describe, it, expect, afterEach } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { countTokens, fitRequest, fitToModel, promptBudget, requestTokens, tokenSlack } from '../../src/llm/context-fit';
+import {
+  countTokens,
+  fitRequest,
+  fitToModel,
+  promptBudget,
+  requestTokens,
+  tokenSlack,
+} from '../../src/llm/context-fit';
 import { section } from '../../src/agent/prompts';
 import { modelSchema } from '../../src/config/schema';
 import { scriptSchema, startScriptedServer, type ScriptedServer } from '../../src/llm/scripted-server';
@@ -21,7 +28,10 @@ const userMessage = (historyN: number, log = '') =>
     section('Task', 'Make training faster.'),
     section('Current code (v_9)', 'train_gpt2.py\n```\nprint("the code stays whole")\n```'),
     section('Log of v_9 (end)', log),
-    section('History (earlier versions related to this one, by version number)', Array.from({ length: historyN }, (_, i) => historyLine(i + 1)).join('\n')),
+    section(
+      'History (earlier versions related to this one, by version number)',
+      Array.from({ length: historyN }, (_, i) => historyLine(i + 1)).join('\n'),
+    ),
     section('Knowledge', 'k'.repeat(400)),
   ].join('\n');
 
@@ -50,7 +60,13 @@ describe('fitRequest', () => {
     const r = fitRequest(req, limit, byChars);
     expect(r.tokens).toBeLessThanOrEqual(limit);
     expect(r.cut).toEqual({ messages: 2, entries: 0, chars: 0 });
-    expect(r.req.messages.map((m) => (m.role === 'assistant' ? m.content : m.role))).toEqual(['user', 'turn 2', 'tool', 'turn 3', 'user']);
+    expect(r.req.messages.map((m) => (m.role === 'assistant' ? m.content : m.role))).toEqual([
+      'user',
+      'turn 2',
+      'tool',
+      'turn 3',
+      'user',
+    ]);
     expect(r.req.messages[0].content).toContain('2 earlier messages of this conversation were cut');
     expect(r.req.messages.at(-1)!.content).toBe('the latest question');
     // the input is not modified
@@ -124,7 +140,9 @@ describe('fitToModel', () => {
     expect(countTokens('hello world')).toBe(2);
     expect(tokenSlack({ provider: 'openai' })).toBe(1);
     expect(tokenSlack({ provider: 'anthropic' })).toBeGreaterThan(1.3);
-    expect(tokenSlack({ provider: 'openai', base_url: 'https://generativelanguage.googleapis.com/v1beta/openai/' })).toBeGreaterThan(1);
+    expect(
+      tokenSlack({ provider: 'openai', base_url: 'https://generativelanguage.googleapis.com/v1beta/openai/' }),
+    ).toBeGreaterThan(1);
     const req = { system: 's', messages: [{ role: 'user', content: userMessage(2000) }] };
     for (const provider of ['openai', 'anthropic'] as const) {
       const m = model({ provider, context_window: 20_000, max_tokens: 4000 });
@@ -149,7 +167,14 @@ describe('the cut request is what reaches the provider, and is stored', () => {
     server = await startScriptedServer(scriptSchema.parse({ rules: [{ name: 'any', replies: ['ok'] }] }));
     dir = mkdtempSync(join(tmpdir(), 'sr-fit-'));
     const store = new ArtifactStore(join(dir, 'store'));
-    const m = modelSchema.parse({ id: 'small', provider: 'openai', model: 'm', base_url: server.url, context_window: 6000, max_tokens: 1000 });
+    const m = modelSchema.parse({
+      id: 'small',
+      provider: 'openai',
+      model: 'm',
+      base_url: server.url,
+      context_window: 6000,
+      max_tokens: 1000,
+    });
     const req = { system: 'You are the ideator.', messages: [{ role: 'user' as const, content: userMessage(1500) }] };
     const reply = await cachedChat(store, m, req, { runId: 'r', nodeId: 1, role: 'ideator', attempt: 0 });
     const sent = server.requests[0].body as { messages: { content: string }[]; max_completion_tokens: number };

@@ -22,9 +22,24 @@ import { ROOT } from '../../src/paths';
 const script = scriptSchema.parse({
   rules: [
     { name: 'limited', user: 'limited', faults: [{ status: 429, retry_after: 7 }], replies: ['after the limit'] },
-    { name: 'limited-ms', user: 'millis', faults: [{ status: 429, retry_after_ms: 1500 }], replies: ['after the ms limit'] },
-    { name: 'broken', user: 'broken', faults: [{ status: 500 }, { status: 503, retry_after: 2 }], replies: ['after the outage'] },
-    { name: 'bad', user: 'bad', faults: [{ status: 400 }, { status: 401 }, { status: 404 }, { status: 422 }, { status: 403 }], replies: ['never'] },
+    {
+      name: 'limited-ms',
+      user: 'millis',
+      faults: [{ status: 429, retry_after_ms: 1500 }],
+      replies: ['after the ms limit'],
+    },
+    {
+      name: 'broken',
+      user: 'broken',
+      faults: [{ status: 500 }, { status: 503, retry_after: 2 }],
+      replies: ['after the outage'],
+    },
+    {
+      name: 'bad',
+      user: 'bad',
+      faults: [{ status: 400 }, { status: 401 }, { status: 404 }, { status: 422 }, { status: 403 }],
+      replies: ['never'],
+    },
     { name: 'stalled', user: 'stalled', faults: [{ hang: true }], replies: ['late answer'] },
     { name: 'ok', replies: ['fine'] },
   ],
@@ -43,7 +58,14 @@ afterEach(async () => {
 
 const models = (over: Partial<ModelConfig> = {}): ModelConfig[] => [
   modelSchema.parse({ id: 'o', provider: 'openai', model: 'm', base_url: server.url, ...over }),
-  modelSchema.parse({ id: 'a', provider: 'anthropic', model: 'm', base_url: server.url.replace(/\/v1$/, ''), api_key_env: 'SR_TEST_ANTHROPIC_KEY', ...over }),
+  modelSchema.parse({
+    id: 'a',
+    provider: 'anthropic',
+    model: 'm',
+    base_url: server.url.replace(/\/v1$/, ''),
+    api_key_env: 'SR_TEST_ANTHROPIC_KEY',
+    ...over,
+  }),
 ];
 process.env.SR_TEST_ANTHROPIC_KEY ??= 'test-key';
 
@@ -70,7 +92,10 @@ describe('one HTTP request per attempt, through the real SDKs', () => {
       expect(requestsOf('limited')).toHaveLength(1);
       // the fault was the rule's first match only: the next request (Temporal's retry) is answered
       expect((await callModel(m, ask('limited'))).text).toBe('after the limit');
-      expect(requestsOf('limited').map((r) => [r.protocol, r.status])).toEqual([[provider, 429], [provider, 200]]);
+      expect(requestsOf('limited').map((r) => [r.protocol, r.status])).toEqual([
+        [provider, 429],
+        [provider, 200],
+      ]);
     }
   });
 
@@ -93,7 +118,11 @@ describe('one HTTP request per attempt, through the real SDKs', () => {
     expect(e503.nextRetryDelay).toBe(2000);
     expect(e503.message).toContain('HTTP 503');
     expect((await callModel(openai, ask('broken'))).text).toBe('after the outage');
-    expect(requestsOf('broken').map((r) => [r.protocol, r.status])).toEqual([['openai', 500], ['anthropic', 503], ['openai', 200]]);
+    expect(requestsOf('broken').map((r) => [r.protocol, r.status])).toEqual([
+      ['openai', 500],
+      ['anthropic', 503],
+      ['openai', 200],
+    ]);
   });
 
   it('400/401/403/404/422: NonRetryableLlmError (its type name kept), one request each', async () => {
@@ -140,7 +169,12 @@ describe('retryAfterMs', () => {
 
 describe('unconfirmed calls', () => {
   const site: CallSite = { runId: 'run-u', nodeId: 1, role: 'ideator', attempt: 0 };
-  const priced = (m: ModelConfig) => ({ ...m, request_timeout_s: 0.3, max_tokens: 1000, prices: { input: 2, output: 8 } });
+  const priced = (m: ModelConfig) => ({
+    ...m,
+    request_timeout_s: 0.3,
+    max_tokens: 1000,
+    prices: { input: 2, output: 8 },
+  });
 
   it('a send that timed out is counted, at its estimated price, by the attempt that gets the reply', async () => {
     for (const provider of ['openai', 'anthropic'] as const) {
@@ -173,8 +207,16 @@ describe('unconfirmed calls', () => {
   it('a worker that dies with the request in flight leaves its send counted by the next attempt', async () => {
     const m = priced(await fresh('openai'));
     const root = join(dir, 'store-dead-worker');
-    const args = [root, JSON.stringify({ ...m, request_timeout_s: 600 }), JSON.stringify(ask('stalled please')), JSON.stringify(site)];
-    const worker = spawn(process.execPath, [join(ROOT, 'test/fixtures/llm/call-and-wait.mjs'), ...args], { cwd: ROOT, stdio: 'ignore' });
+    const args = [
+      root,
+      JSON.stringify({ ...m, request_timeout_s: 600 }),
+      JSON.stringify(ask('stalled please')),
+      JSON.stringify(site),
+    ];
+    const worker = spawn(process.execPath, [join(ROOT, 'test/fixtures/llm/call-and-wait.mjs'), ...args], {
+      cwd: ROOT,
+      stdio: 'ignore',
+    });
     const exited = new Promise((resolve) => worker.once('exit', resolve));
     await vi.waitFor(() => expect(requestsOf('stalled')).toHaveLength(1), { timeout: 60_000, interval: 50 });
     worker.kill('SIGKILL'); // the control worker dies: no reply, no error handler, only the marker it wrote
@@ -215,10 +257,24 @@ describe('unconfirmed calls', () => {
 describe('TokenUsage stays additive', () => {
   it('old usage without the unconfirmed fields sums with new usage; the fields appear only when non-zero', () => {
     const old = { input_tokens: 10, output_tokens: 5, cached_input_tokens: 0, cost_usd: 0.5, calls: 1 };
-    expect(addUsage(old, old)).toEqual({ input_tokens: 20, output_tokens: 10, cached_input_tokens: 0, cost_usd: 1, calls: 2 });
+    expect(addUsage(old, old)).toEqual({
+      input_tokens: 20,
+      output_tokens: 10,
+      cached_input_tokens: 0,
+      cost_usd: 1,
+      calls: 2,
+    });
     const withUnconfirmed = { ...noUsage(), cost_usd: 0.25, unconfirmed_calls: 1, unconfirmed_usd: 0.25 };
     const sum = addUsage(addUsage(old, withUnconfirmed), withUnconfirmed);
-    expect(sum).toEqual({ input_tokens: 10, output_tokens: 5, cached_input_tokens: 0, cost_usd: 1, calls: 1, unconfirmed_calls: 2, unconfirmed_usd: 0.5 });
+    expect(sum).toEqual({
+      input_tokens: 10,
+      output_tokens: 5,
+      cached_input_tokens: 0,
+      cost_usd: 1,
+      calls: 1,
+      unconfirmed_calls: 2,
+      unconfirmed_usd: 0.5,
+    });
     expect(describeUsage(sum)).toBe('1 calls, 10 in / 5 out tokens, $1.0000 (incl. 2 unconfirmed, est. $0.5000)');
     expect(describeUsage(old)).toBe('1 calls, 10 in / 5 out tokens, $0.5000');
   });

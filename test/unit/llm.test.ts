@@ -42,7 +42,14 @@ const model = (over: Partial<ModelConfig> & Pick<ModelConfig, 'provider'>): Mode
 
 const req = (system: string, ...user: string[]): ChatRequest => ({
   system,
-  messages: user.flatMap((u, i) => (i === 0 ? [{ role: 'user' as const, content: u }] : [{ role: 'assistant' as const, content: 'ok' }, { role: 'user' as const, content: u }])),
+  messages: user.flatMap((u, i) =>
+    i === 0
+      ? [{ role: 'user' as const, content: u }]
+      : [
+          { role: 'assistant' as const, content: 'ok' },
+          { role: 'user' as const, content: u },
+        ],
+  ),
 });
 
 describe('scripted server through the real SDKs', () => {
@@ -55,9 +62,17 @@ describe('scripted server through the real SDKs', () => {
     expect((await callModel(m, req('You are the coder.', 'implement plan X'))).text).toBe('code for X');
     expect((await callModel(m, req('You are the coder.', 'implement plan Y'))).text).toBe('generic code');
     // every user message counts, so a retry still matches its plan
-    expect((await callModel(m, req('You are the coder.', 'implement plan X', 'that failed, try again'))).text).toBe('code for X');
+    expect((await callModel(m, req('You are the coder.', 'implement plan X', 'that failed, try again'))).text).toBe(
+      'code for X',
+    );
     expect(server.requests.map((r) => `${r.rule}#${r.reply_index}`)).toEqual([
-      'ideator#0', 'ideator#1', 'ideator#2', 'ideator#3', 'coder-x#0', 'coder-any#0', 'coder-x#1',
+      'ideator#0',
+      'ideator#1',
+      'ideator#2',
+      'ideator#3',
+      'coder-x#0',
+      'coder-any#0',
+      'coder-x#1',
     ]);
     expect(server.requests.every((r) => r.protocol === 'openai' && r.authorization_present)).toBe(true);
   });
@@ -90,13 +105,24 @@ describe('scripted server through the real SDKs', () => {
       output_tokens: Math.ceil('code for X'.length / 4),
       cached_input_tokens: 0,
     });
-    expect(server.requests).toMatchObject([{ rule: 'coder-x', reply_index: 0, protocol: 'anthropic', authorization_present: true, body: { system: 'You are the coder.' } }]);
+    expect(server.requests).toMatchObject([
+      {
+        rule: 'coder-x',
+        reply_index: 0,
+        protocol: 'anthropic',
+        authorization_present: true,
+        body: { system: 'You are the coder.' },
+      },
+    ]);
     expect((await callModel(m, req('the ideator', 'x'))).text).toBe('idea one');
     expect((await callModel(m, req('the ideator', 'x'))).text).toBe('idea two');
   });
 
   it('a request matching no rule is HTTP 400, a NonRetryableLlmError, and not retried', async () => {
-    for (const m of [model({ provider: 'openai', base_url: server.url }), model({ provider: 'anthropic', base_url: root })]) {
+    for (const m of [
+      model({ provider: 'openai', base_url: server.url }),
+      model({ provider: 'anthropic', base_url: root }),
+    ]) {
       const err = await callModel(m, req('You are a poet.', 'write')).catch((e) => e);
       expect(err).toBeInstanceOf(NonRetryableLlmError);
       expect(err.message).toContain('HTTP 400');
@@ -128,18 +154,24 @@ describe('costUsd', () => {
   it('prices input, cached input and output per million tokens', () => {
     const m = model({ provider: 'openai', prices: { input: 2, output: 10, cached_input: 0.5 } });
     expect(costUsd(m, { input_tokens: 1_000_000, output_tokens: 0, cached_input_tokens: 0 })).toBe(2);
-    expect(costUsd(m, { input_tokens: 1000, output_tokens: 500, cached_input_tokens: 400 })).toBe((600 * 2 + 400 * 0.5 + 500 * 10) / 1e6);
+    expect(costUsd(m, { input_tokens: 1000, output_tokens: 500, cached_input_tokens: 400 })).toBe(
+      (600 * 2 + 400 * 0.5 + 500 * 10) / 1e6,
+    );
     // cached tokens cannot exceed input tokens
     expect(costUsd(m, { input_tokens: 100, output_tokens: 0, cached_input_tokens: 1000 })).toBe((100 * 0.5) / 1e6);
     const noCachedPrice = model({ provider: 'openai', prices: { input: 3, output: 15 } });
     expect(costUsd(noCachedPrice, { input_tokens: 1000, output_tokens: 0, cached_input_tokens: 1000 })).toBe(0.003);
-    expect(costUsd(model({ provider: 'scripted' }), { input_tokens: 5000, output_tokens: 5000, cached_input_tokens: 0 })).toBe(0);
+    expect(
+      costUsd(model({ provider: 'scripted' }), { input_tokens: 5000, output_tokens: 5000, cached_input_tokens: 0 }),
+    ).toBe(0);
   });
 
   it('agrees with the usage of a real call', async () => {
     const m = model({ provider: 'openai', base_url: server.url, prices: { input: 1, output: 2 } });
     const reply = await callModel(m, req('You are the coder.', 'plan X'));
-    expect(costUsd(m, reply.usage)).toBe(Math.round(((reply.usage.input_tokens * 1 + reply.usage.output_tokens * 2) / 1e6) * 1e6) / 1e6);
+    expect(costUsd(m, reply.usage)).toBe(
+      Math.round(((reply.usage.input_tokens * 1 + reply.usage.output_tokens * 2) / 1e6) * 1e6) / 1e6,
+    );
     expect(costUsd(m, reply.usage)).toBeGreaterThan(0);
   });
 });
@@ -200,7 +232,11 @@ describe('cachedChat', () => {
     expect(server.requests[0].authorization_present).toBe(true); // the key was sent over HTTP...
     const entry = await store.getJson<{ text: string; requestRef: string }>((await store.getRef(`llm/${reply.key}`))!);
     expect(entry.text).toBe('code for X');
-    expect(await store.getJson(entry.requestRef)).toEqual({ model: m.id, req: req('You are the coder.', 'plan X'), site });
+    expect(await store.getJson(entry.requestRef)).toEqual({
+      model: m.id,
+      req: req('You are the coder.', 'plan X'),
+      site,
+    });
 
     // ...but is nowhere in the store
     const files: string[] = [];
@@ -231,10 +267,19 @@ describe('cachedChat', () => {
 
 describe('reasoning settings reach the provider', () => {
   it('openai: reasoning_effort; anthropic: thinking budget and output_config.effort; none of them when unset', async () => {
-    await callModel(model({ provider: 'openai', base_url: server.url, reasoning_effort: 'high', max_tokens: 9000 }), req('You are the ideator.', 'x'));
+    await callModel(
+      model({ provider: 'openai', base_url: server.url, reasoning_effort: 'high', max_tokens: 9000 }),
+      req('You are the ideator.', 'x'),
+    );
     await callModel(model({ provider: 'openai', base_url: server.url }), req('You are the ideator.', 'x'));
-    await callModel(model({ provider: 'anthropic', base_url: root, thinking_budget: 2048, max_tokens: 9000 }), req('You are the ideator.', 'x'));
-    await callModel(model({ provider: 'anthropic', base_url: root, reasoning_effort: 'max' }), req('You are the ideator.', 'x'));
+    await callModel(
+      model({ provider: 'anthropic', base_url: root, thinking_budget: 2048, max_tokens: 9000 }),
+      req('You are the ideator.', 'x'),
+    );
+    await callModel(
+      model({ provider: 'anthropic', base_url: root, reasoning_effort: 'max' }),
+      req('You are the ideator.', 'x'),
+    );
     const bodies = server.requests.map((r) => r.body as Record<string, unknown>);
     expect(bodies[0]).toMatchObject({ reasoning_effort: 'high', max_completion_tokens: 9000 });
     expect(bodies[1]).not.toHaveProperty('reasoning_effort');
@@ -245,7 +290,10 @@ describe('reasoning settings reach the provider', () => {
   });
 
   it('an effort Anthropic does not have is refused before anything is sent', async () => {
-    const err = await callModel(model({ provider: 'anthropic', base_url: root, reasoning_effort: 'minimal' }), req('You are the ideator.', 'x')).catch((e) => e);
+    const err = await callModel(
+      model({ provider: 'anthropic', base_url: root, reasoning_effort: 'minimal' }),
+      req('You are the ideator.', 'x'),
+    ).catch((e) => e);
     expect(err).toBeInstanceOf(NonRetryableLlmError);
     expect(server.requests).toHaveLength(0);
   });
@@ -254,18 +302,24 @@ describe('reasoning settings reach the provider', () => {
     const site: CallSite = { runId: 'r', nodeId: 1, role: 'ideator', attempt: 0 };
     const m = model({ provider: 'openai' });
     const r = req('s', 'u');
-    expect(requestKey({ ...m, reasoning_effort: 'low' }, r, site)).not.toBe(requestKey({ ...m, reasoning_effort: 'high' }, r, site));
+    expect(requestKey({ ...m, reasoning_effort: 'low' }, r, site)).not.toBe(
+      requestKey({ ...m, reasoning_effort: 'high' }, r, site),
+    );
     expect(requestKey({ ...m, thinking_budget: 2048 }, r, site)).not.toBe(requestKey(m, r, site));
     expect(requestKey({ ...m, reasoning_effort: undefined }, r, site)).toBe(requestKey(m, r, site));
   });
 
   it('every shipped model states a context window above max_tokens, a thinking budget below it, and an effort its provider has', () => {
     for (const f of readdirSync(join(ROOT, 'config', 'model')).filter((n) => n.endsWith('.yaml'))) {
-      const m = modelSchema.parse({ id: f.replace(/\.yaml$/, ''), ...YAML.parse(readFileSync(join(ROOT, 'config', 'model', f), 'utf8')) });
+      const m = modelSchema.parse({
+        id: f.replace(/\.yaml$/, ''),
+        ...YAML.parse(readFileSync(join(ROOT, 'config', 'model', f), 'utf8')),
+      });
       if (m.provider === 'scripted' || m.base_url?.startsWith('http://localhost')) continue; // self-hosted: the server decides
       expect(m.context_window, f).toBeGreaterThan(m.max_tokens);
       if (m.thinking_budget) expect(m.thinking_budget, f).toBeLessThan(m.max_tokens);
-      if (m.provider === 'anthropic' && m.reasoning_effort) expect(['low', 'medium', 'high', 'xhigh', 'max'], f).toContain(m.reasoning_effort);
+      if (m.provider === 'anthropic' && m.reasoning_effort)
+        expect(['low', 'medium', 'high', 'xhigh', 'max'], f).toContain(m.reasoning_effort);
       expect(m.prices.input, f).toBeGreaterThan(0);
     }
   });

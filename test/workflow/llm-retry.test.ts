@@ -16,7 +16,12 @@ import { llmCallWorkflow } from './fixtures/llm-call-workflow';
 
 const script = scriptSchema.parse({
   rules: [
-    { name: 'flaky', user: 'flaky', faults: [{ status: 429, retry_after: 4 }, { status: 500 }], replies: ['answered on the third attempt'] },
+    {
+      name: 'flaky',
+      user: 'flaky',
+      faults: [{ status: 429, retry_after: 4 }, { status: 500 }],
+      replies: ['answered on the third attempt'],
+    },
     { name: 'bad', user: 'bad', faults: [{ status: 400 }], replies: ['never'] },
   ],
 });
@@ -35,7 +40,10 @@ beforeAll(async () => {
     connection: env.nativeConnection,
     taskQueue,
     workflowsPath: createRequire(import.meta.url).resolve('./fixtures/llm-call-workflow.ts'),
-    activities: { askModel: async (user: string) => (await callModel(model, { system: 's', messages: [{ role: 'user', content: user }] })).text },
+    activities: {
+      askModel: async (user: string) =>
+        (await callModel(model, { system: 's', messages: [{ role: 'user', content: user }] })).text,
+    },
   });
   running = worker.run();
 });
@@ -45,7 +53,12 @@ afterAll(async () => {
   await server?.close();
 });
 
-const run = (user: string) => env.client.workflow.execute(llmCallWorkflow, { taskQueue, workflowId: `llm-${randomBytes(4).toString('hex')}`, args: [taskQueue, user] });
+const run = (user: string) =>
+  env.client.workflow.execute(llmCallWorkflow, {
+    taskQueue,
+    workflowId: `llm-${randomBytes(4).toString('hex')}`,
+    args: [taskQueue, user],
+  });
 
 describe('one retry layer: Temporal', () => {
   it('429 then 500 then an answer: three HTTP requests; the first wait is the Retry-After, the second the backoff', async () => {
