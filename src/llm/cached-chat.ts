@@ -107,6 +107,5 @@ async function paidOnce<R extends { usage: ChatReply['usage'] }, Q extends ChatR
     ...(fit.cut ? { context_cut: fit.cut } : {}),
   });
   await store.setRef(`llm/${key}`, await store.putJson({ ...reply, requestRef }));
-  await writeMarker(store, key, { unanswered: 0, estimated_usd: estimate });
   return { ...reply, cached: false, key };
 }

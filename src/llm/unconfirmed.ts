@@ -1,8 +1,9 @@
 // Calls that were sent but never answered. A provider may bill a request whose reply we never read
 // (the worker died, the request timed out), so before a call is sent a "sent" marker is written in
-// the store under the call's request key, and it is cleared once the reply is stored. A later attempt
-// of the same call that finds the marker counts each earlier unanswered send as `unconfirmed`, at its
-// estimated price, in the usage of the reply it finally gets (and so against budget.usd).
+// the store under the call's request key; once the reply is stored under the same key the marker is
+// never read again (the cache answers first). A later attempt of the same call that finds the marker
+// and no reply counts each earlier unanswered send as `unconfirmed`, at its estimated price, in the
+// usage of the reply it finally gets (and so against budget.usd).
 //
 // The estimate: input tokens counted from the request as sent (src/llm/context-fit.ts), output as the
 // request's full max_tokens, the most the provider could bill; both at the model's uncached prices.

@@ -195,7 +195,7 @@ describe('unconfirmed calls', () => {
       expect(reply.usage.cost_usd).toBeCloseTo(answered + estimate, 6);
       expect(reply.usage.calls).toBe(1);
 
-      // the marker was cleared with the reply: a replay reads the cache and counts nothing twice
+      // the stored reply answers a replay first: it reads the cache and counts nothing twice
       const again = await cachedChat(store, m, ask('stalled please'), s);
       expect(again.cached).toBe(true);
       expect(again.usage).toEqual(reply.usage);
