@@ -15,6 +15,12 @@ describe('bad input on the command line', () => {
     [['run', 'hint_level=7'], /hint_level: invalid value\. Valid choices: 0, 1, 2, 3, 1\+2, 1\+2\+3, diff/],
     [['run', 'task=broken_yaml'], /malformed YAML in .*broken_yaml\.yaml/],
     [['run', 'notakeyvalue'], /not of the form key=value/],
+    // Checked before anything starts (src/config/preflight.ts), not discovered by a failing activity.
+    [['run', 'model=scripted', 'model.script=../../../etc/passwd'], /the run cannot start:\n  - model\.script '\.\.\/\.\.\/\.\.\/etc\/passwd' resolves to \/etc\/passwd, outside the project/],
+    [['run', 'task=collatz', 'task.workspace_template=nope'], /workspace_template 'nope' is not a directory/],
+    [['run', 'task=nanogpt_baseline'], /trains on token shards: set data\.train_files=.*\n.*set data\.val_files=/],
+    [['retry-node', 'run-x', 'two'], /is a version number like 2 or v_2, not 'two'/],
+    [['fork', 'run-x', '--node', 'v_x'], /--node is a version number like 2 or v_2, not 'v_x'/],
   ])('speedrunner %j fails clearly', async (args, message) => {
     const res = await cli(t, args);
     expect(res.exitCode).toBe(2);
