@@ -97,7 +97,10 @@ const LOG_TITLE = /^## Log of/;
 const KNOWLEDGE_TITLE = /^## Knowledge/;
 
 /** `req` cut until its estimate is at most `limit` tokens (see the rule at the top of this file). */
-export function fitRequest<R extends FittableRequest>(req: R, limit: number, count: TokenCounter): FitResult<R> {
+export function fitRequest<R extends FittableRequest>(req: R, limit: number, counter: TokenCounter): FitResult<R> {
+  // The same texts are counted more than once below (a section, then the message it is in): count each once.
+  const counted = new Map<string, number>();
+  const count: TokenCounter = (t) => counted.get(t) ?? counted.set(t, counter(t)).get(t)!;
   let total = requestTokens(req, count);
   if (total <= limit) return { req, tokens: total };
   const cut: ContextCut = { messages: 0, entries: 0, chars: 0 };
