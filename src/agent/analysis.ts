@@ -12,7 +12,7 @@ import type { ArtifactStore } from '../store/artifact-store';
 import { StoredLog } from '../metrics/stored-log';
 import { redactText, secretValues } from '../secrets/redact';
 import { rolePrompt, section, tail, taskDescription } from './prompts';
-import type { ExecutionReport } from './steps';
+import type { ExecutionResult } from '../exec/result';
 
 /** Longest summary kept in a node (it is repeated in every later prompt that lists the node). */
 export const SUMMARY_CHARS = 400;
@@ -21,7 +21,7 @@ export interface AnalysisInput {
   runId: string;
   nodeId: number;
   config: RunConfig;
-  exec: ExecutionReport;
+  exec: ExecutionResult;
 }
 
 export interface Analysis extends Verdict {
@@ -152,7 +152,7 @@ function expectedEvalMetrics(task: TaskConfig): Record<string, MetricType> {
 }
 
 /** A version whose training ran but whose eval command failed is buggy: its metrics cannot be trusted. */
-function evalFailure(task: TaskConfig, exec: ExecutionReport, evalLog: string | undefined, hidden: Hidden): Verdict | undefined {
+function evalFailure(task: TaskConfig, exec: ExecutionResult, evalLog: string | undefined, hidden: Hidden): Verdict | undefined {
   if (exec.outcome !== 'ok' || !exec.eval || exec.eval.outcome === 'ok') return undefined;
   if (exec.eval.outcome === 'timeout') return { status: 'buggy', valid: false, reason: `the eval command was killed after its ${task.eval?.timeout_s}s timeout` };
   const lastLine = redact(evalLog ?? '', hidden).trim().split('\n').slice(-1)[0]?.slice(0, 300) ?? '';

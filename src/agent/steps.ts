@@ -5,7 +5,6 @@ import type { RunConfig } from '../config/schema';
 import { cachedChat } from '../llm/cached-chat';
 import { type ChatMessage } from '../llm/types';
 import { addUsage, noUsage, type TokenUsage } from '../../core/usage';
-import type { ExecutionResult } from '../exec/result';
 import type { Stage } from '../../core/types';
 import type { NodeBrief } from '../../core/history';
 import type { ArtifactStore } from '../store/artifact-store';
@@ -119,5 +118,3 @@ export interface CodeResult {
   llm_ms: number;
 }
 
-/** @deprecated The execution result has one name: `ExecutionResult` (src/exec/result.ts); this alias goes once analysis.ts imports it. */
-export type ExecutionReport = ExecutionResult;

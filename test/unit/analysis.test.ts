@@ -6,7 +6,7 @@ import { resolveRunConfig } from '../../src/config/load';
 import type { RunConfig } from '../../src/config/schema';
 import { taskSchema, type TaskInput } from '../../src/config/task';
 import { analyzeExecution, parseMetricReply, redactPrivate, SUMMARY_CHARS } from '../../src/agent/analysis';
-import type { ExecutionReport } from '../../src/agent/steps';
+import type { ExecutionResult } from '../../src/exec/result';
 import { scriptSchema, startScriptedServer, type Script, type ScriptedServer } from '../../src/llm/scripted-server';
 import { ArtifactStore } from '../../src/store/artifact-store';
 
@@ -50,7 +50,7 @@ async function setUp(script: Script, task: Partial<TaskInput> = {}, over: string
   const base = resolveRunConfig(['task=collatz', 'model=scripted', `model.base_url=${server.url}`, `store=${join(dir, 'store')}`, ...over], {});
   const config: RunConfig = { ...base, task: taskSchema.parse({ ...baseTask, ...task }) };
   const store = new ArtifactStore(config.store);
-  const run = async (log: string, exec: Partial<ExecutionReport> = {}, nodeId = 1) =>
+  const run = async (log: string, exec: Partial<ExecutionResult> = {}, nodeId = 1) =>
     analyzeExecution(store, { runId: 'r', nodeId, config, exec: { outcome: 'ok', exitCode: 0, wallMs: 1234, logRef: await store.putBlob(log), ...exec } });
   return { config, store, run, server };
 }

@@ -8,15 +8,15 @@ import { inject } from 'vitest';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker, type WorkerOptions } from '@temporalio/worker';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
-import type { WorkflowHandle } from '@temporalio/client';
+import type { WorkflowHandle, WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import { resolveRunConfig } from '../../src/config/load';
 import type { RunConfig } from '../../src/config/schema';
 import { ROOT } from '../../src/paths';
 import { noUsage } from '../../core/usage';
-import type { NodeStatus } from '../../core/types';
+import type { NodeStatus, RunView } from '../../core/types';
 import { dataConverter } from '../../temporal/client/payload-codec';
 import { workflowBundlePath } from '../../temporal/workers/bundle';
-import { speedrunWorkflow, stateQuery, type RunInput } from '../../temporal/workflows/speedrun';
+import { speedrunWorkflow, stateQuery, type RunInput, type RunResult } from '../../temporal/workflows/speedrun';
 import { gpuQueue } from '../../core/search-attributes';
 
 export interface Call {
@@ -57,7 +57,9 @@ export class StubActivities {
   readonly gates = new Map<number, Gate>();
   private planCount = 0;
 
-  constructor(private readonly outcomeOf: (nodeId: number, rerun: boolean) => Outcome = (id) => ({ metric: 100 - id })) {}
+  constructor(
+    private readonly outcomeOf: (nodeId: number, rerun: boolean) => Outcome = (id) => ({ metric: 100 - id }),
+  ) {}
 
   count(name: string): number {
     return this.calls.filter((c) => c.name === name).length;
@@ -113,7 +115,12 @@ export class StubActivities {
         this.note('execute', input.nodeId, input.rerun);
         await this.gates.get(input.nodeId)?.wait();
         const o = this.outcomeOf(input.nodeId, Boolean(input.rerun));
-        return { outcome: 'ok', exitCode: 0, wallMs: o.wallMs ?? 10, logRef: `log-${input.nodeId}${input.rerun ? '#rerun' : ''}` };
+        return {
+          outcome: 'ok',
+          exitCode: 0,
+          wallMs: o.wallMs ?? 10,
+          logRef: `log-${input.nodeId}${input.rerun ? '#rerun' : ''}`,
+        };
       },
     };
   }
@@ -135,32 +142,60 @@ export interface WorkflowTier {
 }
 
 export interface RunHandle {
-  handle: WorkflowHandle<typeof speedrunWorkflow>;
+  handle: WorkflowHandleWithFirstExecutionRunId<typeof speedrunWorkflow>;
   config: RunConfig;
-  /** Resolves with the run's result; the workers stop afterwards. */
-  finished: () => ReturnType<WorkflowHandle<typeof speedrunWorkflow>['result']>;
-  state: () => ReturnType<WorkflowHandle<typeof speedrunWorkflow>['query']>;
+  finished: () => Promise<RunResult>;
+  state: () => Promise<RunState>;
 }
 
+type RunState = Omit<RunView, 'nodes'> & { nodes: number };
+
 export async function workflowTier(): Promise<WorkflowTier> {
-  const env = await TestWorkflowEnvironment.createFromExistingServer({ address: `127.0.0.1:${inject('temporalPort')}`, dataConverter });
+  const env = await TestWorkflowEnvironment.createFromExistingServer({
+    address: `127.0.0.1:${inject('temporalPort')}`,
+    client: { dataConverter },
+  });
   const codePath = await workflowBundlePath();
   const running: { worker: Worker; done: Promise<void> }[] = [];
   const started: { stubs: StubActivities; handle: WorkflowHandle }[] = [];
+  const workers: WorkflowTier['workers'] = async (stubs, taskQueue, extra = {}, withGpu = true) => {
+    const control = await Worker.create({
+      connection: env.nativeConnection,
+      taskQueue,
+      dataConverter,
+      workflowBundle: { codePath },
+      activities: stubs.control(),
+      ...extra,
+    });
+    const gpu = withGpu
+      ? [
+          await Worker.create({
+            connection: env.nativeConnection,
+            taskQueue: gpuQueue(taskQueue),
+            dataConverter,
+            activities: stubs.gpu(),
+          }),
+        ]
+      : [];
+    for (const worker of [control, ...gpu]) running.push({ worker, done: worker.run() });
+    return control;
+  };
   return {
     env,
-    async workers(stubs, taskQueue, extra = {}, withGpu = true) {
-      const control = await Worker.create({ connection: env.nativeConnection, taskQueue, dataConverter, workflowBundle: { codePath }, activities: stubs.control(), ...extra });
-      const gpu = withGpu ? [await Worker.create({ connection: env.nativeConnection, taskQueue: gpuQueue(taskQueue), dataConverter, activities: stubs.gpu() })] : [];
-      for (const worker of [control, ...gpu]) running.push({ worker, done: worker.run() });
-      return control;
-    },
+    workers,
     async start(stubs, overrides, opts = {}) {
       const taskQueue = opts.taskQueue ?? `wf-${randomBytes(4).toString('hex')}`;
-      const config = { ...resolveRunConfig(['task=collatz', 'model=scripted', ...overrides], process.env), task_queue: taskQueue };
-      if (!opts.taskQueue) await this.workers(stubs, taskQueue);
+      const config = {
+        ...resolveRunConfig(['task=collatz', 'model=scripted', ...overrides], process.env),
+        task_queue: taskQueue,
+      };
+      if (!opts.taskQueue) await workers(stubs, taskQueue);
       const workflowId = opts.id ?? `wf-${randomBytes(4).toString('hex')}`;
-      const handle = await env.client.workflow.start(speedrunWorkflow, { taskQueue, workflowId, args: [{ config } satisfies RunInput] });
+      const handle = await env.client.workflow.start(speedrunWorkflow, {
+        taskQueue,
+        workflowId,
+        args: [{ config } satisfies RunInput],
+      });
       started.push({ stubs, handle });
       return {
         handle,
@@ -193,7 +228,11 @@ export async function updateRejection(update: Promise<unknown>): Promise<string>
 }
 
 /** Polls `probe` (a query or the recorded calls) until it holds. */
-export async function until<T>(what: string, probe: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 30_000): Promise<T> {
+export async function until<T>(
+  what: string,
+  probe: () => Promise<T | undefined | false> | T | undefined | false,
+  timeoutMs = 30_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await probe();

@@ -66,6 +66,7 @@ describe('one retry layer: Temporal', () => {
     const reqs = server.requests.filter((r) => r.rule === 'flaky');
     expect(reqs.map((r) => r.status)).toEqual([429, 500, 200]);
     const [first, second] = [reqs[1].at_ms - reqs[0].at_ms, reqs[2].at_ms - reqs[1].at_ms];
+    console.log(`LLM retry waits: after 429 (Retry-After 4) ${first} ms, after 500 ${second} ms`);
     expect(first).toBeGreaterThanOrEqual(3900); // Retry-After: 4 (the policy alone would wait 1 s)
     expect(second).toBeGreaterThanOrEqual(1900); // initialInterval 1 s × backoffCoefficient 2 for the second retry
     expect(second).toBeLessThan(first);

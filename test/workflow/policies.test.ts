@@ -5,7 +5,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { planMcts } from '../../core/policies/mcts';
 import type { NodeRecord } from '../../core/types';
 import { treeQuery } from '../../temporal/workflows/speedrun';
-import { Gate, maybeRecordHistory, StubActivities, until, workflowTier, type Outcome, type WorkflowTier } from './harness';
+import {
+  Gate,
+  maybeRecordHistory,
+  StubActivities,
+  until,
+  workflowTier,
+  type Outcome,
+  type WorkflowTier,
+} from './harness';
 
 let tier: WorkflowTier;
 beforeAll(async () => void (tier = await workflowTier()));

@@ -46,7 +46,11 @@ class FailingPrepare extends StubActivities {
 
 describe('how a run ends', () => {
   it('says the node cap stopped it', async () => {
-    const run = await tier.start(new StubActivities(), ['science_runner=bon', 'n_iterations=6', 'science_runner.max_n_nodes=2']);
+    const run = await tier.start(new StubActivities(), [
+      'science_runner=bon',
+      'n_iterations=6',
+      'science_runner.max_n_nodes=2',
+    ]);
     const result = await run.finished();
     expect(result.nodes).toBe(3);
     expect(result.stopped).toBe('max_n_nodes=2 reached at iteration 2/6');
@@ -57,9 +61,15 @@ describe('how a run ends', () => {
     const run = await tier.start(new FailingPrepare(), ['n_iterations=1']);
     await expect(run.finished()).rejects.toThrow();
     const client = tier.env.client;
-    expect(await runFailure(client, run.handle.workflowId, 'FAILED')).toBe('workspace template /x/workspace_templates/nope is missing');
+    expect(await runFailure(client, run.handle.workflowId, 'FAILED')).toBe(
+      'workspace template /x/workspace_templates/nope is missing',
+    );
     const readout = await readRun(client, run.handle.workflowId, store);
-    expect(readout).toMatchObject({ status: 'FAILED', source: 'query', failure: 'workspace template /x/workspace_templates/nope is missing' });
+    expect(readout).toMatchObject({
+      status: 'FAILED',
+      source: 'query',
+      failure: 'workspace template /x/workspace_templates/nope is missing',
+    });
     expect(await runFailure(client, run.handle.workflowId, 'COMPLETED')).toBeUndefined();
   });
 });
@@ -72,17 +82,32 @@ describe('pollers of exited workers', () => {
     const worker = await tier.workers(new StubActivities(), taskQueue, { identity: `${pid}@${hostname()}` }, false);
     const client = tier.env.client;
     const listed = async () =>
-      (await client.workflowService.describeTaskQueue({ namespace: client.options.namespace, taskQueue: { name: taskQueue }, taskQueueType: 1 })).pollers ?? [];
+      (
+        await client.workflowService.describeTaskQueue({
+          namespace: client.options.namespace,
+          taskQueue: { name: taskQueue },
+          taskQueueType: 1,
+        })
+      ).pollers ?? [];
     await until('the worker polls', async () => (await listed()).length > 0);
     worker.shutdown();
     await until('the worker stops', () => worker.getState() === 'STOPPED');
     expect((await listed()).map((p) => p.identity)).toContain(`${pid}@${hostname()}`); // the server still lists it
     expect(await hasPollers(client, taskQueue)).toBe(false);
 
-    const config = { ...resolveRunConfig(['task=collatz', 'model=scripted', `store=${store}`], process.env), task_queue: taskQueue };
-    const handle = await client.workflow.start(speedrunWorkflow, { taskQueue, workflowId: `dead-${randomBytes(4).toString('hex')}`, args: [{ config }] });
+    const config = {
+      ...resolveRunConfig(['task=collatz', 'model=scripted', `store=${store}`], process.env),
+      task_queue: taskQueue,
+    };
+    const handle = await client.workflow.start(speedrunWorkflow, {
+      taskQueue,
+      workflowId: `dead-${randomBytes(4).toString('hex')}`,
+      args: [{ config }],
+    });
     const t0 = Date.now();
-    await expect(readRun(client, handle.workflowId, store)).rejects.toThrow(`has no stored snapshot yet and no live worker polls task queue ${taskQueue}`);
+    await expect(readRun(client, handle.workflowId, store)).rejects.toThrow(
+      `has no stored snapshot yet and no live worker polls task queue ${taskQueue}`,
+    );
     expect(Date.now() - t0).toBeLessThan(5000); // the query timeout (10 s) was not waited out
     await handle.terminate('test over');
   });

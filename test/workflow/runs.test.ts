@@ -10,7 +10,12 @@ afterAll(async () => tier?.teardown());
 
 describe('the search loop', () => {
   it('records every outcome: a failed write, a crash, a timeout and a better version', async () => {
-    const outcomes = { 1: { writeFails: 'no applicable edit' }, 2: { status: 'crashed' as const }, 3: { status: 'timeout' as const }, 4: { metric: 10 } };
+    const outcomes = {
+      1: { writeFails: 'no applicable edit' },
+      2: { status: 'crashed' as const },
+      3: { status: 'timeout' as const },
+      4: { metric: 10 },
+    };
     const stubs = new StubActivities((id) => outcomes[id as keyof typeof outcomes] ?? { metric: 100 - id });
     const run = await tier.start(stubs, ['science_runner=bon', 'n_iterations=4']);
     const result = await run.finished();
@@ -51,8 +56,16 @@ describe('the search loop', () => {
       stubs.gates.set(id, g);
       return g;
     });
-    const run = await tier.start(stubs, ['science_runner=bon', 'n_iterations=3', 'pipeline=true', 'max_outstanding_executions=2']);
-    await until('v_1 and v_2 executing at once', () => stubs.calls.filter((c) => c.name === 'execute' && c.nodeId && c.nodeId <= 2).length === 2);
+    const run = await tier.start(stubs, [
+      'science_runner=bon',
+      'n_iterations=3',
+      'pipeline=true',
+      'max_outstanding_executions=2',
+    ]);
+    await until(
+      'v_1 and v_2 executing at once',
+      () => stubs.calls.filter((c) => c.name === 'execute' && c.nodeId && c.nodeId <= 2).length === 2,
+    );
     expect(await run.handle.executeUpdate(extendUpdate, { args: [1] })).toBe(4);
     expect(stubs.count('proposeHypothesis')).toBe(2); // two in flight: the third waits
     gates[0].open();
@@ -64,12 +77,29 @@ describe('the search loop', () => {
   });
 
   it('stops at budget.usd, budget.gpu_seconds and budget.wall_clock_s and says which', async () => {
-    const usd = await tier.start(new StubActivities(() => ({ metric: 1, costUsd: 0.3 })), ['science_runner=bon', 'n_iterations=10', 'budget.usd=0.5']);
+    const usd = await tier.start(new StubActivities(() => ({ metric: 1, costUsd: 0.3 })), [
+      'science_runner=bon',
+      'n_iterations=10',
+      'budget.usd=0.5',
+    ]);
     expect(await usd.finished()).toMatchObject({ nodes: 2, stopped: 'budget: LLM spend $0.60 reached budget.usd=0.5' });
-    const gpu = await tier.start(new StubActivities(() => ({ metric: 1, wallMs: 10 })), ['science_runner=bon', 'n_iterations=10', 'budget.gpu_seconds=0.015']);
-    expect(await gpu.finished()).toMatchObject({ nodes: 2, stopped: 'budget: 0.0 GPU-seconds reached budget.gpu_seconds=0.015' });
-    const wall = await tier.start(new StubActivities(), ['science_runner=bon', 'n_iterations=10', 'budget.wall_clock_s=0.000001']);
-    expect((await wall.finished()).stopped).toMatch(/^budget: \d+ s of wall clock reached budget.wall_clock_s=0.000001$/);
+    const gpu = await tier.start(new StubActivities(() => ({ metric: 1, wallMs: 10 })), [
+      'science_runner=bon',
+      'n_iterations=10',
+      'budget.gpu_seconds=0.015',
+    ]);
+    expect(await gpu.finished()).toMatchObject({
+      nodes: 2,
+      stopped: 'budget: 0.0 GPU-seconds reached budget.gpu_seconds=0.015',
+    });
+    const wall = await tier.start(new StubActivities(), [
+      'science_runner=bon',
+      'n_iterations=10',
+      'budget.wall_clock_s=0.000001',
+    ]);
+    expect((await wall.finished()).stopped).toMatch(
+      /^budget: \d+ s of wall clock reached budget.wall_clock_s=0.000001$/,
+    );
     await maybeRecordHistory(usd, 'loop-budget-usd');
   });
 

@@ -1,7 +1,22 @@
 // Pause, resume, stop, extend and retry-node against the real workflow code, with recorded stub activities.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { extendUpdate, pauseSignal, resumeSignal, retryNodeUpdate, stopSignal, treeQuery } from '../../temporal/workflows/speedrun';
-import { Gate, maybeRecordHistory, StubActivities, until, updateRejection, workflowTier, type WorkflowTier } from './harness';
+import {
+  extendUpdate,
+  pauseSignal,
+  resumeSignal,
+  retryNodeUpdate,
+  stopSignal,
+  treeQuery,
+} from '../../temporal/workflows/speedrun';
+import {
+  Gate,
+  maybeRecordHistory,
+  StubActivities,
+  until,
+  updateRejection,
+  workflowTier,
+  type WorkflowTier,
+} from './harness';
 
 let tier: WorkflowTier;
 beforeAll(async () => void (tier = await workflowTier()));
@@ -42,7 +57,11 @@ describe('steering a run', () => {
     gate.open();
     await until('held after the last iteration', async () => {
       const s = await run.state();
-      return s.phase === 'paused' && s.iteration === 1 && stubs.calls.some((c) => c.name === 'recordProgress' && c.nodeId === 1);
+      return (
+        s.phase === 'paused' &&
+        s.iteration === 1 &&
+        stubs.calls.some((c) => c.name === 'recordProgress' && c.nodeId === 1)
+      );
     });
     expect((await run.handle.describe()).status.name).toBe('RUNNING');
     await run.handle.executeUpdate(extendUpdate, { args: [1] });
@@ -71,8 +90,12 @@ describe('steering a run', () => {
     stubs.gates.set(1, gate);
     const run = await tier.start(stubs, ['science_runner=bon', 'n_iterations=1']);
     await until('v_1 executing', () => stubs.calls.some((c) => c.name === 'execute' && c.nodeId === 1));
-    expect(await updateRejection(run.handle.executeUpdate(extendUpdate, { args: [0] }))).toMatch(/positive whole number/);
-    expect(await updateRejection(run.handle.executeUpdate(extendUpdate, { args: [1.5] }))).toMatch(/positive whole number/);
+    expect(await updateRejection(run.handle.executeUpdate(extendUpdate, { args: [0] }))).toMatch(
+      /positive whole number/,
+    );
+    expect(await updateRejection(run.handle.executeUpdate(extendUpdate, { args: [1.5] }))).toMatch(
+      /positive whole number/,
+    );
     expect((await run.state()).n_iterations).toBe(1);
     gate.open();
     expect((await run.finished()).nodes).toBe(2);
@@ -85,7 +108,9 @@ describe('steering a run', () => {
     const run = await tier.start(stubs, ['science_runner=bon', 'n_iterations=2']);
     await until('v_2 executing', () => stubs.calls.some((c) => c.name === 'execute' && c.nodeId === 2));
     expect(await updateRejection(run.handle.executeUpdate(retryNodeUpdate, { args: [9] }))).toMatch(/has no node 9/);
-    expect(await updateRejection(run.handle.executeUpdate(retryNodeUpdate, { args: [2] }))).toMatch(/already being measured/);
+    expect(await updateRejection(run.handle.executeUpdate(retryNodeUpdate, { args: [2] }))).toMatch(
+      /already being measured/,
+    );
     expect(await run.handle.executeUpdate(retryNodeUpdate, { args: [1] })).toMatch(/v_1 will execute again/);
     gate.open();
     await run.finished();
@@ -93,7 +118,9 @@ describe('steering a run', () => {
     expect(reruns.map((c) => c.nodeId)).toEqual([1]);
     const tree = await run.handle.query(treeQuery);
     expect(tree.nodes[1].metrics).toEqual({ harness_wall_ms: 50 });
-    expect(tree.nodes[1].previous).toEqual([expect.objectContaining({ status: 'ok', metrics: { harness_wall_ms: 99 } })]);
+    expect(tree.nodes[1].previous).toEqual([
+      expect.objectContaining({ status: 'ok', metrics: { harness_wall_ms: 99 } }),
+    ]);
     await maybeRecordHistory(run, 'steer-retry-node');
   });
 });

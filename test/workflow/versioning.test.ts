@@ -12,7 +12,9 @@ afterAll(async () => tier?.teardown());
 it('pins each run to the build it started on while a new build takes new runs', async () => {
   const deployment = `speedrunner-test-${randomBytes(3).toString('hex')}`;
   const taskQueue = `wf-${randomBytes(4).toString('hex')}`;
-  const build = (id: string) => ({ workerDeploymentOptions: workerDeployment({ SPEEDRUNNER_DEPLOYMENT: deployment, SPEEDRUNNER_BUILD_ID: id }) });
+  const build = (id: string) => ({
+    workerDeploymentOptions: workerDeployment({ SPEEDRUNNER_DEPLOYMENT: deployment, SPEEDRUNNER_BUILD_ID: id }),
+  });
   const { client } = tier.env;
   // A version can be made current once the server has seen its workers poll.
   const makeCurrent = (id: string) =>
