@@ -1,7 +1,7 @@
 // Client side of sweeps: resolve and store every cell's config, start or attach to the sweep, read
 // its progress, retry cells. The CLI and the start-up benchmark call these.
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
-import { ConfigError, resolveRunConfig } from '../../src/config/load';
+import { ConfigError, ConfigFiles, resolveRunConfig } from '../../src/config/load';
 import type { RunConfig } from '../../src/config/schema';
 import { hasPollers } from './run-client';
 import { ArtifactStore } from '../../src/store/artifact-store';
@@ -25,9 +25,10 @@ export async function prepareSweep(file: string, env: NodeJS.ProcessEnv = proces
   const { spec, id: sweepId } = loadSweepFile(file);
   const matrix = expandMatrix(spec);
   if (matrix.length > MAX_CELLS) throw new ConfigError(`sweep ${file} has ${matrix.length} cells; at most ${MAX_CELLS} fit one sweep: split the matrix`);
+  const files = new ConfigFiles(); // every cell reads the same few YAML files: parse each once
   const configs: RunConfig[] = matrix.map((cell) => {
     try {
-      return { ...resolveRunConfig(cell.overrides, env), sweep_id: sweepId };
+      return { ...resolveRunConfig(cell.overrides, env, undefined, files), sweep_id: sweepId };
     } catch (err) {
       if (!(err instanceof ConfigError)) throw err;
       const at = Object.entries(cell.values).map(([k, v]) => `${k}=${v}`).join(' ');
