@@ -3,17 +3,32 @@ import { join } from 'node:path';
 import { readRun, type RunReadout } from '../../temporal/client/run-client';
 import { loadRunView } from '../../src/store/run-view-store';
 import { ArtifactStore } from '../../src/store/artifact-store';
-import { connectClient } from '../../temporal/client/connection';
+import { connectClient, usesExternalCluster } from '../../temporal/client/connection';
+import { defaultPort, isPortOpen } from '../../temporal/client/dev-server';
 import { renderTree, summaryLines } from './render';
+import { loadTask } from '../../src/config/load';
+
+/** Whether the run's task trains on no GPU (its device time is CPU time); unknown tasks count as GPU. */
+function isCpuTask(taskId: string): boolean {
+  try {
+    return loadTask(taskId).gpus_per_execution === 0;
+  } catch {
+    return false;
+  }
+}
 
 /** `status` and `tree`: live through queries; from the stored snapshot when no worker (or no server) is up. */
 export async function printRun(runId: string, opts: { json?: boolean; tree: boolean }) {
   const defaultStore = join(homeDir(), 'store');
   let readout: RunReadout;
+  let serverDown = false;
   try {
+    // The embedded server's port says at once whether it is up; the SDK would retry for 10 s first.
+    if (!usesExternalCluster() && !(await isPortOpen(defaultPort()))) throw new Error(`no Temporal server answers on 127.0.0.1:${defaultPort()}`);
     const client = await connectClient();
     readout = await readRun(client, runId, defaultStore);
   } catch (err) {
+    serverDown = /cannot connect to Temporal|no Temporal server answers/.test((err as Error).message);
     const view = await loadRunView(new ArtifactStore(defaultStore), runId);
     if (!view) throw err;
     readout = { view, status: 'UNKNOWN', source: 'store' };
@@ -24,8 +39,8 @@ export async function printRun(runId: string, opts: { json?: boolean; tree: bool
     console.log(JSON.stringify(opts.tree ? { ...base, selection_metric: view.selection_metric, nodes: view.nodes } : { ...base, nodes: view.nodes.length }));
     return;
   }
-  console.log(`status: ${status} (read from ${source === 'query' ? 'the live workflow' : 'the stored snapshot: no worker answered'})`);
+  console.log(`status: ${status} (read from ${source === 'query' ? 'the live workflow' : `the stored snapshot: ${serverDown ? 'the Temporal server is down (speedrunner server start)' : 'no worker answered'}`})`);
   if (failure) console.log(`failed: ${failure}`);
-  for (const line of summaryLines(view)) console.log(line);
+  for (const line of summaryLines(view, { cpu: isCpuTask(view.task) })) console.log(line);
   if (opts.tree) console.log(`\n${renderTree(view)}`);
 }

@@ -1,8 +1,10 @@
 import { Command } from 'commander';
 import { ConfigError, listGroup, loadTask, referenceNotes, resolveRunConfig } from '../../src/config/load';
-import { homeDir } from '../../src/paths';
+import { homeDir, ROOT } from '../../src/paths';
+import { readFileSync } from 'node:fs';
+import { controlQueue } from '../../core/task-queue';
 import { join } from 'node:path';
-import { readServerInfo, startDevServer, stopDevServer, isAlive, isPortOpen, defaultPort } from '../../temporal/client/dev-server';
+import { readServerInfo, startDevServer, stopDevServer, isAlive, isPortOpen, defaultPort, defaultUiPort } from '../../temporal/client/dev-server';
 import { runCommand } from './run';
 import { printRun } from './inspect';
 import { runWorker } from './worker';
@@ -23,12 +25,13 @@ import { rootCause } from './errors';
 
 const program = new Command('speedrunner')
   .description('Durable harness for the Automated LLM Speedrunning Benchmark, on Temporal')
+  .version(JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version, '-V, --version', 'print the version')
   .showHelpAfterError();
 
 const server = program.command('server').description('the embedded Temporal dev server');
 server
   .command('start')
-  .description('start the dev server (detached, SQLite under .speedrunner/, UI on :8233)')
+  .description(`start the dev server (detached, SQLite under .speedrunner/, UI on :${defaultUiPort()})`)
   .option('--retention-days <n>', 'days finished runs stay visible', '30')
   .action(async (opts) => {
     const info = await startDevServer({ retentionDays: Number(opts.retentionDays) });
@@ -41,6 +44,7 @@ server
   .action(async () => console.log((await stopDevServer()) ? 'stopped' : 'no server started by speedrunner is running'));
 server
   .command('status')
+  .description('whether the dev server answers, and its address, UI, pid and database')
   .option('--json', 'machine-readable output')
   .action(async (opts) => {
     const info = readServerInfo();
@@ -56,10 +60,10 @@ function printServer(s: { address: string; ui?: string; pid?: number | null; db?
 }
 
 const worker = program.command('worker').description('long-lived workers');
-worker.command('control').description('workflows + LLM and workspace activities (queue speedrunner)').action(() => runWorker('control', {}));
+worker.command('control').description(`workflows + LLM and workspace activities (queue ${controlQueue()})`).action(() => runWorker('control', {}));
 worker
   .command('gpu')
-  .description('training executions (queue speedrunner-gpu)')
+  .description(`training executions (queue ${controlQueue()}-gpu)`)
   .option('--gpus <ids>', "GPU ids this worker owns, e.g. 0,1,2,3, or 'none' for a CPU-only host", 'none')
   .option('--slots <n>', 'executions at once of tasks that need no GPU (e.g. on a CPU-only host)', '1')
   .option('--check', 'list which known tasks this host can run (python, torch, GPUs) and exit; exit code 1 if some cannot')
@@ -104,7 +108,8 @@ program
 const tasks = program.command('tasks').description('tasks, built-in and imported');
 tasks
   .command('list')
-  .option('--json')
+  .description('the tasks a run can name (task=<id>), with the first line of each description')
+  .option('--json', 'machine-readable output')
   .action((opts) => {
     // One broken task file must not hide the others: it is reported on stderr and skipped.
     const all = listGroup('task').flatMap((e) => {
@@ -121,6 +126,7 @@ tasks
 tasks
   .command('show')
   .argument('<id>')
+  .description("a task's resolved config as JSON (metric, bounds, timeouts, GPUs, files)")
   .action((id) => console.log(JSON.stringify(loadTask(id), null, 2)));
 
 registerTasksImportCommand(program);

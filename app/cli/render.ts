@@ -56,7 +56,7 @@ export function renderTree(view: RunView): string {
 }
 
 /** The run in a few lines; given the nodes, a run with no valid version says why, and what to change. */
-export function summaryLines(view: Omit<RunView, 'nodes'> & { nodes?: readonly NodeRecord[] }): string[] {
+export function summaryLines(view: Omit<RunView, 'nodes'> & { nodes?: readonly NodeRecord[] }, opts: { cpu?: boolean } = {}): string[] {
   const lines = [`run ${view.runId}: task=${view.task} model=${view.model} science_runner=${view.science_runner}`,
     `phase=${view.phase} iteration ${view.iteration}/${view.n_iterations}`];
   if (view.best) {
@@ -67,7 +67,7 @@ export function summaryLines(view: Omit<RunView, 'nodes'> & { nodes?: readonly N
   }
   if (view.fsr !== undefined) lines.push(`FSR: ${view.fsr.toFixed(3)} (fraction of the human record's speed-up recovered)`);
   lines.push(`LLM: ${view.usage.calls} calls, ${view.usage.input_tokens} in / ${view.usage.output_tokens} out tokens, $${view.usage.cost_usd.toFixed(4)}`);
-  if (view.gpu_seconds !== undefined) lines.push(`executions: ${view.gpu_seconds} GPU-seconds`);
+  if (view.gpu_seconds !== undefined) lines.push(`executions: ${view.gpu_seconds} ${opts.cpu ? 'device-seconds (CPU)' : 'GPU-seconds'}`);
   if (view.stopped) lines.push(`stopped: ${view.stopped}`);
   if (view.forked_from) lines.push(`forked from ${view.forked_from.runId} v_${view.forked_from.nodeId}`);
   return lines;
