@@ -6,7 +6,7 @@ import { homeDir } from '../../src/paths';
 import { ArtifactStore } from '../../src/store/artifact-store';
 import { loadRunView } from '../../src/store/run-view-store';
 import { auditRun } from '../../src/integrity/audit';
-import { describeViolation } from '../../src/integrity/rules';
+import { describeViolation } from '../../core/violations';
 import { DEFAULT_VAL_TOKENS, parseValTokens } from './integrity';
 
 export function registerAuditCommand(program: Command): void {

@@ -5,7 +5,8 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { ConfigError, loadTask } from '../../src/config/load';
 import { PatchError } from '../../src/integrity/patch';
-import { describeViolation, RULES } from '../../src/integrity/rules';
+import { RULES } from '../../src/integrity/rules';
+import { describeViolation } from '../../core/violations';
 import { checkPatchForTask } from '../../src/integrity/task-check';
 
 /** The run config's `data.val_tokens` default (src/config/schema.ts). */

@@ -7,7 +7,8 @@ import { cachedChat } from '../llm/cached-chat';
 import { addUsage, noUsage, type TokenUsage } from '../../core/usage';
 import { extractEvalMetrics, extractMetrics, judgeExecution, type Verdict } from '../metrics/analyze';
 import { checkExecution } from '../integrity/execution-rules';
-import { describeViolation, type Violation } from '../integrity/rules';
+import type { Violation } from '../integrity/rules';
+import { integrityReason } from '../../core/violations';
 import type { ArtifactStore } from '../store/artifact-store';
 import { StoredLog } from '../metrics/stored-log';
 import { redactText, secretValues } from '../secrets/redact';
@@ -104,7 +105,7 @@ export async function analyzeExecution(store: ArtifactStore, input: AnalysisInpu
   const violations = integrity.violations;
   const judgedRun = evalFailure(task, exec, evalEnd, hidden) ?? judgeExecution(task, exec, all, tail(logEnd, 2000), hidden.names);
   const verdict: Verdict = violations.length && judgedRun.status === 'ok'
-    ? { status: 'buggy', valid: false, reason: `integrity: ${violations.map(describeViolation).join('; ')}` }
+    ? { status: 'buggy', valid: false, reason: integrityReason(violations) }
     : judgedRun;
   const reason = [verdict.reason, ...notes].filter(Boolean).join('; ') || undefined;
   const judged: Verdict = { status: verdict.status, valid: verdict.valid, ...(reason ? { reason } : {}) };

@@ -5,7 +5,7 @@ import type { RunConfig } from '../config/schema';
 import { cachedChat } from '../llm/cached-chat';
 import { type ChatMessage } from '../llm/types';
 import { addUsage, noUsage, type TokenUsage } from '../../core/usage';
-import type { Stage } from '../../core/types';
+import type { Stage, Violation } from '../../core/types';
 import type { NodeBrief } from '../../core/history';
 import type { ArtifactStore } from '../store/artifact-store';
 import { loadKnowledge } from './knowledge';
@@ -110,7 +110,10 @@ export interface CodeResult {
   snapshot?: string;
   /** Why no version could be made (the node is then buggy). */
   error?: string;
+  /** Warnings for review; they never exclude a version. */
   flags?: string[];
+  /** Named static integrity rules the diff breaks: the version is buggy and is not executed. */
+  violations?: Violation[];
   /** Set when the version was made from only part of the edits asked for: which did not apply (src/coders/edit-loop.ts). */
   notes?: string;
   attempts: number;

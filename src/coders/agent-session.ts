@@ -6,8 +6,9 @@ import { cachedToolChat } from '../llm/cached-chat';
 import type { AgentMessage } from '../llm/types';
 import type { TokenUsage } from '../../core/usage';
 import type { NodeBrief } from '../../core/history';
+import type { CodeResult } from '../agent/steps';
 import type { ArtifactStore } from '../store/artifact-store';
-import { diffFlags } from './edit-loop';
+import { reviewChanges } from './edit-loop';
 import { AGENT_TOOLS, runTool } from './agent-tools';
 
 export interface AgentStartInput {
@@ -88,11 +89,11 @@ export async function agentTool(
   return { snapshot: out.snapshot, resultRef: await store.putBlob(out.output), ok: out.ok };
 }
 
-/** Suspicious-diff flags of the result against the parent version. */
-export async function agentFlags(store: ArtifactStore, input: { config: RunConfig; parent: string; snapshot: string }): Promise<string[]> {
+/** Warnings and static-rule violations of the result against the parent version (see reviewChanges). */
+export async function agentFlags(store: ArtifactStore, input: { config: RunConfig; parent: string; snapshot: string }): Promise<Pick<CodeResult, 'flags' | 'violations'>> {
   const { fnames } = input.config.task;
   const before = await store.readSnapshotFiles(input.parent, fnames);
   const after = await store.readSnapshotFiles(input.snapshot, fnames);
   const changed = Object.fromEntries(Object.entries(after).filter(([p, t]) => t !== before[p]));
-  return diffFlags(before, changed);
+  return reviewChanges(before, changed, input.config.data.val_tokens);
 }

@@ -11,7 +11,7 @@ import type { ModelConfig } from '../config/schema';
 import { NonRetryableLlmError } from '../llm/providers';
 import { noUsage } from '../../core/usage';
 import type { ArtifactStore } from '../store/artifact-store';
-import { diffFlags, type CodeInput } from './edit-loop';
+import { reviewChanges, type CodeInput } from './edit-loop';
 
 export const AIDER_MISSING = 'coder=aider needs the aider CLI (pip install aider-chat) on the PATH of the control worker; or choose coder=search_replace, whole_file or agent';
 
@@ -81,7 +81,7 @@ export async function codeWithAider(
       const why = res.exitCode === 0 ? 'aider made no change' : `aider exited with ${res.exitCode}: ${endpoint.key ? output.replaceAll(endpoint.key, '[redacted]') : output}`;
       return { error: why, attempts: 1, usage, llm_ms: Date.now() - started };
     }
-    return { snapshot: await store.deriveSnapshot(parent.snapshot!, changed), flags: diffFlags(before, changed), attempts: 1, usage, llm_ms: Date.now() - started };
+    return { snapshot: await store.deriveSnapshot(parent.snapshot!, changed), ...reviewChanges(before, changed, input.config.data.val_tokens), attempts: 1, usage, llm_ms: Date.now() - started };
   } finally {
     await rm(tmp, { recursive: true, force: true });
   }

@@ -7,6 +7,7 @@ import { cachedChat } from '../llm/cached-chat';
 import { type ChatMessage } from '../llm/types';
 import { addUsage, noUsage } from '../../core/usage';
 import { flagSuspiciousDiff } from '../integrity/flags';
+import { checkChanges } from '../integrity/static-rules';
 import type { ArtifactStore } from '../store/artifact-store';
 import { EditError, type BlockFailure } from '../edits/edit-error';
 import { describeFailure, type EditApplication, type EditOptions } from '../edits/search-replace';
@@ -45,7 +46,7 @@ export async function codeWithRetries(store: ArtifactStore, input: CodeInput, fo
   const made = async (attempt: number, notes?: string): Promise<CodeResult> => {
     const changed = changedFiles(files, working);
     const snapshot = await store.deriveSnapshot(parent.snapshot!, changed);
-    return { snapshot, flags: diffFlags(files, changed), attempts: attempt, usage, llm_ms: Date.now() - started, ...(notes ? { notes } : {}) };
+    return { snapshot, ...reviewChanges(files, changed, config.data.val_tokens), attempts: attempt, usage, llm_ms: Date.now() - started, ...(notes ? { notes } : {}) };
   };
   for (let attempt = 0; attempt < attempts; attempt++) {
     const reply = await cachedChat(store, config.model, { system: rolePrompt(format.role), messages }, { runId: input.runId, nodeId: input.nodeId, role: format.role, attempt }, signal);
@@ -87,10 +88,12 @@ function partialFeedback(res: EditApplication, retryHint: string): string {
 }
 
 /**
- * Warnings for review on a version's diff (it touches timing or validation code, …). They never exclude
- * a version: the named static rules (src/integrity/static-rules.ts checkChanges) and the run-time
- * rules on the harness's own evidence do.
+ * What a version's diff shows before it runs: warnings for review (it touches timing or validation
+ * code, …), which never exclude it, and the named static rules' violations (src/integrity/static-rules.ts),
+ * which do: such a version is recorded buggy with the rule and never executed.
  */
-export function diffFlags(before: Record<string, string>, changed: Record<string, string>): string[] {
-  return flagSuspiciousDiff(Object.entries(changed).map(([path, after]) => ({ path, before: before[path] ?? '', after })));
+export function reviewChanges(before: Record<string, string>, changed: Record<string, string>, valTokens: number): Pick<CodeResult, 'flags' | 'violations'> {
+  const changes = Object.entries(changed).map(([path, after]) => ({ path, before: before[path] ?? '', after }));
+  const { violations } = checkChanges(changes, { valTokens });
+  return { flags: flagSuspiciousDiff(changes), ...(violations.length ? { violations } : {}) };
 }

@@ -36,6 +36,3 @@ export const violation = (rule: RuleName, detail: string): Violation => ({ rule,
 export function mergeVerdicts(...parts: Partial<IntegrityVerdict>[]): IntegrityVerdict {
   return { warnings: parts.flatMap((p) => p.warnings ?? []), violations: parts.flatMap((p) => p.violations ?? []) };
 }
-
-/** One line per violation: `rule: detail`. */
-export const describeViolation = (v: Violation) => `${v.rule}: ${v.detail}`;

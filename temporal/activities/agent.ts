@@ -41,7 +41,7 @@ export const createAgentActivities = ({ configs }: { configs: RunConfigs }) => (
     return withHeartbeat(() => session.agentTool(store, { ...input, config }));
   },
 
-  async agentFlags(input: { ref: AgentRef; parent: string; snapshot: string }): Promise<string[]> {
+  async agentFlags(input: { ref: AgentRef; parent: string; snapshot: string }) {
     const { store, config } = await configs.open(input.ref);
     return session.agentFlags(store, { ...input, config });
   },

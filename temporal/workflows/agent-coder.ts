@@ -52,8 +52,8 @@ export async function agentCode(input: AgentCodeInput): Promise<CodeResult> {
     }
   }
   if (snapshot === parent.snapshot) return { error: `the agent made no change (${ended} after ${step} steps)`, attempts: step, usage, llm_ms };
-  const flags = await acts.agentFlags({ ref, parent: parent.snapshot!, snapshot });
-  return { snapshot, flags, attempts: step, usage, llm_ms };
+  const review = await acts.agentFlags({ ref, parent: parent.snapshot!, snapshot });
+  return { snapshot, ...review, attempts: step, usage, llm_ms };
 }
 
 /** The agentic coder as a workflow of its own (tests; a run calls `agentCode` inside its workflow). */

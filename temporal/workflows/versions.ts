@@ -5,6 +5,7 @@ import type { NodeBrief } from '../../core/history';
 import type { RunState } from '../../core/run-state';
 import type { NodeRecord, Stage } from '../../core/types';
 import { addUsage, noUsage, type TokenUsage } from '../../core/usage';
+import { integrityReason } from '../../core/violations';
 import { agentCode } from './agent-coder';
 import type { InFlightPool } from './in-flight';
 import { gpuProxy, type ControlActivities, type RunRef } from './run-context';
@@ -75,7 +76,11 @@ export class Versions {
         : this.control.writeVersion({ run: this.run(), nodeId: node.id, stage: node.stage as Exclude<Stage, 'root'>, parent, history, planRef, ...second }),
     );
     this.charge(node, coded.usage, coded.llm_ms);
-    if (coded.snapshot) {
+    if (coded.snapshot && coded.violations?.length) {
+      // Excluded by its diff alone: recorded with the rule, and no GPU time spent on it.
+      Object.assign(node, { snapshot: coded.snapshot, status: 'buggy', valid: false, reason: integrityReason(coded.violations), violations: coded.violations });
+      addFlags(node, coded.flags);
+    } else if (coded.snapshot) {
       node.snapshot = coded.snapshot;
       if (coded.notes) node.notes = coded.notes;
       addFlags(node, coded.flags);

@@ -32,6 +32,8 @@ export interface Outcome {
   metric?: number;
   status?: NodeStatus;
   writeFails?: string;
+  /** Static integrity rules the written diff breaks. */
+  violations?: { rule: string; detail: string }[];
   /** Dollars the analysis of this version costs (budgets). */
   costUsd?: number;
   /** Device time of its execution. */
@@ -82,10 +84,10 @@ export class StubActivities {
       },
       writeVersion: async (input: { nodeId: number }) => {
         this.note('writeVersion', input.nodeId);
-        const fails = this.outcomeOf(input.nodeId, false).writeFails;
-        return fails
-          ? { error: fails, attempts: 1, usage: noUsage(), llm_ms: 1 }
-          : { snapshot: `snapshot-${input.nodeId}`, attempts: 1, usage: noUsage(), llm_ms: 1 };
+        const { writeFails, violations } = this.outcomeOf(input.nodeId, false);
+        return writeFails
+          ? { error: writeFails, attempts: 1, usage: noUsage(), llm_ms: 1 }
+          : { snapshot: `snapshot-${input.nodeId}`, ...(violations ? { violations } : {}), attempts: 1, usage: noUsage(), llm_ms: 1 };
       },
       analyzeVersion: async (input: { nodeId: number; exec: { logRef: string; rerun?: boolean } }) => {
         this.note('analyzeVersion', input.nodeId);

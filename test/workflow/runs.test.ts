@@ -27,6 +27,16 @@ describe('the search loop', () => {
     await maybeRecordHistory(run, 'loop-every-outcome');
   });
 
+  it('records a version whose diff breaks a static integrity rule as buggy, without executing it', async () => {
+    const broken = [{ rule: 'val.tokens', detail: 'val_tokens set to 1048576, the task uses 10485760' }];
+    const stubs = new StubActivities((id) => (id === 1 ? { violations: broken } : { metric: 100 - id }));
+    const run = await tier.start(stubs, ['science_runner=bon', 'n_iterations=2']);
+    await run.finished();
+    const tree = await run.handle.query(treeQuery);
+    expect(tree.nodes[1]).toMatchObject({ status: 'buggy', valid: false, violations: broken, reason: `integrity: val.tokens: ${broken[0].detail}` });
+    expect(stubs.calls.filter((c) => c.name === 'execute').map((c) => c.nodeId)).toEqual([0, 2]);
+  });
+
   it("executes an iteration's hypotheses in parallel and waits for all of them without pipeline", async () => {
     const stubs = new StubActivities();
     const gates = [1, 2, 3].map((id) => {
