@@ -13,7 +13,7 @@ import { ClockRecorder, type LineKind } from './clock';
 import { executionEnv } from './execution-env';
 import type { ExecutionResult } from './result';
 import { runExecution } from './run-execution';
-import type { SandboxSettings } from './sandbox';
+import { parseLimitLine, type SandboxSettings } from './sandbox';
 import { taskPython } from './task-env';
 import { runEval } from './run-eval';
 
@@ -89,6 +89,7 @@ export async function executeVersion(
     const logPath = join(scratch, 'output.log');
     const before = await dataFingerprint(input.data);
     const recorder = new ClockRecorder(lineKindFor(input.task));
+    let limit: string | undefined;
     const result = await runExecution({
       argv: commandFor(input.task, python, devices.length),
       cwd: workdir,
@@ -105,6 +106,8 @@ export async function executeVersion(
       signal: hooks.signal,
       onLine: (line, atMs) => {
         recorder.line(line, atMs);
+        const hit = parseLimitLine(line);
+        if (hit) limit ??= `${hit.kind}: ${hit.detail}`;
         hooks.onLine?.(line);
       },
     });
@@ -127,6 +130,7 @@ export async function executeVersion(
       ...result,
       logRef,
       clock: recorder.clock(),
+      ...(limit ? { limit } : {}),
       ...(dataChanged.length ? { dataChanged } : {}),
       ...(evalRun ? { eval: evalRun } : {}),
     };

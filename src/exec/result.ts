@@ -14,6 +14,8 @@ export interface ExecutionResult {
   logRef: string;
   /** When the harness saw the lines the task's parser recognises (absent on results stored before it). */
   clock?: ExecutionClock;
+  /** A sandbox limit the execution hit (memory, processes, disk, cpu), as the guard reported it. */
+  limit?: string;
   /** Task data files whose size or mtime changed while the version ran. */
   dataChanged?: string[];
   /** The task's `eval` command, run after a successful execution (absent when the task has none). */

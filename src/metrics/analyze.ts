@@ -70,13 +70,18 @@ export interface Verdict {
 /** Decides a version's status from how its execution ended and what it measured. */
 export function judgeExecution(
   task: TaskConfig,
-  execution: { outcome: ExecutionOutcome; exitCode?: number; wallMs: number; timeoutMs?: number },
+  execution: { outcome: ExecutionOutcome; exitCode?: number; wallMs: number; timeoutMs?: number; limit?: string },
   metrics: Record<string, number>,
   logTail: string,
   /** Private metrics: a broken bound is reported without their name or value. */
   hidden: string[] = [],
 ): Verdict {
   const lastLine = logTail.trim().split('\n').slice(-1)[0]?.slice(0, 300) ?? '';
+  // The guard's limit line is believed only for an execution that did end badly (a script can print one).
+  if (execution.limit && execution.outcome !== 'ok' && execution.outcome !== 'output_limit') {
+    const timedOut = execution.outcome === 'timeout';
+    return { status: timedOut ? 'timeout' : 'crashed', valid: false, reason: `sandbox limit (${execution.limit})${timedOut ? `, then killed after the task's ${task.timeout_s}s timeout` : ''}` };
+  }
   if (execution.outcome === 'timeout') return { status: 'timeout', valid: false, reason: `killed after the task's ${task.timeout_s}s timeout` };
   if (execution.outcome === 'output_limit') return { status: 'crashed', valid: false, reason: `output limit (${formatMib(task.max_output_mb * MIB)} MiB)` };
   if (execution.outcome !== 'ok') {

@@ -120,6 +120,13 @@ describe('judgeExecution', () => {
     });
   });
 
+  it('a sandbox limit names the limit, believed only for an execution that ended badly', () => {
+    const limit = 'memory: 128 MiB reached';
+    expect(judgeExecution(t, { outcome: 'failed', exitCode: 137, wallMs: 5, limit }, {}, '')).toEqual({ status: 'crashed', valid: false, reason: 'sandbox limit (memory: 128 MiB reached)' });
+    expect(judgeExecution(t, { outcome: 'timeout', wallMs: 30_000, limit: 'processes: 64' }, {}, '').reason).toBe("sandbox limit (processes: 64), then killed after the task's 30s timeout");
+    expect(judgeExecution(t, { ...ok, limit }, { time: 1, answer: 41, loss: 1 }, '').status).toBe('ok');
+  });
+
   it('a crash, with the last log line', () => {
     const tail = 'Traceback (most recent call last):\n  File "main.py", line 3\nZeroDivisionError: division by zero\n\n';
     expect(judgeExecution(t, { outcome: 'failed', exitCode: 1, wallMs: 5 }, {}, tail)).toEqual({
