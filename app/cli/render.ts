@@ -1,5 +1,5 @@
 import type { NodeRecord, RunView } from '../../core/types';
-import { noValidVersion, reasonKey, shortReason } from '../../core/run-outcome';
+import { noValidVersion, shortReason } from '../../core/run-outcome';
 
 const fmt = (v: number) => (Number.isInteger(v) ? String(v) : v.toPrecision(5));
 

@@ -1,6 +1,5 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { describe, expect, inject, it } from 'vitest';
 import { loadScript, startScriptedServer, type Script } from '../../src/llm/scripted-server';

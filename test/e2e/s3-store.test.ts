@@ -84,7 +84,10 @@ class RecordingProxy {
   }
 
   close() {
-    for (const s of this.servers) s.closeAllConnections(), s.close();
+    for (const s of this.servers) {
+      s.closeAllConnections();
+      s.close();
+    }
   }
 }
 

@@ -142,7 +142,7 @@ describe('sandbox of agent-written code', () => {
     expect(r.outcome).toBe('ok');
     expect(r.log).toContain('spawned');
     const deadline = Date.now() + 5000;
-    let left: string[] = [];
+    let left: string[];
     do {
       left = execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).split('\n').filter((l) => l.includes(`sleep ${marker}`));
       if (left.length) await new Promise((res) => setTimeout(res, 100));
@@ -156,7 +156,7 @@ describe('sandbox of agent-written code', () => {
     const r = await execute(code, 5, 3);
     expect(r.outcome).toBe('timeout');
     const deadline = Date.now() + 5000;
-    let left: string[] = [];
+    let left: string[];
     do {
       left = execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).split('\n').filter((l) => l.includes(`sleep ${marker}`));
       if (left.length) await new Promise((res) => setTimeout(res, 100));

@@ -88,6 +88,7 @@ describe('deploy/k8s', { timeout: 120_000 }, () => {
   const kinds: Record<string, new (data: never) => { validate(): void }> = { Deployment, DaemonSet, Job, ConfigMap, Secret } as never;
   const manifests = readdirSync(join(DEPLOY, 'k8s'))
     .filter((f) => f.endsWith('.yaml'))
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- kubernetes manifests of many kinds
     .flatMap((f) => parseAllDocuments(read(join('k8s', f))).map((d) => ({ file: f, obj: d.toJS() as { kind: string; metadata: { name: string }; spec?: any; data?: Record<string, string> } })));
   const find = (kind: string, name: string) => manifests.find((m) => m.obj.kind === kind && m.obj.metadata.name === name)!.obj;
 

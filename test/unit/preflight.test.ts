@@ -70,9 +70,9 @@ describe('checks before a run starts', () => {
     expect(err).toBeInstanceOf(ConfigError);
     expect((err as Error).message.split('\n')).toEqual([
       'the run cannot start:',
-      expect.stringMatching(/^  - model\.script/),
-      expect.stringMatching(/^  - task 'nanogpt_baseline' trains on token shards: set data\.train_files/),
-      expect.stringMatching(/^  - task 'nanogpt_baseline' trains on token shards: set data\.val_files/),
+      expect.stringMatching(/^ {2}- model\.script/),
+      expect.stringMatching(/^ {2}- task 'nanogpt_baseline' trains on token shards: set data\.train_files/),
+      expect.stringMatching(/^ {2}- task 'nanogpt_baseline' trains on token shards: set data\.val_files/),
     ]);
   });
 });
