@@ -103,7 +103,7 @@ describe('lazy packages in the bundle', () => {
       expect(typeof lazy.Worker.create).toBe('function');
       expect(lazy.Runtime.instance).toBe(real.Runtime.instance);
       class Sub extends lazy.DefaultLogger {}
-      expect(new Sub('WARN')).toBeInstanceOf(real.DefaultLogger);
+      expect(Reflect.construct(Sub, ['WARN'])).toBeInstanceOf(real.DefaultLogger);
     } finally {
       rmSync(file, { force: true });
     }
