@@ -35,7 +35,8 @@ module.exports = {
     },
     {
       name: 'workflows-import-core-and-types',
-      comment: 'workflow code runs in the deterministic sandbox: only core/, its own folder, the workflow SDK, and types',
+      comment:
+        'workflow code runs in the deterministic sandbox: only core/, its own folder, the workflow SDK, and types',
       severity: 'error',
       from: { path: '^temporal/workflows/' },
       to: {

@@ -7,7 +7,13 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defaultPython, ROOT } from '../src/paths';
-import { describeSandbox, probeCgroups, probeIsolation, sandboxSettings, type SandboxSettings } from '../src/exec/sandbox';
+import {
+  describeSandbox,
+  probeCgroups,
+  probeIsolation,
+  sandboxSettings,
+  type SandboxSettings,
+} from '../src/exec/sandbox';
 import { runExecution } from '../src/exec/run-execution';
 import { ATTACKS, runAttack, type AttackOutcome } from './lib/containment-attacks';
 import { machineInfo } from './lib/machine';
@@ -27,14 +33,32 @@ async function overhead(python: string, dir: string, runs: number) {
   for (let i = 0; i < runs + 1; i++) {
     for (const [name, sandbox] of Object.entries(variants)) {
       const t0 = performance.now();
-      const r = await runExecution({ argv: [python, 'p.py'], cwd: ws, env: { PATH: '/usr/bin:/bin' }, timeoutMs: 60_000, logPath: join(dir, `${name}.log`), python, sandbox });
+      const r = await runExecution({
+        argv: [python, 'p.py'],
+        cwd: ws,
+        env: { PATH: '/usr/bin:/bin' },
+        timeoutMs: 60_000,
+        logPath: join(dir, `${name}.log`),
+        python,
+        sandbox,
+      });
       if (r.outcome !== 'ok') throw new Error(`trivial execution (${name}) ended ${r.outcome}`);
       if (i > 0) times[name].push(performance.now() - t0); // the first round warms the probes and caches
     }
   }
-  const stats = (v: number[]) => ({ median_ms: round(median(v), 1), min_ms: round(Math.min(...v), 1), max_ms: round(Math.max(...v), 1) });
+  const stats = (v: number[]) => ({
+    median_ms: round(median(v), 1),
+    min_ms: round(Math.min(...v), 1),
+    max_ms: round(Math.max(...v), 1),
+  });
   const [off, offLimits, sandbox] = [stats(times.off), stats(times['off + limits']), stats(times.sandbox)];
-  return { runs, off, 'off + limits': offLimits, sandbox, sandbox_minus_off_ms: round(sandbox.median_ms - off.median_ms, 1) };
+  return {
+    runs,
+    off,
+    'off + limits': offLimits,
+    sandbox,
+    sandbox_minus_off_ms: round(sandbox.median_ms - off.median_ms, 1),
+  };
 }
 
 async function main() {
@@ -47,8 +71,10 @@ async function main() {
     const attacks: (AttackOutcome | { name: string; mode: string; skipped: string })[] = [];
     for (const mode of ['auto', 'off'] as const) {
       for (const a of ATTACKS) {
-        if (a.needs && !cgroups.controllers[a.needs]) attacks.push({ name: a.name, mode, skipped: `no ${a.needs} cgroup here` });
-        else if (a.isolatedOnly && (mode === 'off' || !isolated)) attacks.push({ name: a.name, mode, skipped: 'needs namespaces' });
+        if (a.needs && !cgroups.controllers[a.needs])
+          attacks.push({ name: a.name, mode, skipped: `no ${a.needs} cgroup here` });
+        else if (a.isolatedOnly && (mode === 'off' || !isolated))
+          attacks.push({ name: a.name, mode, skipped: 'needs namespaces' });
         else attacks.push(await runAttack(a, { python, dir, mode }));
       }
     }
@@ -64,10 +90,15 @@ async function main() {
     writeFileSync(join(ROOT, 'bench', 'results', 'containment.json'), `${JSON.stringify(result, null, 2)}\n`);
     console.log(JSON.stringify(result, null, 2));
     console.error(result.sandbox);
-    for (const a of attacks) console.error(`${a.mode.padEnd(4)} ${a.name.padEnd(16)} ${'skipped' in a ? `skipped (${a.skipped})` : `${a.contained ? 'contained' : `NOT CONTAINED: ${a.why}`}; ${a.outcome} in ${a.wallMs} ms${a.limit ? `; ${a.limit}` : ''}`}`);
+    for (const a of attacks)
+      console.error(
+        `${a.mode.padEnd(4)} ${a.name.padEnd(16)} ${'skipped' in a ? `skipped (${a.skipped})` : `${a.contained ? 'contained' : `NOT CONTAINED: ${a.why}`}; ${a.outcome} in ${a.wallMs} ms${a.limit ? `; ${a.limit}` : ''}`}`,
+      );
     console.error(`attacks contained: ${result.summary.contained}/${result.summary.tried}`);
     const o = result.overhead;
-    console.error(`per execution (median of ${runs}): off ${o.off.median_ms} ms, off + limits ${o['off + limits'].median_ms} ms, sandbox ${o.sandbox.median_ms} ms (+${o.sandbox_minus_off_ms} ms)`);
+    console.error(
+      `per execution (median of ${runs}): off ${o.off.median_ms} ms, off + limits ${o['off + limits'].median_ms} ms, sandbox ${o.sandbox.median_ms} ms (+${o.sandbox_minus_off_ms} ms)`,
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

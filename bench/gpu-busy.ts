@@ -7,7 +7,15 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startRun } from '../temporal/client/run-client';
-import { readSpans, runSpans, sleepRunConfig, startCluster, startSleepModel, startWorker, type Span } from './lib/cluster';
+import {
+  readSpans,
+  runSpans,
+  sleepRunConfig,
+  startCluster,
+  startSleepModel,
+  startWorker,
+  type Span,
+} from './lib/cluster';
 import { naiveRun } from './lib/naive-loop';
 import { round } from './lib/stats';
 
@@ -16,7 +24,12 @@ export const quick = { gpus: 2, runs: 2, iterations: 1, latency_ms: 500, exec_s:
 
 function busy(spans: Span[], gpus: number, wallMs: number) {
   const execMs = spans.reduce((s, x) => s + ((x.end ?? x.start) - x.start), 0);
-  return { executions: spans.length, exec_s: round(execMs / 1000), wall_s: round(wallMs / 1000), busy_fraction: round(execMs / (gpus * wallMs), 3) };
+  return {
+    executions: spans.length,
+    exec_s: round(execMs / 1000),
+    wall_s: round(wallMs / 1000),
+    busy_fraction: round(execMs / (gpus * wallMs), 3),
+  };
 }
 
 export async function gpuBusy(o: typeof defaults) {
@@ -25,7 +38,12 @@ export async function gpuBusy(o: typeof defaults) {
     const model = await startSleepModel(o.latency_ms);
     await startWorker(c, 'control');
     await startWorker(c, 'gpu', ['--slots', String(o.gpus)]);
-    const config = sleepRunConfig(model, [`n_iterations=${o.iterations}`, 'execute_root=true', `pipeline=${o.pipeline}`, `task.env.SLEEP_S=${o.exec_s}`]);
+    const config = sleepRunConfig(model, [
+      `n_iterations=${o.iterations}`,
+      'execute_root=true',
+      `pipeline=${o.pipeline}`,
+      `task.env.SLEEP_S=${o.exec_s}`,
+    ]);
     const started = Date.now();
     const handles = await Promise.all(Array.from({ length: o.runs }, () => startRun(c.client, config)));
     await Promise.all(handles.map((h) => h.result()));
@@ -42,7 +60,15 @@ export async function gpuBusy(o: typeof defaults) {
       writeFileSync(naiveSpans, '');
       const t = Date.now();
       for (let r = 0; r < o.runs; r++) {
-        await naiveRun({ modelUrl: naiveModel.url, dir: join(c.home, `naive-${r}`), iterations: o.iterations, sleepS: o.exec_s, spansFile: naiveSpans, tag: `naive${r}`, executeRoot: true });
+        await naiveRun({
+          modelUrl: naiveModel.url,
+          dir: join(c.home, `naive-${r}`),
+          iterations: o.iterations,
+          sleepS: o.exec_s,
+          spansFile: naiveSpans,
+          tag: `naive${r}`,
+          executeRoot: true,
+        });
       }
       naive = busy(readSpans(readFileSync(naiveSpans, 'utf8')), o.gpus, Date.now() - t);
       await naiveModel.close();
@@ -54,7 +80,14 @@ export async function gpuBusy(o: typeof defaults) {
       orchestrator: ours,
       naive_sequential: naive ?? null,
       // The most a sequential run (model calls, then its execution) lets R runs keep G slots busy.
-      bound_busy_fraction: round(Math.min(1, (o.runs * o.exec_s) / (o.gpus * (o.exec_s + ((llmCalls / Math.max(1, ours.executions)) * o.latency_ms) / 1000))), 3),
+      bound_busy_fraction: round(
+        Math.min(
+          1,
+          (o.runs * o.exec_s) /
+            (o.gpus * (o.exec_s + ((llmCalls / Math.max(1, ours.executions)) * o.latency_ms) / 1000)),
+        ),
+        3,
+      ),
     };
   } finally {
     await c.stop();

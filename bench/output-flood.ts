@@ -35,7 +35,16 @@ async function runCase(name: string): Promise<Record<string, unknown>> {
     const env = { PATH: [dirname(PYTHON), '/usr/bin', '/bin'].join(':'), LANG: 'C.UTF-8', PYTHONUNBUFFERED: '1' };
     const exec = (code: string, capMib: number, onLine?: (l: string) => void) => {
       writeFileSync(join(dir, 'script.py'), code);
-      return runExecution({ argv: [PYTHON, 'script.py'], cwd: dir, env, timeoutMs: 120_000, logPath: join(dir, 'out.log'), python: PYTHON, maxOutputBytes: capMib * MIB, onLine });
+      return runExecution({
+        argv: [PYTHON, 'script.py'],
+        cwd: dir,
+        env,
+        timeoutMs: 120_000,
+        logPath: join(dir, 'out.log'),
+        python: PYTHON,
+        maxOutputBytes: capMib * MIB,
+        onLine,
+      });
     };
     if (name.startsWith('flood-')) {
       const [, kind, cap] = name.split('-'); // flood-<lines|bytes>-<cap MiB>
@@ -45,7 +54,15 @@ async function runCase(name: string): Promise<Record<string, unknown>> {
         if (m) floodStart = Number(m[1]);
       });
       const stoppedMs = Date.now() - floodStart * 1000; // to runExecution returning, its log written
-      return { case: name, outcome: r.outcome, wall_ms: r.wallMs, flood_to_stopped_ms: Math.round(stoppedMs), log_bytes: statSync(join(dir, 'out.log')).size, rss_before_mib: rssBefore, peak_rss_mib: rssMib() };
+      return {
+        case: name,
+        outcome: r.outcome,
+        wall_ms: r.wallMs,
+        flood_to_stopped_ms: Math.round(stoppedMs),
+        log_bytes: statSync(join(dir, 'out.log')).size,
+        rss_before_mib: rssBefore,
+        peak_rss_mib: rssMib(),
+      };
     }
     if (name.startsWith('version-flood-')) {
       // The GPU worker's whole path: materialize, run, store the capped log, clean scratch.
@@ -53,30 +70,73 @@ async function runCase(name: string): Promise<Record<string, unknown>> {
       process.env.SPEEDRUNNER_SCRATCH = join(dir, 'scratch');
       const store = new ArtifactStore(join(dir, 'store'));
       const snapshot = await store.putSnapshot({ 'train.py': floodScript(false) });
-      const task = taskSchema.parse({ id: 't', description: 'd', workspace_template: 'w', fnames: ['train.py'], entry_fname: 'train.py', timeout_s: 120, selection_metric: 'x', max_output_mb: cap });
+      const task = taskSchema.parse({
+        id: 't',
+        description: 'd',
+        workspace_template: 'w',
+        fnames: ['train.py'],
+        entry_fname: 'train.py',
+        timeout_s: 120,
+        selection_metric: 'x',
+        max_output_mb: cap,
+      });
       const started = performance.now();
       const r = await executeVersion(store, { runId: 'bench', nodeId: 1, snapshot, task, data: { val_tokens: 1 } }, []);
-      return { case: name, outcome: r.outcome, wall_ms: r.wallMs, execute_version_ms: Math.round(performance.now() - started), stored_log_bytes: (await store.getBlob(r.logRef)).length, scratch_left: existsSync(join(dir, 'scratch', 'bench', 'v_1')), rss_before_mib: rssBefore, peak_rss_mib: rssMib() };
+      return {
+        case: name,
+        outcome: r.outcome,
+        wall_ms: r.wallMs,
+        execute_version_ms: Math.round(performance.now() - started),
+        stored_log_bytes: (await store.getBlob(r.logRef)).length,
+        scratch_left: existsSync(join(dir, 'scratch', 'bench', 'v_1')),
+        rss_before_mib: rssBefore,
+        peak_rss_mib: rssMib(),
+      };
     }
     if (name === 'no-newline-100mb') {
       let lines = 0;
       const r = await exec('import sys\nsys.stdout.buffer.write(b"z" * 100_000_000)\n', 256, () => lines++);
       const base = await exec('print("hello")\n', 256);
-      return { case: name, outcome: r.outcome, wall_ms: r.wallMs, hello_wall_ms: base.wallMs, lines, peak_rss_mib: rssMib() };
+      return {
+        case: name,
+        outcome: r.outcome,
+        wall_ms: r.wallMs,
+        hello_wall_ms: base.wallMs,
+        lines,
+        peak_rss_mib: rssMib(),
+      };
     }
     if (name === 'stored-log-600mib') {
       const line = Buffer.from(`step:1/2 train_time:1ms step_avg:1ms ${'p'.repeat(60)}\n`);
-      const bytes = Buffer.concat([Buffer.alloc(600 * MIB, line), Buffer.from('\nstep:2/2 val_loss:3.2700 train_time:2000ms step_avg:1000ms\n')]);
+      const bytes = Buffer.concat([
+        Buffer.alloc(600 * MIB, line),
+        Buffer.from('\nstep:2/2 val_loss:3.2700 train_time:2000ms step_avg:1000ms\n'),
+      ]);
       let whole = 'ok';
       try {
         bytes.toString('utf8');
       } catch (err) {
         whole = (err as { code?: string }).code ?? String(err);
       }
-      const task = taskSchema.parse({ id: 't', description: 'd', workspace_template: 'w', fnames: ['a'], entry_fname: 'a', timeout_s: 1, selection_metric: 'train_time', metric_parser: 'speedrun' });
+      const task = taskSchema.parse({
+        id: 't',
+        description: 'd',
+        workspace_template: 'w',
+        fnames: ['a'],
+        entry_fname: 'a',
+        timeout_s: 1,
+        selection_metric: 'train_time',
+        metric_parser: 'speedrun',
+      });
       const started = performance.now();
       const metrics = extractMetrics(task, new StoredLog(bytes).lines());
-      return { case: name, whole_log_as_string: whole, metrics, extract_ms: Math.round(performance.now() - started), peak_rss_mib: rssMib() };
+      return {
+        case: name,
+        whole_log_as_string: whole,
+        metrics,
+        extract_ms: Math.round(performance.now() - started),
+        peak_rss_mib: rssMib(),
+      };
     }
     throw new Error(`unknown case ${name}`);
   } finally {
@@ -84,12 +144,28 @@ async function runCase(name: string): Promise<Record<string, unknown>> {
   }
 }
 
-const CASES = ['flood-lines-8', 'flood-bytes-8', 'flood-lines-64', 'flood-bytes-64', 'version-flood-8', 'version-flood-64', 'no-newline-100mb', 'stored-log-600mib'];
+const CASES = [
+  'flood-lines-8',
+  'flood-bytes-8',
+  'flood-lines-64',
+  'flood-bytes-64',
+  'version-flood-8',
+  'version-flood-64',
+  'no-newline-100mb',
+  'stored-log-600mib',
+];
 const only = process.argv[2];
 if (only) {
   console.log(JSON.stringify(await runCase(only)));
 } else {
   const me = fileURLToPath(import.meta.url);
-  const results = CASES.map((c) => JSON.parse(execFileSync(process.execPath, [...process.execArgv, me, c], { encoding: 'utf8', maxBuffer: 1 << 20 }).trim().split('\n').pop()!));
+  const results = CASES.map((c) =>
+    JSON.parse(
+      execFileSync(process.execPath, [...process.execArgv, me, c], { encoding: 'utf8', maxBuffer: 1 << 20 })
+        .trim()
+        .split('\n')
+        .pop()!,
+    ),
+  );
   console.log(JSON.stringify({ node: process.version, results }, null, 1));
 }

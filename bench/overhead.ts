@@ -6,7 +6,15 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { defaultPython } from '../src/paths';
 import { startRun } from '../temporal/client/run-client';
-import { historySize, readSpans, runSpans, sleepRunConfig, startCluster, startSleepModel, startWorker } from './lib/cluster';
+import {
+  historySize,
+  readSpans,
+  runSpans,
+  sleepRunConfig,
+  startCluster,
+  startSleepModel,
+  startWorker,
+} from './lib/cluster';
 import { gapOverheads } from './lib/gaps';
 import { historyBreakdown } from './lib/history-breakdown';
 import { naiveRun } from './lib/naive-loop';
@@ -16,7 +24,12 @@ import { mean, median, p95, round } from './lib/stats';
 export const defaults = { iterations: 200, latency_ms: 100, sleep_s: 0.05, gpu_sandbox: 'auto' };
 export const quick = { iterations: 10, latency_ms: 100, sleep_s: 0.05, gpu_sandbox: 'auto' };
 
-const summarize = (v: number[]) => ({ median_ms: round(median(v)), p95_ms: round(p95(v)), mean_ms: round(mean(v)), samples: v.length });
+const summarize = (v: number[]) => ({
+  median_ms: round(median(v)),
+  p95_ms: round(p95(v)),
+  mean_ms: round(mean(v)),
+  samples: v.length,
+});
 
 export async function overhead(o: typeof defaults) {
   const c = await startCluster('overhead');
@@ -25,7 +38,9 @@ export async function overhead(o: typeof defaults) {
     const control = await startWorker(c, 'control');
     const gpu = await startWorker(c, 'gpu', ['--sandbox', o.gpu_sandbox]);
     const config = sleepRunConfig(model, [
-      `n_iterations=${o.iterations}`, `science_runner.max_n_nodes=${o.iterations + 10}`, 'execute_root=true',
+      `n_iterations=${o.iterations}`,
+      `science_runner.max_n_nodes=${o.iterations + 10}`,
+      'execute_root=true',
       `task.env.SLEEP_S=${o.sleep_s}`,
     ]);
     const started = Date.now();
@@ -46,7 +61,15 @@ export async function overhead(o: typeof defaults) {
     const naiveSpans = join(c.home, 'naive-spans.txt');
     writeFileSync(naiveSpans, '');
     const naiveStarted = Date.now();
-    await naiveRun({ modelUrl: naiveModel.url, dir: join(c.home, 'naive'), iterations: o.iterations, sleepS: o.sleep_s, spansFile: naiveSpans, tag: 'naive', executeRoot: true });
+    await naiveRun({
+      modelUrl: naiveModel.url,
+      dir: join(c.home, 'naive'),
+      iterations: o.iterations,
+      sleepS: o.sleep_s,
+      spansFile: naiveSpans,
+      tag: 'naive',
+      executeRoot: true,
+    });
     const naiveWallS = (Date.now() - naiveStarted) / 1000;
     const naive = gapOverheads(readSpans(readFileSync(naiveSpans, 'utf8')), naiveModel.arrivals, o.latency_ms);
     await naiveModel.close();

@@ -44,10 +44,17 @@ export async function recovery(o: typeof defaults) {
     for (const hb of String(o.heartbeats_s).split(',').map(Number)) {
       const tag = `hb${hb}`;
       const gpu = await startWorker(c, 'gpu', ['--sandbox', 'off']);
-      const handle = await startRun(c.client, sleepRunConfig(model, [
-        'n_iterations=1', 'execute_root=true', `timeouts.execution_heartbeat_s=${hb}`,
-        `task.env.SLEEP_S=${o.exec_s}`, `task.env.BENCH_SPANS_FILE=${spansFile}`, `task.env.BENCH_TAG=${tag}`,
-      ]));
+      const handle = await startRun(
+        c.client,
+        sleepRunConfig(model, [
+          'n_iterations=1',
+          'execute_root=true',
+          `timeouts.execution_heartbeat_s=${hb}`,
+          `task.env.SLEEP_S=${o.exec_s}`,
+          `task.env.BENCH_SPANS_FILE=${spansFile}`,
+          `task.env.BENCH_TAG=${tag}`,
+        ]),
+      );
       const first = await waitFor('the execution to start', () => spans(tag)[0], 120_000);
       // The first worker has one slot and it is taken, so a standby worker cannot take this execution.
       let bootS = 0;
@@ -63,10 +70,20 @@ export async function recovery(o: typeof defaults) {
       await gpu.stop('SIGKILL');
       killQuietly(first.pid); // the orphaned script would sleep on; the retry is what we time
       fresh ??= await startFresh();
-      const again = await waitFor('the execution to run again', () => spans(tag).find((s) => s.pid !== first.pid), 300_000);
+      const again = await waitFor(
+        'the execution to run again',
+        () => spans(tag).find((s) => s.pid !== first.pid),
+        300_000,
+      );
       const desc = await handle.describe();
       const attempt = desc.raw.pendingActivities?.find((a) => a.activityType?.name === 'execute')?.attempt;
-      trials.push({ heartbeat_s: hb, recovery_s: round((again.start - killedAt) / 1000, 2), standby: o.standby, worker_boot_s: round(bootS, 2), execute_attempt: attempt ?? null });
+      trials.push({
+        heartbeat_s: hb,
+        recovery_s: round((again.start - killedAt) / 1000, 2),
+        standby: o.standby,
+        worker_boot_s: round(bootS, 2),
+        execute_attempt: attempt ?? null,
+      });
       await handle.terminate('benchmark trial over');
       killQuietly(again.pid);
       await fresh.stop('SIGKILL');

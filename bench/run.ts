@@ -43,14 +43,16 @@ function parseArgs(argv: string[]) {
     } else if (only.length === 0) only = arg.split(',');
     else throw new Error(`unknown argument '${arg}'. Use --only a,b  --quick  --pipeline  --<bench>.<param>=<value>`);
   }
-  for (const name of only) if (!BENCHES[name]) throw new Error(`unknown benchmark '${name}'. Choices: ${Object.keys(BENCHES).join(', ')}`);
+  for (const name of only)
+    if (!BENCHES[name]) throw new Error(`unknown benchmark '${name}'. Choices: ${Object.keys(BENCHES).join(', ')}`);
   return { only, quick, sets };
 }
 
 /** The error and its causes, one per line (a workflow failure's reason is in its cause). */
 function causeChain(err: unknown): string {
   const parts: string[] = [];
-  for (let e = err as { message?: string; cause?: unknown; name?: string } | undefined; e; e = e.cause as typeof e) parts.push(`${e.name ?? 'Error'}: ${e.message ?? String(e)}`);
+  for (let e = err as { message?: string; cause?: unknown; name?: string } | undefined; e; e = e.cause as typeof e)
+    parts.push(`${e.name ?? 'Error'}: ${e.message ?? String(e)}`);
   return parts.join('\n  caused by ');
 }
 
@@ -66,15 +68,26 @@ async function main() {
     const params: Params = { ...(quick ? bench.quick : bench.defaults) };
     for (const [b, key, value] of sets) {
       if (b !== name) continue;
-      if (!(key in bench.defaults)) throw new Error(`${name} has no parameter '${key}'. Parameters: ${Object.keys(bench.defaults).join(', ')}`);
-      params[key] = typeof bench.defaults[key] === 'number' ? Number(value) : typeof bench.defaults[key] === 'boolean' ? value === 'true' : value;
+      if (!(key in bench.defaults))
+        throw new Error(`${name} has no parameter '${key}'. Parameters: ${Object.keys(bench.defaults).join(', ')}`);
+      params[key] =
+        typeof bench.defaults[key] === 'number'
+          ? Number(value)
+          : typeof bench.defaults[key] === 'boolean'
+            ? value === 'true'
+            : value;
     }
     console.error(`[bench] ${name} ${JSON.stringify(params)} …`);
     const before = machineInfo();
     const started = Date.now();
     try {
       const result = await bench.run(params);
-      results[name] = { ...(result as object), machine: { ...before, load_avg_after: machineInfo().load_avg_1_5_15 }, took_s: Math.round((Date.now() - started) / 1000), measured_at: new Date().toISOString() };
+      results[name] = {
+        ...(result as object),
+        machine: { ...before, load_avg_after: machineInfo().load_avg_1_5_15 },
+        took_s: Math.round((Date.now() - started) / 1000),
+        measured_at: new Date().toISOString(),
+      };
     } catch (err) {
       results[name] = { error: causeChain(err), params, machine: before };
     }

@@ -29,7 +29,15 @@ const recordMs = (r: number) => Math.round(3_000_000 * 0.85 ** (r - 1));
 /** The part of a RunConfig `score` reads (the stored config of a real run carries much more). */
 function configOf(record: number, scaffold: string, hint: string, model: string, seed: number) {
   return {
-    task: { id: `nanogpt_speedrun/speedrun_record_${record}`, records: { metric: 'train_time', baseline: recordMs(record), target: recordMs(record + 1), excluded_from_scores: record === 6 } },
+    task: {
+      id: `nanogpt_speedrun/speedrun_record_${record}`,
+      records: {
+        metric: 'train_time',
+        baseline: recordMs(record),
+        target: recordMs(record + 1),
+        excluded_from_scores: record === 6,
+      },
+    },
     model: { id: model },
     science_runner: { id: scaffold },
     hint_level: hint,
@@ -60,9 +68,19 @@ async function writeRuns(storeDir: string, o: typeof defaults): Promise<string[]
       usage: noUsage(),
     }));
     const view: RunView = {
-      runId, task: `nanogpt_speedrun/speedrun_record_${record}`, model, science_runner: scaffold, phase: 'done',
-      iteration: o.nodes - 1, n_iterations: o.nodes - 1, selection_metric: 'train_time', lower_is_better: true,
-      usage: noUsage(), configRef, nodes, updated_at: '2026-01-01T00:00:00Z',
+      runId,
+      task: `nanogpt_speedrun/speedrun_record_${record}`,
+      model,
+      science_runner: scaffold,
+      phase: 'done',
+      iteration: o.nodes - 1,
+      n_iterations: o.nodes - 1,
+      selection_metric: 'train_time',
+      lower_is_better: true,
+      usage: noUsage(),
+      configRef,
+      nodes,
+      updated_at: '2026-01-01T00:00:00Z',
     };
     // One write of the whole view under the ref loadRunView reads (recordNode per node would re-read it
     // each time); the CLI finding every run checks the two agree.
@@ -87,12 +105,29 @@ export async function scoreTime(o: typeof defaults) {
     });
     const cliS = (Date.now() - started) / 1000;
     if (res.exitCode !== 0) throw new Error(`score exited ${res.exitCode}: ${res.stderr.slice(-2000)}`);
-    const out = JSON.parse(res.stdout) as { runs: { fsr: number }[]; groups: { rows: number; key: Record<string, string> }[] };
+    const out = JSON.parse(res.stdout) as {
+      runs: { fsr: number }[];
+      groups: { rows: number; key: Record<string, string> }[];
+    };
     if (out.runs.length !== ids.length) throw new Error(`score returned ${out.runs.length} runs of ${ids.length}`);
 
     // the aggregation alone, on the rows the CLI scored
-    const rows = (out.runs as unknown as { task: string; fsr: number; model: string; scaffold: string; hint_level: string; excluded: boolean }[]).map((r) => ({
-      record: r.task, fsr: r.fsr, model: r.model, scaffold: r.scaffold, hint_level: r.hint_level, excluded: r.excluded,
+    const rows = (
+      out.runs as unknown as {
+        task: string;
+        fsr: number;
+        model: string;
+        scaffold: string;
+        hint_level: string;
+        excluded: boolean;
+      }[]
+    ).map((r) => ({
+      record: r.task,
+      fsr: r.fsr,
+      model: r.model,
+      scaffold: r.scaffold,
+      hint_level: r.hint_level,
+      excluded: r.excluded,
     }));
     const a0 = performance.now();
     const cpu0 = process.cpuUsage();

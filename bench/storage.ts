@@ -70,7 +70,8 @@ export async function storage(o: typeof defaults) {
     const growth = total.bytes - base.bytes;
     // The last version reads back whole and equal: the figures are of a store that works.
     const readBack = await store.readSnapshotFiles(head);
-    if (JSON.stringify(readBack) !== JSON.stringify(files)) throw new Error('storage bench: the last version did not read back equal');
+    if (JSON.stringify(readBack) !== JSON.stringify(files))
+      throw new Error('storage bench: the last version did not read back equal');
     return {
       params: o,
       workspace_bytes: workspaceBytes,

@@ -15,7 +15,12 @@ async function main() {
   const cells = Number(process.argv[2] ?? 1000);
   const home = mkdtempSync(join(tmpdir(), 'speedrunner-sweep-bench-'));
   const port = await freePort();
-  Object.assign(process.env, { SPEEDRUNNER_HOME: home, SPEEDRUNNER_SERVER_PORT: String(port), SPEEDRUNNER_TASK_QUEUE: 'sweep-bench', SPEEDRUNNER_SCRATCH: join(home, 'scratch') });
+  Object.assign(process.env, {
+    SPEEDRUNNER_HOME: home,
+    SPEEDRUNNER_SERVER_PORT: String(port),
+    SPEEDRUNNER_TASK_QUEUE: 'sweep-bench',
+    SPEEDRUNNER_SCRATCH: join(home, 'scratch'),
+  });
   // Imported after the environment is set: they read it.
   const { prepareSweep, readProgress, submitSweep } = await import('../temporal/client/sweep-submit');
   const { createControlWorker } = await import('../temporal/workers/control');
@@ -23,11 +28,23 @@ async function main() {
   Runtime.install({ logger: new DefaultLogger('WARN') });
   const worker = await createControlWorker(await NativeConnection.connect({ address: `127.0.0.1:${port}` }), 'default');
   const running = worker.run();
-  const client = new Client({ connection: await Connection.connect({ address: `127.0.0.1:${port}` }), namespace: 'default', dataConverter });
+  const client = new Client({
+    connection: await Connection.connect({ address: `127.0.0.1:${port}` }),
+    namespace: 'default',
+    dataConverter,
+  });
 
   const file = join(home, 'bench.yaml');
   const seeds = Array.from({ length: cells / 2 }, (_, i) => i);
-  writeFileSync(file, JSON.stringify({ id: 'bench', matrix: { task: 'collatz', model: 'scripted', science_runner: ['aide', 'bon'], seed: seeds }, overrides: ['n_iterations=1', 'execute_root=false'], concurrency: 2 }));
+  writeFileSync(
+    file,
+    JSON.stringify({
+      id: 'bench',
+      matrix: { task: 'collatz', model: 'scripted', science_runner: ['aide', 'bon'], seed: seeds },
+      overrides: ['n_iterations=1', 'execute_root=false'],
+      concurrency: 2,
+    }),
+  );
 
   try {
     const t0 = performance.now();
@@ -37,19 +54,24 @@ async function main() {
     const tSubmitted = performance.now();
     let seen = 0;
     while (seen < cells) {
-      seen = await readProgress(client, prepared.sweepId, { limit: 0 }).then((r) => r.progress.total, () => 0);
+      seen = await readProgress(client, prepared.sweepId, { limit: 0 }).then(
+        (r) => r.progress.total,
+        () => 0,
+      );
       if (seen < cells) await new Promise((r) => setTimeout(r, 50));
     }
     const tVisible = performance.now();
     const s = (ms: number) => Math.round(ms) / 1000;
-    console.log(JSON.stringify({
-      cells: prepared.input.cells.length,
-      resolve_validate_store_s: s(tPrepared - t0),
-      submit_s: s(tSubmitted - tPrepared),
-      progress_reports_all_s: s(tVisible - tSubmitted),
-      total_s: s(tVisible - t0),
-      workflow_input_bytes: JSON.stringify(prepared.input).length,
-    }));
+    console.log(
+      JSON.stringify({
+        cells: prepared.input.cells.length,
+        resolve_validate_store_s: s(tPrepared - t0),
+        submit_s: s(tSubmitted - tPrepared),
+        progress_reports_all_s: s(tVisible - tSubmitted),
+        total_s: s(tVisible - t0),
+        workflow_input_bytes: JSON.stringify(prepared.input).length,
+      }),
+    );
     await client.workflow.getHandle(prepared.sweepId).terminate('benchmark done'); // its children go with it
   } finally {
     worker.shutdown();
@@ -59,7 +81,10 @@ async function main() {
   }
 }
 
-main().then(() => process.exit(0), (err) => {
-  console.error(err);
-  process.exit(1);
-});
+main().then(
+  () => process.exit(0),
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

@@ -115,6 +115,9 @@ export function treeFsr(
   select: (nodes: NodeRecord[]) => NodeRecord[] = scoredVersions,
 ): FsrResult & { best?: NodeRecord } {
   const scored = select(nodes);
-  const r = runFsr({ baselineMs: records.baseline, targetMs: records.target, versions: fsrMetrics(scored, records.metric) }, rule);
+  const r = runFsr(
+    { baselineMs: records.baseline, targetMs: records.target, versions: fsrMetrics(scored, records.metric) },
+    rule,
+  );
   return r.bestIndex === undefined ? r : { ...r, best: scored[r.bestIndex] };
 }

@@ -2,7 +2,21 @@
 // what the prompts use, so an activity's input stays a few KB however long the run.
 import type { NodeRecord } from './types';
 
-export type NodeBrief = Pick<NodeRecord, 'id' | 'parent' | 'stage' | 'plan' | 'status' | 'valid' | 'reason' | 'metrics' | 'summary' | 'snapshot' | 'logRef' | 'private_metrics'>;
+export type NodeBrief = Pick<
+  NodeRecord,
+  | 'id'
+  | 'parent'
+  | 'stage'
+  | 'plan'
+  | 'status'
+  | 'valid'
+  | 'reason'
+  | 'metrics'
+  | 'summary'
+  | 'snapshot'
+  | 'logRef'
+  | 'private_metrics'
+>;
 
 const HISTORY_LIMIT = 12;
 /** Ancestors of the parent always kept (the coder shows up to 3 buggy ones: src/agent/prompts.ts). */
@@ -13,7 +27,12 @@ const REASON_CHARS = 300;
 export function briefOf(n: NodeRecord): NodeBrief {
   const { id, parent, stage, plan, status, valid, reason, metrics, summary, snapshot, logRef, private_metrics } = n;
   return {
-    id, parent, stage, status, valid, metrics,
+    id,
+    parent,
+    stage,
+    status,
+    valid,
+    metrics,
     plan: plan.split('\n')[0].slice(0, PLAN_CHARS),
     ...(reason !== undefined ? { reason: reason.slice(0, REASON_CHARS) } : {}),
     ...(summary !== undefined ? { summary } : {}),

@@ -29,7 +29,8 @@ export function bestNode(nodes: NodeRecord[], obj: Objective): NodeRecord | unde
 /** How many buggy versions in a row end at this node (1 for a buggy node whose parent is fine). */
 export function bugDepth(nodes: NodeRecord[], node: NodeRecord): number {
   let depth = 0;
-  for (let cur: NodeRecord | undefined = node; cur && !cur.valid && cur.stage !== 'root'; cur = nodes[cur.parent ?? -1]) depth++;
+  for (let cur: NodeRecord | undefined = node; cur && !cur.valid && cur.stage !== 'root'; cur = nodes[cur.parent ?? -1])
+    depth++;
   return depth;
 }
 
@@ -42,7 +43,12 @@ export interface Choice {
  * Drafts from the root until `n_initial_hypotheses` exist; then, with probability `debug_prob`, debugs
  * a random buggy leaf no deeper than `max_bug_depth`; otherwise improves the best valid node.
  */
-export function chooseNext(nodes: NodeRecord[], cfg: PolicyConfig, obj: Objective, rng: number): { choice: Choice; rng: number } {
+export function chooseNext(
+  nodes: NodeRecord[],
+  cfg: PolicyConfig,
+  obj: Objective,
+  rng: number,
+): { choice: Choice; rng: number } {
   const drafts = nodes.filter((n) => n.stage === 'draft').length;
   if (drafts < cfg.n_initial_hypotheses) return { choice: { stage: 'draft', parent: 0 }, rng };
   let [r, state] = nextRandom(rng);
@@ -58,7 +64,11 @@ export function chooseNext(nodes: NodeRecord[], cfg: PolicyConfig, obj: Objectiv
 }
 
 /** Speed-up of `best` over the root: how many times better the selection metric got. */
-export function speedup(root: NodeRecord | undefined, best: NodeRecord | undefined, obj: Objective): number | undefined {
+export function speedup(
+  root: NodeRecord | undefined,
+  best: NodeRecord | undefined,
+  obj: Objective,
+): number | undefined {
   const a = root?.valid ? root.metrics[obj.selection_metric] : undefined;
   const b = best?.metrics[obj.selection_metric];
   if (a === undefined || b === undefined || a <= 0 || b <= 0) return undefined;
@@ -80,8 +90,14 @@ export interface IterationPlan extends Choice {
  * node the last selection kept, `current`: `n_hypotheses` improvements when it is valid, one debug
  * attempt when it is buggy, fresh drafts from the root when nothing valid exists yet.
  */
-export function planIteration(nodes: NodeRecord[], cfg: IterationConfig, current: number, rng: number): { plan: IterationPlan; rng: number } {
-  if (!nodes.some((n) => n.stage === 'draft')) return { plan: { stage: 'draft', parent: 0, count: cfg.n_initial_hypotheses }, rng };
+export function planIteration(
+  nodes: NodeRecord[],
+  cfg: IterationConfig,
+  current: number,
+  rng: number,
+): { plan: IterationPlan; rng: number } {
+  if (!nodes.some((n) => n.stage === 'draft'))
+    return { plan: { stage: 'draft', parent: 0, count: cfg.n_initial_hypotheses }, rng };
   let [r, state] = nextRandom(rng);
   const leaves = debuggableLeaves(nodes, cfg.max_bug_depth);
   if (r < cfg.debug_prob && leaves.length > 0) {
@@ -99,7 +115,15 @@ export function planIteration(nodes: NodeRecord[], cfg: IterationConfig, current
 /** Buggy, measured versions with no child yet, at most `maxDepth` bugs deep. */
 function debuggableLeaves(nodes: NodeRecord[], maxDepth: number): NodeRecord[] {
   const hasChild = new Set(nodes.map((n) => n.parent));
-  return nodes.filter((n) => n.stage !== 'root' && !n.valid && n.snapshot && n.status !== 'pending' && !hasChild.has(n.id) && bugDepth(nodes, n) <= maxDepth);
+  return nodes.filter(
+    (n) =>
+      n.stage !== 'root' &&
+      !n.valid &&
+      n.snapshot &&
+      n.status !== 'pending' &&
+      !hasChild.has(n.id) &&
+      bugDepth(nodes, n) <= maxDepth,
+  );
 }
 
 /**
@@ -107,7 +131,19 @@ function debuggableLeaves(nodes: NodeRecord[], maxDepth: number): NodeRecord[] {
  * the root, the current node and the versions measured since the last selection; `global`: the best
  * valid node of the whole tree. With no valid candidate the current node stays.
  */
-export function selectCurrent(nodes: NodeRecord[], scope: 'local' | 'global', obj: Objective, current: number, measured: number[]): number {
-  const pool = scope === 'global' ? nodes : [...new Set([0, current, ...measured])].sort((a, b) => a - b).map((id) => nodes[id]).filter(Boolean);
+export function selectCurrent(
+  nodes: NodeRecord[],
+  scope: 'local' | 'global',
+  obj: Objective,
+  current: number,
+  measured: number[],
+): number {
+  const pool =
+    scope === 'global'
+      ? nodes
+      : [...new Set([0, current, ...measured])]
+          .sort((a, b) => a - b)
+          .map((id) => nodes[id])
+          .filter(Boolean);
   return bestNode(pool, obj)?.id ?? current;
 }

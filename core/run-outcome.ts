@@ -58,7 +58,8 @@ function boundMisses(done: readonly NodeRecord[]): BoundMiss[] {
     const miss = misses.get(key) ?? { metric, op: op as BoundMiss['op'], bound, versions: 0 };
     miss.versions++;
     const value = n.metrics[metric] ?? Number(printed);
-    if (Number.isFinite(value) && (!miss.best || (op === '<=' ? value < miss.best.value : value > miss.best.value))) miss.best = { id: n.id, value };
+    if (Number.isFinite(value) && (!miss.best || (op === '<=' ? value < miss.best.value : value > miss.best.value)))
+      miss.best = { id: n.id, value };
     misses.set(key, miss);
   }
   return [...misses.values()];
@@ -92,7 +93,10 @@ function openQuoteAt(line: string, pos: number): number | undefined {
     const c = line[i];
     if (open !== undefined) {
       if (c === line[open]) open = undefined;
-    } else if ((c === '"' || c === '`' || (c === "'" && !/\w/.test(line[i - 1] ?? ''))) && line.indexOf(c, i + 1) !== -1) {
+    } else if (
+      (c === '"' || c === '`' || (c === "'" && !/\w/.test(line[i - 1] ?? ''))) &&
+      line.indexOf(c, i + 1) !== -1
+    ) {
       open = i; // an apostrophe inside a word (it's, don't) opens nothing
     }
   }

@@ -63,14 +63,20 @@ export function budgetReached(state: RunState, budget: RunConfig['budget'], nowM
   const deviceS = state.device_ms / 1000;
   const wallS = (nowMs - state.started_ms) / 1000;
   if (usd !== undefined && spent >= usd) return `budget: LLM spend $${spent.toFixed(2)} reached budget.usd=${usd}`;
-  if (gpu_seconds !== undefined && deviceS >= gpu_seconds) return `budget: ${deviceS.toFixed(1)} GPU-seconds reached budget.gpu_seconds=${gpu_seconds}`;
-  if (wall_clock_s !== undefined && wallS >= wall_clock_s) return `budget: ${wallS.toFixed(0)} s of wall clock reached budget.wall_clock_s=${wall_clock_s}`;
+  if (gpu_seconds !== undefined && deviceS >= gpu_seconds)
+    return `budget: ${deviceS.toFixed(1)} GPU-seconds reached budget.gpu_seconds=${gpu_seconds}`;
+  if (wall_clock_s !== undefined && wallS >= wall_clock_s)
+    return `budget: ${wallS.toFixed(0)} s of wall clock reached budget.wall_clock_s=${wall_clock_s}`;
   return undefined;
 }
 
 /** Whether the loop has nothing more to start: stopped, out of iterations, or at the node cap. */
 export function searchDone(state: RunState, config: RunConfig): boolean {
-  return Boolean(state.stopped) || state.iteration >= totalIterations(state, config) || childCount(state) >= config.science_runner.max_n_nodes;
+  return (
+    Boolean(state.stopped) ||
+    state.iteration >= totalIterations(state, config) ||
+    childCount(state) >= config.science_runner.max_n_nodes
+  );
 }
 
 /**

@@ -16,7 +16,11 @@ export const SA = {
 
 /** `--search-attribute` arguments for `temporal server start-dev`. */
 export function searchAttributeFlags(): string[] {
-  const kind: Record<string, string> = { [SearchAttributeType.KEYWORD]: 'Keyword', [SearchAttributeType.INT]: 'Int', [SearchAttributeType.DOUBLE]: 'Double' };
+  const kind: Record<string, string> = {
+    [SearchAttributeType.KEYWORD]: 'Keyword',
+    [SearchAttributeType.INT]: 'Int',
+    [SearchAttributeType.DOUBLE]: 'Double',
+  };
   return Object.values(SA).flatMap((k) => ['--search-attribute', `${k.name}=${kind[k.type]}`]);
 }
 

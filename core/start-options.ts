@@ -5,7 +5,10 @@ import type { SearchAttributePair } from '@temporalio/common';
 import type { RunConfig } from '../src/config/schema';
 import { SA } from './search-attributes';
 
-export function runStartOptions(config: RunConfig, origin: { cell?: string; forkedFrom?: { runId: string; nodeId: number } } = {}) {
+export function runStartOptions(
+  config: RunConfig,
+  origin: { cell?: string; forkedFrom?: { runId: string; nodeId: number } } = {},
+) {
   const searchAttributes: SearchAttributePair[] = [
     { key: SA.Task, value: config.task.id },
     { key: SA.Model, value: config.model.id },
@@ -21,11 +24,16 @@ export function runStartOptions(config: RunConfig, origin: { cell?: string; fork
     typedSearchAttributes: searchAttributes,
     // Shown by the UI without a worker; `status` reads the store path from it when workers are gone.
     memo: {
-      store: config.store, task: config.task.id, model: config.model.id, science_runner: config.science_runner.id, n_iterations: config.n_iterations,
+      store: config.store,
+      task: config.task.id,
+      model: config.model.id,
+      science_runner: config.science_runner.id,
+      n_iterations: config.n_iterations,
       ...(config.sweep_id ? { sweep: config.sweep_id, cell } : {}),
       ...(forkedFrom ? { forked_from: `${forkedFrom.runId}#v_${forkedFrom.nodeId}` } : {}),
     },
-    staticSummary: `${config.task.id} · ${config.model.id} · ${config.science_runner.id} · ${config.n_iterations} iterations` +
+    staticSummary:
+      `${config.task.id} · ${config.model.id} · ${config.science_runner.id} · ${config.n_iterations} iterations` +
       (config.sweep_id ? ` · sweep ${config.sweep_id} cell ${cell}` : '') +
       (forkedFrom ? ` · forked from ${forkedFrom.runId} v_${forkedFrom.nodeId}` : ''),
   };

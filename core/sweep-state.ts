@@ -64,7 +64,8 @@ export interface RetryRequest {
 
 export const MAX_PAGE = 500;
 
-export const cellRunId = (sweepId: string, cell: string, attempt: number) => `${sweepId}/${cell}${attempt > 1 ? `#${attempt}` : ''}`;
+export const cellRunId = (sweepId: string, cell: string, attempt: number) =>
+  `${sweepId}/${cell}${attempt > 1 ? `#${attempt}` : ''}`;
 
 export function countStatuses(outcomes: CellOutcome[]): Record<CellStatus, number> {
   const counts = { pending: 0, running: 0, completed: 0, failed: 0 };
@@ -72,10 +73,17 @@ export function countStatuses(outcomes: CellOutcome[]): Record<CellStatus, numbe
   return counts;
 }
 
-export function progressView(sweepId: string, input: SweepInput, outcomes: CellOutcome[], args: ProgressArgs = {}): SweepProgress {
+export function progressView(
+  sweepId: string,
+  input: SweepInput,
+  outcomes: CellOutcome[],
+  args: ProgressArgs = {},
+): SweepProgress {
   const limit = Math.max(0, Math.min(args.limit ?? 100, MAX_PAGE));
   const offset = Math.max(0, args.offset ?? 0);
-  const matching = outcomes.flatMap((o, i) => (!args.status || o.status === args.status ? [{ cell: input.cells[i][0], ...o }] : []));
+  const matching = outcomes.flatMap((o, i) =>
+    !args.status || o.status === args.status ? [{ cell: input.cells[i][0], ...o }] : [],
+  );
   const sum = (k: 'cost_usd' | 'gpu_seconds') => Math.round(outcomes.reduce((s, o) => s + (o[k] ?? 0), 0) * 1e4) / 1e4;
   return {
     sweepId,
@@ -101,10 +109,12 @@ export function cellsToRetry(names: string[], outcomes: CellOutcome[], req: Retr
     const i = names.indexOf(name);
     if (i < 0) throw new Error(`the sweep has no cell '${name}'`);
     const s = outcomes[i].status;
-    if (s === 'pending' || s === 'running') throw new Error(`cell '${name}' is ${s}; only a finished cell can be retried`);
+    if (s === 'pending' || s === 'running')
+      throw new Error(`cell '${name}' is ${s}; only a finished cell can be retried`);
     picked.add(i);
   }
-  if (!req.failed && !(req.cells ?? []).length) throw new Error('name cells to retry (--cell <name>…) or pass --failed');
+  if (!req.failed && !(req.cells ?? []).length)
+    throw new Error('name cells to retry (--cell <name>…) or pass --failed');
   return [...picked].sort((a, b) => a - b);
 }
 

@@ -42,7 +42,14 @@ export interface NodeRecord {
   /** Log of the task's separate `eval` command, if it has one. */
   evalLogRef?: string;
   /** Earlier measurements of this same version, oldest first, kept when `retry-node` measured it again. */
-  previous?: { status: NodeStatus; valid: boolean; reason?: string; metrics: Record<string, number>; logRef?: string; finished_at?: string }[];
+  previous?: {
+    status: NodeStatus;
+    valid: boolean;
+    reason?: string;
+    metrics: Record<string, number>;
+    logRef?: string;
+    finished_at?: string;
+  }[];
   timings: {
     started_at: string;
     finished_at?: string;

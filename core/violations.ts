@@ -4,4 +4,5 @@ import type { Violation } from './types';
 export const describeViolation = (v: Violation) => `${v.rule}: ${v.detail}`;
 
 /** The reason a version excluded by integrity rules carries. */
-export const integrityReason = (violations: readonly Violation[]) => `integrity: ${violations.map(describeViolation).join('; ')}`;
+export const integrityReason = (violations: readonly Violation[]) =>
+  `integrity: ${violations.map(describeViolation).join('; ')}`;

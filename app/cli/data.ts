@@ -23,7 +23,9 @@ export function registerDataCommands(program: Command): void {
     .command('fineweb')
     .requiredOption('--train-shards <n>', 'train shards to fetch, 1..103 (100M tokens, ~200 MB each)')
     .option('--out <dir>', 'target directory (default: <home>/data/fineweb10B)')
-    .description('download GPT-2-tokenized FineWeb shards from Hugging Face (kjj0/fineweb10B-gpt2), resumable; honours HF_ENDPOINT')
+    .description(
+      'download GPT-2-tokenized FineWeb shards from Hugging Face (kjj0/fineweb10B-gpt2), resumable; honours HF_ENDPOINT',
+    )
     .action((opts) => fineweb(opts));
 }
 
@@ -35,9 +37,13 @@ function positiveInt(flag: string, raw: string | undefined): number | undefined 
 }
 
 /** The overrides that point a run at shards in dir. */
-const dataOverrides = (dir: string) => `data.train_files='${dir}/fineweb_train_*.bin' data.val_files='${dir}/fineweb_val_*.bin'`;
+const dataOverrides = (dir: string) =>
+  `data.train_files='${dir}/fineweb_train_*.bin' data.val_files='${dir}/fineweb_val_*.bin'`;
 
-async function fromText(files: string[], opts: { out: string; shardTokens: string; valTokens?: string; json?: boolean }) {
+async function fromText(
+  files: string[],
+  opts: { out: string; shardTokens: string; valTokens?: string; json?: boolean },
+) {
   for (const f of files) if (!existsSync(f) || !statSync(f).isFile()) throw new ConfigError(`no such file: ${f}`);
   const out = resolve(opts.out);
   const res = await tokenizeFilesToShards(files, out, {
@@ -78,7 +84,9 @@ function progressPrinter() {
       const bar = '#'.repeat(Math.round(frac * width)).padEnd(width, '.');
       const secs = (Date.now() - base.at) / 1000;
       const rate = secs > 0.5 ? ` ${mb((received - base.bytes) / secs)}/s` : '';
-      process.stderr.write(`\r${name} [${bar}] ${(100 * frac).toFixed(0).padStart(3)}% ${mb(received)}${total ? ` / ${mb(total)}` : ''}${rate}\x1b[K`);
+      process.stderr.write(
+        `\r${name} [${bar}] ${(100 * frac).toFixed(0).padStart(3)}% ${mb(received)}${total ? ` / ${mb(total)}` : ''}${rate}\x1b[K`,
+      );
       drawn = true;
     },
     end() {
@@ -101,7 +109,9 @@ async function fineweb(opts: { trainShards: string; out?: string }) {
   }
   const out = resolve(opts.out ?? join(homeDir(), 'data', 'fineweb10B'));
   // HF_ENDPOINT is how Hugging Face tools are pointed at a mirror.
-  const baseUrl = process.env.HF_ENDPOINT ? `${process.env.HF_ENDPOINT.replace(/\/$/, '')}/datasets/kjj0/fineweb10B-gpt2/resolve/main` : FINEWEB_BASE_URL;
+  const baseUrl = process.env.HF_ENDPOINT
+    ? `${process.env.HF_ENDPOINT.replace(/\/$/, '')}/datasets/kjj0/fineweb10B-gpt2/resolve/main`
+    : FINEWEB_BASE_URL;
   const bar = progressPrinter();
   let files;
   try {

@@ -24,7 +24,8 @@ export async function printRun(runId: string, opts: { json?: boolean; tree: bool
   let serverDown = false;
   try {
     // The embedded server's port says at once whether it is up; the SDK would retry for 10 s first.
-    if (!usesExternalCluster() && !(await isPortOpen(defaultPort()))) throw new Error(`no Temporal server answers on 127.0.0.1:${defaultPort()}`);
+    if (!usesExternalCluster() && !(await isPortOpen(defaultPort())))
+      throw new Error(`no Temporal server answers on 127.0.0.1:${defaultPort()}`);
     const client = await connectClient();
     readout = await readRun(client, runId, defaultStore);
   } catch (err) {
@@ -35,11 +36,34 @@ export async function printRun(runId: string, opts: { json?: boolean; tree: bool
   }
   const { view, status, source, failure } = readout;
   if (opts.json) {
-    const base = { runId, status, source, phase: view.phase, iteration: view.iteration, n_iterations: view.n_iterations, best: view.best ?? null, fsr: view.fsr ?? null, usage: view.usage, paused: view.paused ?? false, stopped: view.stopped ?? null, gpu_seconds: view.gpu_seconds ?? 0, forked_from: view.forked_from ?? null, failure: failure ?? null };
-    console.log(JSON.stringify(opts.tree ? { ...base, selection_metric: view.selection_metric, nodes: view.nodes } : { ...base, nodes: view.nodes.length }));
+    const base = {
+      runId,
+      status,
+      source,
+      phase: view.phase,
+      iteration: view.iteration,
+      n_iterations: view.n_iterations,
+      best: view.best ?? null,
+      fsr: view.fsr ?? null,
+      usage: view.usage,
+      paused: view.paused ?? false,
+      stopped: view.stopped ?? null,
+      gpu_seconds: view.gpu_seconds ?? 0,
+      forked_from: view.forked_from ?? null,
+      failure: failure ?? null,
+    };
+    console.log(
+      JSON.stringify(
+        opts.tree
+          ? { ...base, selection_metric: view.selection_metric, nodes: view.nodes }
+          : { ...base, nodes: view.nodes.length },
+      ),
+    );
     return;
   }
-  console.log(`status: ${status} (read from ${source === 'query' ? 'the live workflow' : `the stored snapshot: ${serverDown ? 'the Temporal server is down (speedrunner server start)' : 'no worker answered'}`})`);
+  console.log(
+    `status: ${status} (read from ${source === 'query' ? 'the live workflow' : `the stored snapshot: ${serverDown ? 'the Temporal server is down (speedrunner server start)' : 'no worker answered'}`})`,
+  );
   if (failure) console.log(`failed: ${failure}`);
   for (const line of summaryLines(view, { cpu: isCpuTask(view.task) })) console.log(line);
   if (opts.tree) console.log(`\n${renderTree(view)}`);

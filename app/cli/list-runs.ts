@@ -32,6 +32,9 @@ export function registerListCommand(program: Command) {
         if (rows.length >= Number(opts.limit)) break;
       }
       if (opts.json) return console.log(JSON.stringify(rows));
-      for (const r of rows) console.log(`${r.runId}\t${r.status}\t${r.task}\t${r.phase}\titeration=${r.iteration}\tbest=${r.best_metric ?? '-'}${r.failure ? `\t${r.failure}` : ''}`);
+      for (const r of rows)
+        console.log(
+          `${r.runId}\t${r.status}\t${r.task}\t${r.phase}\titeration=${r.iteration}\tbest=${r.best_metric ?? '-'}${r.failure ? `\t${r.failure}` : ''}`,
+        );
     });
 }

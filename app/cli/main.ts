@@ -4,7 +4,15 @@ import { homeDir, ROOT } from '../../src/paths';
 import { readFileSync } from 'node:fs';
 import { controlQueue } from '../../core/task-queue';
 import { join } from 'node:path';
-import { readServerInfo, startDevServer, stopDevServer, isAlive, isPortOpen, defaultPort, defaultUiPort } from '../../temporal/client/dev-server';
+import {
+  readServerInfo,
+  startDevServer,
+  stopDevServer,
+  isAlive,
+  isPortOpen,
+  defaultPort,
+  defaultUiPort,
+} from '../../temporal/client/dev-server';
 import { runCommand } from './run';
 import { printRun } from './inspect';
 import { runWorker } from './worker';
@@ -35,7 +43,11 @@ server
   .option('--retention-days <n>', 'days finished runs stay visible', '30')
   .action(async (opts) => {
     const info = await startDevServer({ retentionDays: Number(opts.retentionDays) });
-    console.log(info.started ? `started Temporal dev server (pid ${info.pid})` : `a Temporal server already answers on ${info.address}`);
+    console.log(
+      info.started
+        ? `started Temporal dev server (pid ${info.pid})`
+        : `a Temporal server already answers on ${info.address}`,
+    );
     printServer(info);
   });
 server
@@ -49,7 +61,13 @@ server
   .action(async (opts) => {
     const info = readServerInfo();
     const up = await isPortOpen(defaultPort());
-    const out = { running: up, address: `127.0.0.1:${defaultPort()}`, ui: info?.ui, pid: info && isAlive(info.pid) ? info.pid : null, db: info?.db ?? join(homeDir(), 'temporal.db') };
+    const out = {
+      running: up,
+      address: `127.0.0.1:${defaultPort()}`,
+      ui: info?.ui,
+      pid: info && isAlive(info.pid) ? info.pid : null,
+      db: info?.db ?? join(homeDir(), 'temporal.db'),
+    };
     if (opts.json) return console.log(JSON.stringify(out));
     console.log(up ? 'running' : 'not running');
     printServer(out);
@@ -60,15 +78,24 @@ function printServer(s: { address: string; ui?: string; pid?: number | null; db?
 }
 
 const worker = program.command('worker').description('long-lived workers');
-worker.command('control').description(`workflows + LLM and workspace activities (queue ${controlQueue()})`).action(() => runWorker('control', {}));
+worker
+  .command('control')
+  .description(`workflows + LLM and workspace activities (queue ${controlQueue()})`)
+  .action(() => runWorker('control', {}));
 worker
   .command('gpu')
   .description(`training executions (queue ${controlQueue()}-gpu)`)
   .option('--gpus <ids>', "GPU ids this worker owns, e.g. 0,1,2,3, or 'none' for a CPU-only host", 'none')
   .option('--slots <n>', 'executions at once of tasks that need no GPU (e.g. on a CPU-only host)', '1')
-  .option('--check', 'list which known tasks this host can run (python, torch, GPUs) and exit; exit code 1 if some cannot')
+  .option(
+    '--check',
+    'list which known tasks this host can run (python, torch, GPUs) and exit; exit code 1 if some cannot',
+  )
   .option('--json', 'with --check: machine-readable output')
-  .option('--sandbox <mode>', 'isolation of agent-written code: auto (warn if unavailable), strict (refuse), off; docs/sandbox.md')
+  .option(
+    '--sandbox <mode>',
+    'isolation of agent-written code: auto (warn if unavailable), strict (refuse), off; docs/sandbox.md',
+  )
   .option('--network', 'let executions reach the network (default: none)')
   .action((opts) => runWorker('gpu', opts));
 
@@ -77,7 +104,10 @@ program
   .description('run a search: speedrunner run task=<id> model=<id> science_runner=<id> n_iterations=<n> [key=value…]')
   .argument('[overrides...]', 'Hydra-style key=value overrides (dotted paths for nested keys)')
   .option('--detach', 'print the run id and return; the run goes on in the workers')
-  .option('--gpus <ids>', "GPU ids for the workers this command starts (in-process, or in the background with --detach), e.g. 0,1,2,3; default SPEEDRUNNER_GPUS or 'none'")
+  .option(
+    '--gpus <ids>',
+    "GPU ids for the workers this command starts (in-process, or in the background with --detach), e.g. 0,1,2,3; default SPEEDRUNNER_GPUS or 'none'",
+  )
   .option('--json', 'machine-readable output')
   .action((overrides, opts) => runCommand(overrides, opts));
 
@@ -120,7 +150,10 @@ tasks
         return [];
       }
     });
-    if (opts.json) return console.log(JSON.stringify(all.map((t) => ({ id: t.id, description: t.description.split('\n')[0], root: t.root }))));
+    if (opts.json)
+      return console.log(
+        JSON.stringify(all.map((t) => ({ id: t.id, description: t.description.split('\n')[0], root: t.root }))),
+      );
     for (const t of all) console.log(`${t.id}\t${t.description.split('\n')[0]}`);
   });
 tasks
@@ -144,11 +177,14 @@ registerAuditCommand(program);
 registerIntegrityCommands(program);
 
 // Exit once the command is done: open connections and the in-process scripted model would keep us alive.
-program.parseAsync(process.argv).then(() => process.exit(process.exitCode ?? 0), (err) => {
-  if (err instanceof ConfigError) {
-    console.error(`error: ${err.message}`);
-    process.exit(2);
-  }
-  console.error(`error: ${err instanceof Error ? rootCause(err) : err}`);
-  process.exit(1);
-});
+program.parseAsync(process.argv).then(
+  () => process.exit(process.exitCode ?? 0),
+  (err) => {
+    if (err instanceof ConfigError) {
+      console.error(`error: ${err.message}`);
+      process.exit(2);
+    }
+    console.error(`error: ${err instanceof Error ? rootCause(err) : err}`);
+    process.exit(1);
+  },
+);

@@ -33,14 +33,19 @@ export function progressBar(fraction: number, width: number): string {
 export function formatElapsed(ms: number): string {
   const s = Math.max(0, Math.floor(ms / 1000));
   const hms = [Math.floor(s / 3600), Math.floor((s % 3600) / 60), s % 60];
-  return (hms[0] ? `${hms[0]}:${String(hms[1]).padStart(2, '0')}` : String(hms[1])) + `:${String(hms[2]).padStart(2, '0')}`;
+  return (
+    (hms[0] ? `${hms[0]}:${String(hms[1]).padStart(2, '0')}` : String(hms[1])) + `:${String(hms[2]).padStart(2, '0')}`
+  );
 }
 
 function executionPart(e: ExecutionInFlight, more: number): string {
   const who = e.nodeId !== undefined ? `v_${e.nodeId} ` : '';
-  const steps = e.totalSteps && e.step !== undefined
-    ? `${progressBar(e.step / e.totalSteps, 16)} ${e.step}/${e.totalSteps}`
-    : e.step !== undefined ? `step ${e.step}` : 'running';
+  const steps =
+    e.totalSteps && e.step !== undefined
+      ? `${progressBar(e.step / e.totalSteps, 16)} ${e.step}/${e.totalSteps}`
+      : e.step !== undefined
+        ? `step ${e.step}`
+        : 'running';
   const elapsed = e.elapsed_ms !== undefined ? ` ${formatElapsed(e.elapsed_ms)}` : '';
   const retry = e.attempt > 1 ? ` (attempt ${e.attempt})` : '';
   return `${who}${steps}${elapsed}${retry}${more ? ` (+${more} more)` : ''}`;
@@ -61,7 +66,17 @@ export function renderProgress(s: ProgressSnapshot, columns = 80): string {
 }
 
 /** A run's snapshot from its `state` query and the executions in flight (pure). */
-export function runSnapshot(state: { phase: string; iteration: number; n_iterations: number; selection_metric: string; best?: { id: number; metric: number }; usage: { cost_usd: number } }, executions: ExecutionInFlight[]): ProgressSnapshot {
+export function runSnapshot(
+  state: {
+    phase: string;
+    iteration: number;
+    n_iterations: number;
+    selection_metric: string;
+    best?: { id: number; metric: number };
+    usage: { cost_usd: number };
+  },
+  executions: ExecutionInFlight[],
+): ProgressSnapshot {
   return {
     phase: state.phase,
     done: state.iteration,
@@ -96,7 +111,10 @@ export interface LiveProgressOptions {
  * Polls `poll` and redraws the status line in place. When disabled (not a terminal, or --json), it
  * shows nothing and `log` is plain console.log. A failed poll (a worker restarting) keeps the last line.
  */
-export function startLiveProgress(poll: () => Promise<ProgressSnapshot | undefined>, opts: LiveProgressOptions = {}): LiveProgress {
+export function startLiveProgress(
+  poll: () => Promise<ProgressSnapshot | undefined>,
+  opts: LiveProgressOptions = {},
+): LiveProgress {
   const stream = opts.stream ?? process.stdout;
   if (opts.enabled === false || !stream.isTTY) return { log: (line) => console.log(line), stop: () => {} };
   let status = '';
@@ -139,7 +157,10 @@ export function startRunProgress(client: Client, runId: string, opts: LiveProgre
 }
 
 /** A sweep's snapshot: cells done of all, failures, spend, and the executions of its running cells (pure). */
-export function sweepSnapshot(p: Pick<SweepProgress, 'total' | 'counts' | 'cost_usd'>, executions: ExecutionInFlight[]): ProgressSnapshot {
+export function sweepSnapshot(
+  p: Pick<SweepProgress, 'total' | 'counts' | 'cost_usd'>,
+  executions: ExecutionInFlight[],
+): ProgressSnapshot {
   const { running, pending, completed, failed } = p.counts;
   return {
     phase: running ? `${running} running` : pending ? 'starting cells' : 'done',
@@ -155,10 +176,17 @@ export function sweepSnapshot(p: Pick<SweepProgress, 'total' | 'counts' | 'cost_
 /** Reads a sweep's counts and the executions of (at most 8 of) its running cells. */
 export async function pollSweepProgress(client: Client, sweepId: string): Promise<ProgressSnapshot> {
   const { progress } = await readProgress(client, sweepId, { status: 'running', limit: 8 });
-  const executions = await Promise.all(progress.cells.filter((c) => c.runId).map(async (c) => {
-    const desc = await client.workflow.getHandle(c.runId!).describe().catch(() => undefined);
-    return desc ? executionsInFlight(client, desc) : [];
-  }));
+  const executions = await Promise.all(
+    progress.cells
+      .filter((c) => c.runId)
+      .map(async (c) => {
+        const desc = await client.workflow
+          .getHandle(c.runId!)
+          .describe()
+          .catch(() => undefined);
+        return desc ? executionsInFlight(client, desc) : [];
+      }),
+  );
   return sweepSnapshot(progress, executions.flat());
 }
 

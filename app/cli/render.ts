@@ -47,7 +47,9 @@ export function renderTree(view: RunView): string {
   const lines: string[] = [];
   const walk = (n: NodeRecord, prefix: string, last: boolean, top: boolean) => {
     const best = view.best?.id === n.id ? '  ★ best' : '';
-    lines.push(`${top ? '' : prefix + (last ? '└─ ' : '├─ ')}${nodeLine(n, view.selection_metric, repeats.sameAs(n))}${best}`);
+    lines.push(
+      `${top ? '' : prefix + (last ? '└─ ' : '├─ ')}${nodeLine(n, view.selection_metric, repeats.sameAs(n))}${best}`,
+    );
     const children = kids.get(n.id) ?? [];
     children.forEach((c, i) => walk(c, top ? '' : prefix + (last ? '   ' : '│  '), i === children.length - 1, false));
   };
@@ -56,18 +58,29 @@ export function renderTree(view: RunView): string {
 }
 
 /** The run in a few lines; given the nodes, a run with no valid version says why, and what to change. */
-export function summaryLines(view: Omit<RunView, 'nodes'> & { nodes?: readonly NodeRecord[] }, opts: { cpu?: boolean } = {}): string[] {
-  const lines = [`run ${view.runId}: task=${view.task} model=${view.model} science_runner=${view.science_runner}`,
-    `phase=${view.phase} iteration ${view.iteration}/${view.n_iterations}`];
+export function summaryLines(
+  view: Omit<RunView, 'nodes'> & { nodes?: readonly NodeRecord[] },
+  opts: { cpu?: boolean } = {},
+): string[] {
+  const lines = [
+    `run ${view.runId}: task=${view.task} model=${view.model} science_runner=${view.science_runner}`,
+    `phase=${view.phase} iteration ${view.iteration}/${view.n_iterations}`,
+  ];
   if (view.best) {
-    lines.push(`best: v_${view.best.id} ${view.selection_metric}=${fmt(view.best.metric)}${view.best.speedup !== undefined ? ` (speed-up ${view.best.speedup}x over v_0)` : ''}`);
+    lines.push(
+      `best: v_${view.best.id} ${view.selection_metric}=${fmt(view.best.metric)}${view.best.speedup !== undefined ? ` (speed-up ${view.best.speedup}x over v_0)` : ''}`,
+    );
     lines.push(`best code: ${view.best.workspace}`);
   } else if (view.nodes) {
     lines.push(...noBestLines(view.nodes));
   }
-  if (view.fsr !== undefined) lines.push(`FSR: ${view.fsr.toFixed(3)} (fraction of the human record's speed-up recovered)`);
-  lines.push(`LLM: ${view.usage.calls} calls, ${view.usage.input_tokens} in / ${view.usage.output_tokens} out tokens, $${view.usage.cost_usd.toFixed(4)}`);
-  if (view.gpu_seconds !== undefined) lines.push(`executions: ${view.gpu_seconds} ${opts.cpu ? 'device-seconds (CPU)' : 'GPU-seconds'}`);
+  if (view.fsr !== undefined)
+    lines.push(`FSR: ${view.fsr.toFixed(3)} (fraction of the human record's speed-up recovered)`);
+  lines.push(
+    `LLM: ${view.usage.calls} calls, ${view.usage.input_tokens} in / ${view.usage.output_tokens} out tokens, $${view.usage.cost_usd.toFixed(4)}`,
+  );
+  if (view.gpu_seconds !== undefined)
+    lines.push(`executions: ${view.gpu_seconds} ${opts.cpu ? 'device-seconds (CPU)' : 'GPU-seconds'}`);
   if (view.stopped) lines.push(`stopped: ${view.stopped}`);
   if (view.forked_from) lines.push(`forked from ${view.forked_from.runId} v_${view.forked_from.nodeId}`);
   return lines;
@@ -78,9 +91,13 @@ export function noBestLines(nodes: readonly NodeRecord[]): string[] {
   const none = noValidVersion(nodes);
   if (!none) return [];
   const most = none.commonCount < none.versions ? `; ${none.commonCount} of them` : '';
-  const lines = [`best: none (all ${none.versions} version${none.versions === 1 ? '' : 's'} failed${most}: ${shortReason(none.commonReason)})`];
+  const lines = [
+    `best: none (all ${none.versions} version${none.versions === 1 ? '' : 's'} failed${most}: ${shortReason(none.commonReason)})`,
+  ];
   for (const b of none.bounds) {
-    const seen = b.best ? `best seen ${b.metric}=${Number(b.best.value.toPrecision(5))} at v_${b.best.id}` : `no version printed ${b.metric}`;
+    const seen = b.best
+      ? `best seen ${b.metric}=${Number(b.best.value.toPrecision(5))} at v_${b.best.id}`
+      : `no version printed ${b.metric}`;
     const key = b.op === '<=' ? 'metrics_at_most' : 'metrics_at_least';
     lines.push(
       `hint: no version met ${b.metric} ${b.op} ${b.bound} (${b.versions} broke it; ${seen}). ` +
@@ -93,5 +110,10 @@ export function noBestLines(nodes: readonly NodeRecord[]): string[] {
 /** Rows as aligned columns, two spaces apart. */
 export function table(rows: string[][]): string[] {
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd());
+  return rows.map((r) =>
+    r
+      .map((c, i) => c.padEnd(widths[i]))
+      .join('  ')
+      .trimEnd(),
+  );
 }

@@ -11,7 +11,12 @@ import { checkBeforeStart } from '../../src/config/preflight';
 import { gpuQueue } from '../../core/search-attributes';
 import { loadRunView } from '../../src/store/run-view-store';
 import { ArtifactStore } from '../../src/store/artifact-store';
-import { connectClient, connectConfig, connectWorkerConnection, usesExternalCluster } from '../../temporal/client/connection';
+import {
+  connectClient,
+  connectConfig,
+  connectWorkerConnection,
+  usesExternalCluster,
+} from '../../temporal/client/connection';
 import { defaultUiPort, startDevServer } from '../../temporal/client/dev-server';
 import { stateQuery, treeQuery } from '../../temporal/workflows/speedrun';
 import type { CarriedState } from '../../core/run-state';
@@ -36,20 +41,31 @@ export function uiUrl(workflowId: string): string | undefined {
   const { connectionOptions, namespace } = connectConfig();
   const base =
     process.env.SPEEDRUNNER_UI_URL?.replace(/\/+$/, '') ??
-    (!usesExternalCluster() ? `http://127.0.0.1:${defaultUiPort()}` : /\.tmprl\.cloud(:\d+)?$/.test(connectionOptions.address ?? '') ? 'https://cloud.temporal.io' : undefined);
+    (!usesExternalCluster()
+      ? `http://127.0.0.1:${defaultUiPort()}`
+      : /\.tmprl\.cloud(:\d+)?$/.test(connectionOptions.address ?? '')
+        ? 'https://cloud.temporal.io'
+        : undefined);
   return base && `${base}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(workflowId)}`;
 }
 
 /** The UI line of the CLI's output. */
-export const uiLine = (workflowId: string) => `UI: ${uiUrl(workflowId) ?? '(set SPEEDRUNNER_UI_URL to your Temporal UI for a link)'}`;
+export const uiLine = (workflowId: string) =>
+  `UI: ${uiUrl(workflowId) ?? '(set SPEEDRUNNER_UI_URL to your Temporal UI for a link)'}`;
 
 /** Starts `speedrunner worker control|gpu` as background processes, logging under the home dir. */
 export function spawnBackgroundWorkers(gpus: string) {
   const logs = join(homeDir(), 'logs');
   mkdirSync(logs, { recursive: true });
-  for (const args of [['worker', 'control'], ['worker', 'gpu', '--gpus', gpus]]) {
+  for (const args of [
+    ['worker', 'control'],
+    ['worker', 'gpu', '--gpus', gpus],
+  ]) {
     const out = openSync(join(logs, `${args[1]}-worker.log`), 'a');
-    spawn(process.execPath, [join(ROOT, 'bin', 'speedrunner.js'), ...args], { detached: true, stdio: ['ignore', out, out] }).unref();
+    spawn(process.execPath, [join(ROOT, 'bin', 'speedrunner.js'), ...args], {
+      detached: true,
+      stdio: ['ignore', out, out],
+    }).unref();
   }
 }
 
@@ -59,7 +75,11 @@ export interface ForkStart {
   carried: CarriedState;
 }
 
-export async function runCommand(overrides: string[], opts: { detach?: boolean; json?: boolean; gpus?: string }, fork?: ForkStart) {
+export async function runCommand(
+  overrides: string[],
+  opts: { detach?: boolean; json?: boolean; gpus?: string },
+  fork?: ForkStart,
+) {
   const config = resolveRunConfig(overrides, process.env, fork?.config);
   await checkBeforeStart(config); // exit 2 before anything starts
   const say = opts.json ? (_: string) => {} : (s: string) => console.log(s);
@@ -91,7 +111,10 @@ export async function runCommand(overrides: string[], opts: { detach?: boolean; 
     // In-process workers: their INFO logs would drown the progress lines.
     Runtime.install({ logger: new DefaultLogger('WARN') });
     const { connection, namespace } = await connectWorkerConnection();
-    workers.push(await createWorker('control', connection, namespace, []), await createWorker('gpu', connection, namespace, parseGpus(gpus)));
+    workers.push(
+      await createWorker('control', connection, namespace, []),
+      await createWorker('gpu', connection, namespace, parseGpus(gpus)),
+    );
   }
   const handle = await startRun(client, config, undefined, fork?.carried);
   say(`run ${handle.workflowId} started\n${uiLine(handle.workflowId)}`);
@@ -100,7 +123,10 @@ export async function runCommand(overrides: string[], opts: { detach?: boolean; 
     const result = handle.result();
     if (opts.json) return result; // nothing is shown on the way
     let settled = false;
-    result.then(() => (settled = true), () => (settled = true));
+    result.then(
+      () => (settled = true),
+      () => (settled = true),
+    );
     const progress = startRunProgress(client, handle.workflowId); // a status line, only on a terminal
     // Parallel versions finish out of order: each is printed once, when it is recorded.
     const shown = new Set<number>();
@@ -111,10 +137,13 @@ export async function runCommand(overrides: string[], opts: { detach?: boolean; 
         const s = await handle.query(stateQuery);
         if (s.nodes === shown.size) continue;
         const tree = await handle.query(treeQuery);
-        for (const n of tree.nodes) if (n.status !== 'pending' && !shown.has(n.id)) {
-          progress.log(`[iteration ${n.iteration}/${tree.n_iterations}] ${nodeLine(n, tree.selection_metric, repeats.sameAs(n))}`);
-          shown.add(n.id);
-        }
+        for (const n of tree.nodes)
+          if (n.status !== 'pending' && !shown.has(n.id)) {
+            progress.log(
+              `[iteration ${n.iteration}/${tree.n_iterations}] ${nodeLine(n, tree.selection_metric, repeats.sameAs(n))}`,
+            );
+            shown.add(n.id);
+          }
       } catch {
         /* a query can fail while workers restart; the next poll tries again */
       }
@@ -132,7 +161,15 @@ export async function runCommand(overrides: string[], opts: { detach?: boolean; 
     return;
   }
   if (opts.json) {
-    console.log(JSON.stringify({ ...outcome, best: outcome.best ?? null, fsr: outcome.fsr ?? null, status: 'COMPLETED', ui: uiUrl(handle.workflowId) ?? null }));
+    console.log(
+      JSON.stringify({
+        ...outcome,
+        best: outcome.best ?? null,
+        fsr: outcome.fsr ?? null,
+        status: 'COMPLETED',
+        ui: uiUrl(handle.workflowId) ?? null,
+      }),
+    );
     return;
   }
   for (const line of summaryLines(await readFinalView(handle.workflowId, config))) console.log(line);

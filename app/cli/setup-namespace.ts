@@ -6,7 +6,15 @@ import { SA } from '../../core/search-attributes';
 import { connectClientConnection, describeTarget } from '../../temporal/client/connection';
 
 /** temporal.api.enums.v1.IndexedValueType, the wire values of search attribute types. */
-export const IndexedValueType = { TEXT: 1, KEYWORD: 2, INT: 3, DOUBLE: 4, BOOL: 5, DATETIME: 6, KEYWORD_LIST: 7 } as const;
+export const IndexedValueType = {
+  TEXT: 1,
+  KEYWORD: 2,
+  INT: 3,
+  DOUBLE: 4,
+  BOOL: 5,
+  DATETIME: 6,
+  KEYWORD_LIST: 7,
+} as const;
 const INDEXED: Partial<Record<SearchAttributeType, number>> = {
   [SearchAttributeType.KEYWORD]: IndexedValueType.KEYWORD,
   [SearchAttributeType.INT]: IndexedValueType.INT,
@@ -28,23 +36,36 @@ export interface NamespaceSetup {
  * start`, see search-attributes.ts). Idempotent: a second call changes nothing. An attribute that
  * exists with another type is an error, never overwritten.
  */
-export async function setupNamespace(connection: Connection, namespace: string, opts: { retentionDays?: number; timeoutMs?: number } = {}): Promise<NamespaceSetup> {
+export async function setupNamespace(
+  connection: Connection,
+  namespace: string,
+  opts: { retentionDays?: number; timeoutMs?: number } = {},
+): Promise<NamespaceSetup> {
   const deadline = Date.now() + (opts.timeoutMs ?? 60_000);
   let created = false;
   let described = await describe(connection, namespace);
   if (!described) {
     const days = opts.retentionDays ?? 30;
     await connection.workflowService
-      .registerNamespace({ namespace, workflowExecutionRetentionPeriod: msToTs(`${days} days`), description: 'speedrunner runs' })
+      .registerNamespace({
+        namespace,
+        workflowExecutionRetentionPeriod: msToTs(`${days} days`),
+        description: 'speedrunner runs',
+      })
       .catch((err) => {
         if (grpcCode(err) === ALREADY_EXISTS) return; // created by someone else meanwhile
-        throw new Error(`namespace '${namespace}' does not exist and could not be created (${(err as Error).message}). Create it with your cluster's tools (Temporal Cloud: the UI or tcld), then run setup-namespace again.`);
+        throw new Error(
+          `namespace '${namespace}' does not exist and could not be created (${(err as Error).message}). Create it with your cluster's tools (Temporal Cloud: the UI or tcld), then run setup-namespace again.`,
+        );
       });
     created = true;
     // A new namespace reaches the server's namespace cache a few seconds later.
     described = await retryUntil(deadline, `namespace '${namespace}' to appear`, () => describe(connection, namespace));
   } else if (opts.retentionDays !== undefined) {
-    await connection.workflowService.updateNamespace({ namespace, config: { workflowExecutionRetentionTtl: msToTs(`${opts.retentionDays} days`) } });
+    await connection.workflowService.updateNamespace({
+      namespace,
+      config: { workflowExecutionRetentionTtl: msToTs(`${opts.retentionDays} days`) },
+    });
     described = await describe(connection, namespace);
   }
 
@@ -61,22 +82,32 @@ export async function setupNamespace(connection: Connection, namespace: string, 
   );
   const conflicts = wanted.filter((w) => existing[w.name] !== undefined && existing[w.name] !== w.type);
   if (conflicts.length) {
-    const list = conflicts.map((c) => `${c.name} is ${typeName(existing[c.name])}, runs need ${typeName(c.type)}`).join('; ');
-    throw new Error(`namespace '${namespace}' already has search attributes of other types: ${list}. Use another namespace, or remove them first.`);
+    const list = conflicts
+      .map((c) => `${c.name} is ${typeName(existing[c.name])}, runs need ${typeName(c.type)}`)
+      .join('; ');
+    throw new Error(
+      `namespace '${namespace}' already has search attributes of other types: ${list}. Use another namespace, or remove them first.`,
+    );
   }
   const missing = wanted.filter((w) => existing[w.name] === undefined);
   if (missing.length) {
     await retryUntil(deadline, 'search attributes to be accepted', async () => {
-      await connection.operatorService.addSearchAttributes({ namespace, searchAttributes: Object.fromEntries(missing.map((m) => [m.name, m.type])) }).catch((err) => {
-        if (grpcCode(err) === ALREADY_EXISTS) return;
-        if (grpcCode(err) === NOT_FOUND) return false as const; // the namespace is not in every cache yet
-        throw new Error(`could not add search attributes to '${namespace}' (${(err as Error).message}). On Temporal Cloud add them with tcld or the UI: ${missing.map((m) => `${m.name}=${typeName(m.type)}`).join(', ')}`);
-      });
+      await connection.operatorService
+        .addSearchAttributes({ namespace, searchAttributes: Object.fromEntries(missing.map((m) => [m.name, m.type])) })
+        .catch((err) => {
+          if (grpcCode(err) === ALREADY_EXISTS) return;
+          if (grpcCode(err) === NOT_FOUND) return false as const; // the namespace is not in every cache yet
+          throw new Error(
+            `could not add search attributes to '${namespace}' (${(err as Error).message}). On Temporal Cloud add them with tcld or the UI: ${missing.map((m) => `${m.name}=${typeName(m.type)}`).join(', ')}`,
+          );
+        });
       return true;
     });
   }
   // Usable once a visibility query that names every attribute is accepted (it can take ~10 s).
-  const probe = wanted.map((w) => (w.type === IndexedValueType.KEYWORD ? `${w.name} = ''` : `${w.name} = 0`)).join(' AND ');
+  const probe = wanted
+    .map((w) => (w.type === IndexedValueType.KEYWORD ? `${w.name} = ''` : `${w.name} = 0`))
+    .join(' AND ');
   let refused = '';
   await retryUntil(deadline, 'search attributes to become usable', () =>
     connection.workflowService.countWorkflowExecutions({ namespace, query: probe }).then(
@@ -122,8 +153,13 @@ async function retryUntil<T>(deadline: number, what: string, probe: () => Promis
 export function registerSetupNamespaceCommand(program: Command) {
   program
     .command('setup-namespace')
-    .description("prepare a Temporal namespace for runs: create it if missing, register the runs' search attributes (idempotent)")
-    .option('--retention-days <n>', 'days finished runs stay visible (default for a new namespace: 30; an existing one keeps its own unless given)')
+    .description(
+      "prepare a Temporal namespace for runs: create it if missing, register the runs' search attributes (idempotent)",
+    )
+    .option(
+      '--retention-days <n>',
+      'days finished runs stay visible (default for a new namespace: 30; an existing one keeps its own unless given)',
+    )
     .option('--json', 'machine-readable output')
     .action(async (opts) => {
       const retentionDays = opts.retentionDays === undefined ? undefined : Number(opts.retentionDays);
@@ -135,8 +171,12 @@ export function registerSetupNamespaceCommand(program: Command) {
         const done = await setupNamespace(connection, namespace, { retentionDays });
         if (opts.json) return console.log(JSON.stringify(done));
         console.log(`Temporal: ${describeTarget()}`);
-        console.log(`namespace ${namespace}: ${done.created ? 'created' : 'exists'}, retention ${done.retentionDays} days`);
-        console.log(`search attributes: ${done.added.length ? `added ${done.added.join(', ')}` : 'nothing to add'}${done.present.length ? `; already there: ${done.present.join(', ')}` : ''}`);
+        console.log(
+          `namespace ${namespace}: ${done.created ? 'created' : 'exists'}, retention ${done.retentionDays} days`,
+        );
+        console.log(
+          `search attributes: ${done.added.length ? `added ${done.added.join(', ')}` : 'nothing to add'}${done.present.length ? `; already there: ${done.present.join(', ')}` : ''}`,
+        );
         console.log('ready for runs (workers and CLI: same TEMPORAL_* settings)');
       } finally {
         await connection.close();

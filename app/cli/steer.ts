@@ -1,7 +1,13 @@
 import type { Command } from 'commander';
 import { connectClient } from '../../temporal/client/connection';
 import { parseNodeId } from './node-id';
-import { extendUpdate, pauseSignal, resumeSignal, retryNodeUpdate, stopSignal } from '../../temporal/workflows/speedrun';
+import {
+  extendUpdate,
+  pauseSignal,
+  resumeSignal,
+  retryNodeUpdate,
+  stopSignal,
+} from '../../temporal/workflows/speedrun';
 
 const handle = async (runId: string) => (await connectClient()).workflow.getHandle(runId);
 
@@ -43,7 +49,9 @@ export function registerSteeringCommands(program: Command) {
     .command('retry-node')
     .argument('<runId>')
     .argument('<nodeId>', 'the version to measure again: 2 or v_2')
-    .description("execute a node's code version again, bypassing the result cache; the new result is recorded beside the old")
+    .description(
+      "execute a node's code version again, bypassing the result cache; the new result is recorded beside the old",
+    )
     .action(async (runId, nodeId) => {
       console.log(await (await handle(runId)).executeUpdate(retryNodeUpdate, { args: [parseNodeId(nodeId)] }));
     });

@@ -14,7 +14,9 @@ import { spawnBackgroundWorkers, uiLine, uiUrl } from './run';
 export function registerSweepCommands(program: Command) {
   const sweep = program
     .command('sweep')
-    .description('run a matrix of runs (task × model × science_runner × hint_level × seed) from a YAML file; see docs/sweeps.md')
+    .description(
+      'run a matrix of runs (task × model × science_runner × hint_level × seed) from a YAML file; see docs/sweeps.md',
+    )
     .argument('[file]', 'sweep file (YAML)')
     .option('--detach', 'print the sweep id and return; the sweep goes on in the workers')
     .option('--json', 'machine-readable output')
@@ -39,11 +41,15 @@ export function registerSweepCommands(program: Command) {
     .argument('<sweepId>')
     .option('--cell <name...>', 'cells to run again')
     .option('--failed', 'every failed cell')
-    .description('run finished cells again (an update of a running sweep; a finished sweep is started again with its outcomes)')
+    .description(
+      'run finished cells again (an update of a running sweep; a finished sweep is started again with its outcomes)',
+    )
     .action(async (sweepId: string, opts) => {
       const r = await retrySweep(await connectClient(), sweepId, { cells: opts.cell, failed: opts.failed });
       if (!r.cells.length) return console.log('no cell to retry');
-      console.log(`${r.how === 'update' ? 'queued in the running sweep' : 'sweep started again'}: ${r.cells.join(', ')}`);
+      console.log(
+        `${r.how === 'update' ? 'queued in the running sweep' : 'sweep started again'}: ${r.cells.join(', ')}`,
+      );
     });
 }
 
@@ -65,16 +71,23 @@ async function submitCommand(file: string, opts: { detach?: boolean; json?: bool
     );
   }
   const { attached, differs } = await submitSweep(client, prepared);
-  if (differs) console.error(`warning: sweep ${sweepId} is running from a different version of ${file}; attached to it as it is`);
+  if (differs)
+    console.error(`warning: sweep ${sweepId} is running from a different version of ${file}; attached to it as it is`);
   if (opts.detach) {
     if (!(await hasPollers(client, input.taskQueue))) {
-      if (external) console.error(`warning: no worker polls the control queue '${input.taskQueue}': start \`speedrunner worker control\` and \`speedrunner worker gpu\``);
+      if (external)
+        console.error(
+          `warning: no worker polls the control queue '${input.taskQueue}': start \`speedrunner worker control\` and \`speedrunner worker gpu\``,
+        );
       else spawnBackgroundWorkers(opts.gpus ?? process.env.SPEEDRUNNER_GPUS ?? 'none');
     }
-    if (opts.json) return console.log(JSON.stringify({ sweepId, attached, cells: input.cells.length, ui: uiUrl(sweepId) ?? null }));
+    if (opts.json)
+      return console.log(JSON.stringify({ sweepId, attached, cells: input.cells.length, ui: uiUrl(sweepId) ?? null }));
     return console.log(`${sweepId}${attached ? ' (attached to the running sweep)' : ''}\n${uiLine(sweepId)}`);
   }
-  say(`sweep ${sweepId} ${attached ? 'is running already: attached' : 'started'} (${input.cells.length} cells, concurrency ${input.concurrency})\n${uiLine(sweepId)}`);
+  say(
+    `sweep ${sweepId} ${attached ? 'is running already: attached' : 'started'} (${input.cells.length} cells, concurrency ${input.concurrency})\n${uiLine(sweepId)}`,
+  );
 
   const handle = client.workflow.getHandle<typeof sweepWorkflow>(sweepId);
   const result = handle.result();
@@ -83,15 +96,25 @@ async function submitCommand(file: string, opts: { detach?: boolean; json?: bool
   let done = false;
   const watch = (async () => {
     let last = '';
-    result.then(() => (done = true), () => (done = true));
+    result.then(
+      () => (done = true),
+      () => (done = true),
+    );
     while (!done) {
       await Promise.race([result.catch(() => {}), new Promise((r) => setTimeout(r, 2000))]);
-      const line = await readAllCells(client, sweepId).then(({ progress: p }) => countsLine(p), () => last);
+      const line = await readAllCells(client, sweepId).then(
+        ({ progress: p }) => countsLine(p),
+        () => last,
+      );
       if (line !== last) (live?.log ?? say)((last = line));
     }
     return result;
   })();
-  const outcome = await (workers.length ? Promise.all([watch, ...workers.map((w) => w.runUntil(watch.catch(() => undefined)))]).then(([o]) => o) : watch).finally(() => live?.stop());
+  const outcome = await (
+    workers.length
+      ? Promise.all([watch, ...workers.map((w) => w.runUntil(watch.catch(() => undefined)))]).then(([o]) => o)
+      : watch
+  ).finally(() => live?.stop());
   if (opts.json) {
     const rows = outcome.outcomes.map((o, i) => ({ cell: input.cells[i][0], ...o }));
     return console.log(JSON.stringify({ sweepId, status: 'COMPLETED', counts: outcome.counts, cells: rows }));
@@ -104,9 +127,19 @@ const countsLine = (p: SweepProgress) =>
   `completed ${p.counts.completed} · failed ${p.counts.failed} · running ${p.counts.running} · pending ${p.counts.pending} of ${p.total} · cost $${p.cost_usd.toFixed(4)} · GPU ${p.gpu_seconds} s`;
 
 function cellLine(c: CellRow): string {
-  const parts = [c.cell, c.status, c.attempt > 1 ? `attempt ${c.attempt}` : '', c.best_metric !== undefined ? `best=${c.best_metric}` : '', c.fsr !== undefined ? `fsr=${c.fsr}` : ''];
-  parts.push(c.cost_usd !== undefined ? `$${c.cost_usd.toFixed(4)}` : '', c.gpu_seconds !== undefined ? `gpu=${c.gpu_seconds}s` : '', c.stopped ? `stopped: ${c.stopped}` : '');
-  parts.push(c.error ? `error: ${c.error}` : c.runId ?? '');
+  const parts = [
+    c.cell,
+    c.status,
+    c.attempt > 1 ? `attempt ${c.attempt}` : '',
+    c.best_metric !== undefined ? `best=${c.best_metric}` : '',
+    c.fsr !== undefined ? `fsr=${c.fsr}` : '',
+  ];
+  parts.push(
+    c.cost_usd !== undefined ? `$${c.cost_usd.toFixed(4)}` : '',
+    c.gpu_seconds !== undefined ? `gpu=${c.gpu_seconds}s` : '',
+    c.stopped ? `stopped: ${c.stopped}` : '',
+  );
+  parts.push(c.error ? `error: ${c.error}` : (c.runId ?? ''));
   return parts.filter(Boolean).join('\t');
 }
 

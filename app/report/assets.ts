@@ -26,7 +26,11 @@ export function reportAssets(): ReportAssets {
       read(require.resolve('diff2html/bundles/css/diff2html.min.css')),
       read(join(here, 'client', 'report.css')),
     ].join('\n'),
-    vendorJs: [read(d3), read(require.resolve('uplot/dist/uPlot.iife.min.js')), read(require.resolve('diff2html/bundles/js/diff2html.min.js'))].join('\n;\n'),
+    vendorJs: [
+      read(d3),
+      read(require.resolve('uplot/dist/uPlot.iife.min.js')),
+      read(require.resolve('diff2html/bundles/js/diff2html.min.js')),
+    ].join('\n;\n'),
   };
   return cached;
 }

@@ -28,16 +28,31 @@ export async function diffSnapshots(store: ArtifactStore, from: string | undefin
   const files: FileChange[] = [];
   for (const path of paths) {
     if (before[path] === after[path]) continue;
-    const [a, b] = await Promise.all([before[path] ? store.getBlob(before[path]) : undefined, after[path] ? store.getBlob(after[path]) : undefined]);
+    const [a, b] = await Promise.all([
+      before[path] ? store.getBlob(before[path]) : undefined,
+      after[path] ? store.getBlob(after[path]) : undefined,
+    ]);
     if ((a && isBinary(a)) || (b && isBinary(b))) {
       files.push({ path, added: 0, removed: 0, binary: true });
       continue;
     }
-    const patch = createTwoFilesPatch(a ? `a/${path}` : '/dev/null', b ? `b/${path}` : '/dev/null', a?.toString('utf8') ?? '', b?.toString('utf8') ?? '', undefined, undefined, { context: 3 });
+    const patch = createTwoFilesPatch(
+      a ? `a/${path}` : '/dev/null',
+      b ? `b/${path}` : '/dev/null',
+      a?.toString('utf8') ?? '',
+      b?.toString('utf8') ?? '',
+      undefined,
+      undefined,
+      { context: 3 },
+    );
     const lines = patch.split('\n');
     // Only hunk lines count; the `---`/`+++` header lines come before the first `@@`.
     const body = lines.slice(lines.findIndex((l) => l.startsWith('@@')));
-    files.push({ path, added: body.filter((l) => l.startsWith('+')).length, removed: body.filter((l) => l.startsWith('-')).length });
+    files.push({
+      path,
+      added: body.filter((l) => l.startsWith('+')).length,
+      removed: body.filter((l) => l.startsWith('-')).length,
+    });
     patches.push(patch);
   }
   return { patch: patches.join('\n'), files };

@@ -20,7 +20,12 @@ export interface ExecutionInFlight {
 const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
 
 /** Reads one `execute` heartbeat's details; anything malformed is dropped rather than trusted. */
-export function executionFromHeartbeat(details: unknown, attempt: number, heartbeatAt?: Date, lastFailure?: string): ExecutionInFlight {
+export function executionFromHeartbeat(
+  details: unknown,
+  attempt: number,
+  heartbeatAt?: Date,
+  lastFailure?: string,
+): ExecutionInFlight {
   const d = (details && typeof details === 'object' ? details : {}) as Record<string, unknown>;
   const out: ExecutionInFlight = { attempt };
   const nodeId = num(d.nodeId);
@@ -41,13 +46,23 @@ const tsToDate = (ts?: { seconds?: unknown; nanos?: number | null } | null) =>
   ts?.seconds != null ? new Date(Number(ts.seconds) * 1000 + Math.floor((ts.nanos ?? 0) / 1e6)) : undefined;
 
 /** The run's `execute` activities in flight, from a describe() of its workflow (the server answers; no worker needed). */
-export async function executionsInFlight(client: Client, desc: WorkflowExecutionDescription): Promise<ExecutionInFlight[]> {
+export async function executionsInFlight(
+  client: Client,
+  desc: WorkflowExecutionDescription,
+): Promise<ExecutionInFlight[]> {
   const out: ExecutionInFlight[] = [];
   for (const a of desc.raw.pendingActivities ?? []) {
     if (a.activityType?.name !== 'execute') continue;
     const payload = a.heartbeatDetails?.payloads?.[0];
     const details = payload ? await decodePayload(client, payload as Payload).catch(() => undefined) : undefined;
-    out.push(executionFromHeartbeat(details, a.attempt ?? 1, tsToDate(a.lastHeartbeatTime), a.lastFailure?.message ?? undefined));
+    out.push(
+      executionFromHeartbeat(
+        details,
+        a.attempt ?? 1,
+        tsToDate(a.lastHeartbeatTime),
+        a.lastFailure?.message ?? undefined,
+      ),
+    );
   }
   return out;
 }

@@ -25,14 +25,24 @@ export async function startConfig(client: Client, runId: string): Promise<unknow
  * the run keeps in its store; plus its start config and executions in flight, which the server
  * alone answers. `client` is undefined when no server could be reached: then only the store is read.
  */
-export async function readRunForReport(client: Client | undefined, runId: string, defaultStore: string): Promise<{ input: RunReportInput; store: ArtifactStore }> {
+export async function readRunForReport(
+  client: Client | undefined,
+  runId: string,
+  defaultStore: string,
+): Promise<{ input: RunReportInput; store: ArtifactStore }> {
   let desc: WorkflowExecutionDescription | undefined;
-  if (client) desc = await client.workflow.getHandle(runId).describe().catch(() => undefined);
+  if (client)
+    desc = await client.workflow
+      .getHandle(runId)
+      .describe()
+      .catch(() => undefined);
   if (!client || !desc) {
     const store = new ArtifactStore(defaultStore);
     const view = await loadRunView(store, runId);
     if (!view) {
-      throw new Error(`no run ${runId}: ${client ? 'the Temporal server does not know it' : 'no Temporal server answered'} and the store at ${defaultStore} has no snapshot of it`);
+      throw new Error(
+        `no run ${runId}: ${client ? 'the Temporal server does not know it' : 'no Temporal server answered'} and the store at ${defaultStore} has no snapshot of it`,
+      );
     }
     return { input: { view, status: 'UNKNOWN', source: 'store' }, store };
   }

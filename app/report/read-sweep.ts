@@ -23,7 +23,8 @@ export async function readSweep(client: Client, sweepId: string): Promise<SweepR
   const handle = client.workflow.getHandle(sweepId);
   const desc = await handle.describe();
   const memo = (desc.memo ?? {}) as { store?: string; inputRef?: string };
-  if (!memo.store || !memo.inputRef) throw new Error(`workflow ${sweepId} is not a sweep started by speedrunner (its memo names no stored input)`);
+  if (!memo.store || !memo.inputRef)
+    throw new Error(`workflow ${sweepId} is not a sweep started by speedrunner (its memo names no stored input)`);
   const store = new ArtifactStore(memo.store);
   const input = await store.getJson<SweepInput>(memo.inputRef);
   const configs = await Promise.all(input.cells.map(([, ref]) => store.getJson<RunConfig>(ref)));
@@ -41,24 +42,46 @@ export async function readSweep(client: Client, sweepId: string): Promise<SweepR
       outcomes = ((await handle.result()) as SweepResult).outcomes;
     } else {
       source = 'runs';
-      outcomes = await outcomesFromRuns(client, sweepId, input.cells.map(([n]) => n));
+      outcomes = await outcomesFromRuns(
+        client,
+        sweepId,
+        input.cells.map(([n]) => n),
+      );
     }
   }
-  return { sweepId, status, source, store, concurrency: input.concurrency, cells: input.cells.map(([cell], i) => ({ cell, outcome: outcomes[i], config: configs[i] })) };
+  return {
+    sweepId,
+    status,
+    source,
+    store,
+    concurrency: input.concurrency,
+    cells: input.cells.map(([cell], i) => ({ cell, outcome: outcomes[i], config: configs[i] })),
+  };
 }
 
 const RUN_STATUS: Record<string, CellOutcome['status']> = { RUNNING: 'running', COMPLETED: 'completed' };
 
 /** Each cell's latest attempt among the child runs the server knows (the input does not keep attempts). */
 async function outcomesFromRuns(client: Client, sweepId: string, cells: string[]): Promise<CellOutcome[]> {
-  return Promise.all(cells.map(async (cell) => {
-    let found: CellOutcome = { status: 'pending', attempt: 1 };
-    for (let attempt = 1; attempt <= 20; attempt++) {
-      const runId = cellRunId(sweepId, cell, attempt);
-      const d = await client.workflow.getHandle(runId).describe().catch(() => undefined);
-      if (!d) break;
-      found = { status: RUN_STATUS[d.status.name] ?? 'failed', attempt, runId, started_at: d.startTime.toISOString(), ...(d.closeTime ? { finished_at: d.closeTime.toISOString() } : {}) };
-    }
-    return found;
-  }));
+  return Promise.all(
+    cells.map(async (cell) => {
+      let found: CellOutcome = { status: 'pending', attempt: 1 };
+      for (let attempt = 1; attempt <= 20; attempt++) {
+        const runId = cellRunId(sweepId, cell, attempt);
+        const d = await client.workflow
+          .getHandle(runId)
+          .describe()
+          .catch(() => undefined);
+        if (!d) break;
+        found = {
+          status: RUN_STATUS[d.status.name] ?? 'failed',
+          attempt,
+          runId,
+          started_at: d.startTime.toISOString(),
+          ...(d.closeTime ? { finished_at: d.closeTime.toISOString() } : {}),
+        };
+      }
+      return found;
+    }),
+  );
 }

@@ -33,8 +33,20 @@ export interface SweepReportData {
 }
 
 /** A cell's settings, read from its resolved config. */
-export function cellValues(config: Pick<RunConfig, 'hint_level' | 'seed'> & { task: { id: string }; model: { id: string }; science_runner: { id: string } }): Record<Axis, string> {
-  return { task: config.task.id, model: config.model.id, science_runner: config.science_runner.id, hint_level: String(config.hint_level), seed: String(config.seed) };
+export function cellValues(
+  config: Pick<RunConfig, 'hint_level' | 'seed'> & {
+    task: { id: string };
+    model: { id: string };
+    science_runner: { id: string };
+  },
+): Record<Axis, string> {
+  return {
+    task: config.task.id,
+    model: config.model.id,
+    science_runner: config.science_runner.id,
+    hint_level: String(config.hint_level),
+    seed: String(config.seed),
+  };
 }
 
 /** Folder (under the sweep report) of a cell's run report: one path segment, never `.` or `..`. */
@@ -68,7 +80,9 @@ export function sweepReportData(args: {
       ...(outcome.fsr === undefined && view?.fsr !== undefined ? { fsr: view.fsr } : {}),
       ...(cost_usd !== undefined ? { cost_usd } : {}),
       ...(gpu_seconds !== undefined ? { gpu_seconds } : {}),
-      ...(view ? { selection_metric: view.selection_metric, lower_is_better: view.lower_is_better, nodes: view.nodes.length } : {}),
+      ...(view
+        ? { selection_metric: view.selection_metric, lower_is_better: view.lower_is_better, nodes: view.nodes.length }
+        : {}),
       ...(view?.best?.speedup !== undefined ? { speedup: view.best.speedup } : {}),
       ...(report ? { report } : {}),
     };

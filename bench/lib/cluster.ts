@@ -38,7 +38,13 @@ export interface Cluster {
 export async function startCluster(name: string): Promise<Cluster> {
   const home = mkdtempSync(join(tmpdir(), `speedrunner-bench-${name}-`));
   const port = await freePort();
-  await startDevServer({ home: join(home, 'server'), port, uiPort: await freePort(), headless: true, retentionDays: 1 });
+  await startDevServer({
+    home: join(home, 'server'),
+    port,
+    uiPort: await freePort(),
+    headless: true,
+    retentionDays: 1,
+  });
   const env = {
     SPEEDRUNNER_HOME: home,
     SPEEDRUNNER_SERVER_PORT: String(port),
@@ -80,7 +86,12 @@ export interface WorkerProcess {
 /** Starts `speedrunner worker control|gpu` and waits for "worker up". */
 export async function startWorker(c: Cluster, kind: 'control' | 'gpu', args: string[] = []): Promise<WorkerProcess> {
   const cliArgs = kind === 'gpu' ? ['worker', 'gpu', '--gpus', 'none', ...args] : ['worker', 'control', ...args];
-  const proc = execa(process.execPath, [CLI, ...cliArgs], { env: { ...process.env, ...c.env }, reject: false, all: true, buffer: false });
+  const proc = execa(process.execPath, [CLI, ...cliArgs], {
+    env: { ...process.env, ...c.env },
+    reject: false,
+    all: true,
+    buffer: false,
+  });
   let out = '';
   proc.all?.on('data', (chunk: Buffer) => (out = (out + chunk.toString()).slice(-20_000)));
   const deadline = Date.now() + 120_000;
@@ -145,12 +156,16 @@ export function sleepRunConfig(model: ScriptedServer, overrides: string[]): RunC
 /** Every execution of a workflow id across continue-as-new, oldest first. */
 export async function workflowChain(client: Client, workflowId: string): Promise<string[]> {
   const runs: { runId: string; start: number }[] = [];
-  for await (const w of client.workflow.list({ query: `WorkflowId = '${workflowId}'` })) runs.push({ runId: w.runId, start: w.startTime.getTime() });
+  for await (const w of client.workflow.list({ query: `WorkflowId = '${workflowId}'` }))
+    runs.push({ runId: w.runId, start: w.startTime.getTime() });
   return runs.sort((a, b) => a.start - b.start).map((r) => r.runId);
 }
 
 /** Events and encoded bytes of a workflow's whole history (all its continue-as-new links). */
-export async function historySize(client: Client, workflowId: string): Promise<{ events: number; bytes: number; executions: number; largestEventBytes: number; largestEventType: string }> {
+export async function historySize(
+  client: Client,
+  workflowId: string,
+): Promise<{ events: number; bytes: number; executions: number; largestEventBytes: number; largestEventType: string }> {
   let events = 0;
   let bytes = 0;
   let largestEventBytes = 0;
@@ -199,6 +214,11 @@ export async function runSpans(config: RunConfig, runId: string): Promise<Span[]
   if (!view) throw new Error(`run ${runId} has no stored view`);
   return view.nodes
     .filter((n) => n.metrics.bench_start !== undefined)
-    .map((n) => ({ tag: runId, pid: 0, start: n.metrics.bench_start * 1000, end: n.metrics.bench_end === undefined ? undefined : n.metrics.bench_end * 1000 }))
+    .map((n) => ({
+      tag: runId,
+      pid: 0,
+      start: n.metrics.bench_start * 1000,
+      end: n.metrics.bench_end === undefined ? undefined : n.metrics.bench_end * 1000,
+    }))
     .sort((a, b) => a.start - b.start);
 }

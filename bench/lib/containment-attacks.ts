@@ -3,7 +3,14 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { LAUNCHER, parseLimitLine, sandboxSettings, type LimitHit, type SandboxLimits, type SandboxMode } from '../../src/exec/sandbox';
+import {
+  LAUNCHER,
+  parseLimitLine,
+  sandboxSettings,
+  type LimitHit,
+  type SandboxLimits,
+  type SandboxMode,
+} from '../../src/exec/sandbox';
 import { runExecution, type ProcessResult } from '../../src/exec/run-execution';
 
 export interface Attack {
@@ -21,7 +28,8 @@ export interface Attack {
   check(r: ProcessResult, log: string, limit: LimitHit | undefined): string | undefined;
 }
 
-const expectLimit = (kind: LimitHit['kind'], limit: LimitHit | undefined) => (limit?.kind === kind ? undefined : `no '${kind}' limit line in the log (got ${limit ? limit.kind : 'none'})`);
+const expectLimit = (kind: LimitHit['kind'], limit: LimitHit | undefined) =>
+  limit?.kind === kind ? undefined : `no '${kind}' limit line in the log (got ${limit ? limit.kind : 'none'})`;
 const bounded = (r: ProcessResult, ms: number) => (r.wallMs <= ms ? undefined : `ran ${r.wallMs} ms, past ${ms} ms`);
 
 export const ATTACKS: Attack[] = [
@@ -32,7 +40,8 @@ export const ATTACKS: Attack[] = [
     limits: { pids_max: 64 },
     timeoutMs: 3000,
     code: 'import os, time\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        time.sleep(0.05)\n',
-    check: (r, _log, limit) => (r.outcome !== 'timeout' ? `outcome ${r.outcome}` : expectLimit('processes', limit) ?? bounded(r, 8000)),
+    check: (r, _log, limit) =>
+      r.outcome !== 'timeout' ? `outcome ${r.outcome}` : (expectLimit('processes', limit) ?? bounded(r, 8000)),
   },
   {
     name: 'memory-hog',
@@ -41,7 +50,12 @@ export const ATTACKS: Attack[] = [
     limits: { memory_max_mb: 128 },
     timeoutMs: 30_000,
     code: 'chunks = []\nfor i in range(64):\n    chunks.append(bytearray(b"x") * (16 << 20))\n    print("allocated", (i + 1) * 16, "MiB", flush=True)\nprint("allocated all")\n',
-    check: (r, log, limit) => (log.includes('allocated all') ? 'allocated 1 GiB' : r.outcome !== 'failed' ? `outcome ${r.outcome}` : expectLimit('memory', limit)),
+    check: (r, log, limit) =>
+      log.includes('allocated all')
+        ? 'allocated 1 GiB'
+        : r.outcome !== 'failed'
+          ? `outcome ${r.outcome}`
+          : expectLimit('memory', limit),
   },
   {
     name: 'disk-fill',
@@ -49,7 +63,12 @@ export const ATTACKS: Attack[] = [
     limits: { disk_mb: 64 },
     timeoutMs: 30_000,
     code: 'import os\nblock = os.urandom(1 << 20)\nfor i in range(4096):\n    with open(f"fill-{i}.bin", "wb") as f:\n        f.write(block)\nprint("filled all")\n',
-    check: (r, log, limit) => (log.includes('filled all') ? 'wrote 4 GiB' : r.outcome !== 'failed' ? `outcome ${r.outcome}` : expectLimit('disk', limit)),
+    check: (r, log, limit) =>
+      log.includes('filled all')
+        ? 'wrote 4 GiB'
+        : r.outcome !== 'failed'
+          ? `outcome ${r.outcome}`
+          : expectLimit('disk', limit),
   },
   {
     name: 'big-file',
@@ -57,7 +76,12 @@ export const ATTACKS: Attack[] = [
     limits: { disk_mb: 64 },
     timeoutMs: 30_000,
     code: 'block = b"x" * (1 << 20)\nwith open("big.bin", "wb") as f:\n    for i in range(1024):\n        f.write(block)\nprint("wrote 1 GiB")\n',
-    check: (r, log, limit) => (log.includes('wrote 1 GiB') ? 'wrote 1 GiB' : r.outcome !== 'failed' ? `outcome ${r.outcome}` : expectLimit('disk', limit)),
+    check: (r, log, limit) =>
+      log.includes('wrote 1 GiB')
+        ? 'wrote 1 GiB'
+        : r.outcome !== 'failed'
+          ? `outcome ${r.outcome}`
+          : expectLimit('disk', limit),
   },
   {
     name: 'tmp-fill',
@@ -79,7 +103,11 @@ export const ATTACKS: Attack[] = [
     ].join('\n'),
     check: (_r, log) => {
       const m = /stopped at (\d+) MiB ENOSPC/.exec(log);
-      return !m ? `not stopped by ENOSPC: ${log.trim().split('\n').slice(-1)[0]}` : Number(m[1]) > 64 ? `wrote ${m[1]} MiB` : undefined;
+      return !m
+        ? `not stopped by ENOSPC: ${log.trim().split('\n').slice(-1)[0]}`
+        : Number(m[1]) > 64
+          ? `wrote ${m[1]} MiB`
+          : undefined;
     },
   },
   {
@@ -122,7 +150,9 @@ export interface AttackOutcome {
 async function leftover(marker: string): Promise<string[]> {
   const deadline = Date.now() + 3000;
   for (;;) {
-    const left = execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).split('\n').filter((l) => l.includes(marker));
+    const left = execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' })
+      .split('\n')
+      .filter((l) => l.includes(marker));
     if (!left.length || Date.now() > deadline) return left;
     await new Promise((res) => setTimeout(res, 100));
   }
@@ -146,7 +176,10 @@ export function staleCgroups(python: string): string[] {
 }
 
 /** Runs one attack as a real execution in `mode`, in a fresh workspace under `dir`; removes it after. */
-export async function runAttack(attack: Attack, o: { python: string; dir: string; mode: SandboxMode }): Promise<AttackOutcome> {
+export async function runAttack(
+  attack: Attack,
+  o: { python: string; dir: string; mode: SandboxMode },
+): Promise<AttackOutcome> {
   const ws = join(o.dir, `${attack.name}-${o.mode}`);
   mkdirSync(ws, { recursive: true });
   const script = `attack-${attack.name}-${process.pid}-${Math.floor(Math.random() * 1e9)}.py`;
@@ -163,10 +196,22 @@ export async function runAttack(attack: Attack, o: { python: string; dir: string
       sandbox: { mode: o.mode, network: false, limits: attack.limits, cgroupParent: sandboxSettings().cgroupParent },
     });
     const log = readFileSync(logPath, 'utf8');
-    const limit = log.split('\n').map(parseLimitLine).find((l): l is LimitHit => Boolean(l));
+    const limit = log
+      .split('\n')
+      .map(parseLimitLine)
+      .find((l): l is LimitHit => Boolean(l));
     const left = await leftover(script);
     const why = attack.check(r, log, limit) ?? (left.length ? `${left.length} process(es) left running` : undefined);
-    return { name: attack.name, mode: o.mode, contained: !why, ...(why ? { why } : {}), outcome: r.outcome, exitCode: r.exitCode, wallMs: r.wallMs, ...(limit ? { limit: `${limit.kind}: ${limit.detail}` } : {}) };
+    return {
+      name: attack.name,
+      mode: o.mode,
+      contained: !why,
+      ...(why ? { why } : {}),
+      outcome: r.outcome,
+      exitCode: r.exitCode,
+      wallMs: r.wallMs,
+      ...(limit ? { limit: `${limit.kind}: ${limit.detail}` } : {}),
+    };
   } finally {
     if (!process.env.KEEP_ATTACK) rmSync(ws, { recursive: true, force: true });
   }

@@ -5,7 +5,11 @@ import type { Span } from './cluster';
  * next one's start, minus the scripted model's latency paid in between (calls that arrived in the gap
  * × latency; the calls of one run are sequential, so they do not overlap).
  */
-export function gapOverheads(spans: Span[], arrivals: { at: number }[], latencyMs: number): { overheadsMs: number[]; llmCallsPerGap: number[] } {
+export function gapOverheads(
+  spans: Span[],
+  arrivals: { at: number }[],
+  latencyMs: number,
+): { overheadsMs: number[]; llmCallsPerGap: number[] } {
   const overheadsMs: number[] = [];
   const llmCallsPerGap: number[] = [];
   for (let i = 0; i + 1 < spans.length; i++) {

@@ -32,7 +32,10 @@ export async function historyBreakdown(client: Client, workflowId: string): Prom
       const ref = (scheduledEventId: unknown) => tasks.get(`${runId}:${scheduledEventId}`);
       switch (e.eventType) {
         case E.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
-          tasks.set(id, { type: `activity ${e.activityTaskScheduledEventAttributes?.activityType?.name}`, scheduled: at });
+          tasks.set(id, {
+            type: `activity ${e.activityTaskScheduledEventAttributes?.activityType?.name}`,
+            scheduled: at,
+          });
           break;
         case E.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED:
           tasks.set(id, { type: 'workflow task', scheduled: at });
@@ -50,7 +53,10 @@ export async function historyBreakdown(client: Client, workflowId: string): Prom
         case E.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
         case E.EVENT_TYPE_ACTIVITY_TASK_FAILED:
         case E.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT: {
-          const a = e.activityTaskCompletedEventAttributes ?? e.activityTaskFailedEventAttributes ?? e.activityTaskTimedOutEventAttributes;
+          const a =
+            e.activityTaskCompletedEventAttributes ??
+            e.activityTaskFailedEventAttributes ??
+            e.activityTaskTimedOutEventAttributes;
           const t = ref(a?.scheduledEventId);
           if (t) t.closed = at;
           break;
@@ -70,7 +76,9 @@ export async function historyBreakdown(client: Client, workflowId: string): Prom
   const out: Breakdown = {};
   for (const [type, list] of byType) {
     const waits = list.filter((t) => t.started !== undefined).map((t) => t.started! - t.scheduled);
-    const runs = list.filter((t) => t.started !== undefined && t.closed !== undefined).map((t) => t.closed! - t.started!);
+    const runs = list
+      .filter((t) => t.started !== undefined && t.closed !== undefined)
+      .map((t) => t.closed! - t.started!);
     out[type] = { count: list.length, queue_wait_ms_median: round(median(waits)), run_ms_median: round(median(runs)) };
   }
   return out;

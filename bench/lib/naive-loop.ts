@@ -14,7 +14,13 @@ async function chat(baseUrl: string, system: string, user: string): Promise<stri
   const res = await fetch(`${baseUrl}/chat/completions`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ model: 'scripted', messages: [{ role: 'system', content: system }, { role: 'user', content: user }] }),
+    body: JSON.stringify({
+      model: 'scripted',
+      messages: [
+        { role: 'system', content: system },
+        { role: 'user', content: user },
+      ],
+    }),
   });
   if (!res.ok) throw new Error(`scripted model answered ${res.status}: ${await res.text()}`);
   const body = (await res.json()) as { choices: { message: { content: string } }[] };

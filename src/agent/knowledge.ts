@@ -13,7 +13,10 @@ export function loadKnowledge(config: RunConfig): string {
   const parts: string[] = [];
   for (const key of hintKeys(config.hint_level)) {
     const rel = config.task.hints[key];
-    if (!rel) throw new Error(`task '${config.task.id}' has no hint for level ${key} (it has: ${Object.keys(config.task.hints).join(', ') || 'none'})`);
+    if (!rel)
+      throw new Error(
+        `task '${config.task.id}' has no hint for level ${key} (it has: ${Object.keys(config.task.hints).join(', ') || 'none'})`,
+      );
     const file = join(config.task_root, rel);
     if (!existsSync(file)) throw new Error(`hint file ${file} (level ${key}) is missing`);
     parts.push(readFileSync(file, 'utf8').trim());
@@ -21,7 +24,8 @@ export function loadKnowledge(config: RunConfig): string {
   for (const pattern of config.knowledge_src_paths) {
     const files = knowledgeFiles(pattern, config.task_root);
     if (files === 'none') continue;
-    if (files.length === 0) throw new Error(`knowledge_src_paths: '${pattern}' matches no file under ${config.task_root}`);
+    if (files.length === 0)
+      throw new Error(`knowledge_src_paths: '${pattern}' matches no file under ${config.task_root}`);
     for (const f of files) parts.push(`# ${f}\n${readFileSync(join(config.task_root, f), 'utf8').trim()}`);
   }
   return parts.join('\n\n');

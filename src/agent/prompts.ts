@@ -31,10 +31,19 @@ export function tail(text: string, maxChars: number): string {
 /** The task as every role sees it: preamble, description (and its file), then the objective with its bounds. */
 export function taskDescription(config: RunConfig): string {
   const { task } = config;
-  const extra = task.description_file ? readFileSync(join(config.task_root, 'workspace_templates', task.workspace_template, task.description_file), 'utf8') : '';
-  const goal = `Objective: ${task.lower_is_better ? 'minimise' : 'maximise'} ${task.selection_metric}` +
-    (task.selection_metric === HARNESS_WALL_METRIC ? ' (the wall-clock time of the whole run, measured by the harness)' : '') +
-    boundsText(config) + '.';
+  const extra = task.description_file
+    ? readFileSync(
+        join(config.task_root, 'workspace_templates', task.workspace_template, task.description_file),
+        'utf8',
+      )
+    : '';
+  const goal =
+    `Objective: ${task.lower_is_better ? 'minimise' : 'maximise'} ${task.selection_metric}` +
+    (task.selection_metric === HARNESS_WALL_METRIC
+      ? ' (the wall-clock time of the whole run, measured by the harness)'
+      : '') +
+    boundsText(config) +
+    '.';
   return [task.preamble, task.description, extra, goal].filter(Boolean).join('\n\n');
 }
 
@@ -42,13 +51,20 @@ export function taskDescription(config: RunConfig): string {
 function boundsText({ task }: RunConfig): string {
   const shown = ([k]: [string, number]) => !task.private_metrics.includes(k);
   const b = [
-    ...Object.entries(task.metrics_at_most).filter(shown).map(([k, v]) => `${k} <= ${v}`),
-    ...Object.entries(task.metrics_at_least).filter(shown).map(([k, v]) => `${k} >= ${v}`),
+    ...Object.entries(task.metrics_at_most)
+      .filter(shown)
+      .map(([k, v]) => `${k} <= ${v}`),
+    ...Object.entries(task.metrics_at_least)
+      .filter(shown)
+      .map(([k, v]) => `${k} >= ${v}`),
   ];
   return b.length ? `, subject to ${b.join(', ')}` : '';
 }
 
-const metricsText = (n: NodeBrief) => Object.entries(n.metrics).map(([k, v]) => `${k}=${v}`).join(', ');
+const metricsText = (n: NodeBrief) =>
+  Object.entries(n.metrics)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(', ');
 
 /** One line per earlier version, for the history lists. */
 export function describeNode(n: NodeBrief): string {
@@ -83,7 +99,11 @@ export function buggyLineage(parent: NodeBrief, history: NodeBrief[]): NodeBrief
   const byId = new Map(history.map((n) => [n.id, n]));
   byId.set(parent.id, parent);
   const out: NodeBrief[] = [];
-  for (let cur: NodeBrief | undefined = parent; cur && cur.parent !== null && !cur.valid && cur.status !== 'pending' && out.length < BUG_HISTORY_LIMIT; cur = byId.get(cur.parent)) {
+  for (
+    let cur: NodeBrief | undefined = parent;
+    cur && cur.parent !== null && !cur.valid && cur.status !== 'pending' && out.length < BUG_HISTORY_LIMIT;
+    cur = byId.get(cur.parent)
+  ) {
     out.push(cur);
   }
   return out.sort((a, b) => a.id - b.id);
@@ -115,11 +135,23 @@ export function ideatorMessage(m: IdeatorMessageInput): string {
     section('Constraints on the code', m.config.task.code_instructions),
     section('What to do', m.ask),
     section(`Current code (v_${parent.id})`, codeBlock(m.files)),
-    section(`Result of v_${parent.id}`, parent.parent === null && parent.status === 'pending' ? undefined : describeResult(parent)),
+    section(
+      `Result of v_${parent.id}`,
+      parent.parent === null && parent.status === 'pending' ? undefined : describeResult(parent),
+    ),
     section(`Log of v_${parent.id} (end)`, m.log),
-    section('History (earlier versions related to this one, by version number)', m.history.filter((n) => n.id !== parent.id).map(describeNode).join('\n')),
+    section(
+      'History (earlier versions related to this one, by version number)',
+      m.history
+        .filter((n) => n.id !== parent.id)
+        .map(describeNode)
+        .join('\n'),
+    ),
     section('Knowledge', m.knowledge),
-    section('Already proposed in this round (propose something different)', m.proposed.map((p, i) => `${i + 1}. ${p.split('\n')[0]}`).join('\n')),
+    section(
+      'Already proposed in this round (propose something different)',
+      m.proposed.map((p, i) => `${i + 1}. ${p.split('\n')[0]}`).join('\n'),
+    ),
   ].join('\n');
 }
 

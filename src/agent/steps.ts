@@ -22,7 +22,8 @@ export async function snapshotTemplate(store: ArtifactStore, config: RunConfig):
   const dir = join(config.task_root, 'workspace_templates', config.task.workspace_template);
   if (!existsSync(dir)) throw new Error(`task '${config.task.id}': workspace template ${dir} does not exist`);
   for (const f of [config.task.entry_fname, ...config.task.fnames]) {
-    if (!existsSync(join(dir, f))) throw new Error(`task '${config.task.id}': ${f} is not in the workspace template ${dir}`);
+    if (!existsSync(join(dir, f)))
+      throw new Error(`task '${config.task.id}': ${f} is not in the workspace template ${dir}`);
   }
   return store.snapshotDir(dir);
 }
@@ -62,7 +63,8 @@ export interface Idea {
 
 /** Asks for a new idea again at most this many times when the model repeats one. */
 const DEDUP_ATTEMPTS = 3;
-const sameIdea = (a: string, b: string) => a.replace(/\s+/g, ' ').trim().toLowerCase() === b.replace(/\s+/g, ' ').trim().toLowerCase();
+const sameIdea = (a: string, b: string) =>
+  a.replace(/\s+/g, ' ').trim().toLowerCase() === b.replace(/\s+/g, ' ').trim().toLowerCase();
 
 /**
  * A hypothesis for one new version. `ideator=dummy` passes the hint through as the idea (the
@@ -80,7 +82,10 @@ export async function ideate(store: ArtifactStore, input: IdeateInput, signal?: 
   });
   // Private metrics never reach the agent, not even through the log of the version it debugs.
   // A bounded end of the parent's log, never the whole log as one string (see promptLogTail).
-  const log = parent.logRef && input.stage === 'debug' ? await promptLogTail(store, parent.logRef, config.task, config.max_log_len, parent.private_metrics) : undefined;
+  const log =
+    parent.logRef && input.stage === 'debug'
+      ? await promptLogTail(store, parent.logRef, config.task, config.max_log_len, parent.private_metrics)
+      : undefined;
   if (config.ideator === 'dummy') {
     // No model to ask: a debug step gets the failure to fix; the others get the hint, or nothing at
     // all without one (then the coder plans its own change: src/coders/coder-prompt.ts).
@@ -90,18 +95,38 @@ export async function ideate(store: ArtifactStore, input: IdeateInput, signal?: 
   const proposed = await Promise.all((input.proposed ?? []).map((ref) => store.getText(ref)));
   const files = await store.readSnapshotFiles(parent.snapshot!, config.task.fnames);
   const second = input.secondParent;
-  const ask = second ? crossoverIdeaAsk(parent, second, await store.readSnapshotFiles(second.snapshot!, config.task.fnames)) : STAGE_ASK[input.stage](parent);
-  const user = ideatorMessage({ config, parent, ask, files, log, history: input.history, knowledge: loadKnowledge(config), proposed });
+  const ask = second
+    ? crossoverIdeaAsk(parent, second, await store.readSnapshotFiles(second.snapshot!, config.task.fnames))
+    : STAGE_ASK[input.stage](parent);
+  const user = ideatorMessage({
+    config,
+    parent,
+    ask,
+    files,
+    log,
+    history: input.history,
+    knowledge: loadKnowledge(config),
+    proposed,
+  });
   const messages: ChatMessage[] = [{ role: 'user', content: user }];
   let usage = noUsage();
   const started = Date.now();
   let plan = '';
   for (let attempt = 0; attempt < DEDUP_ATTEMPTS; attempt++) {
-    const reply = await cachedChat(store, config.model, { system: rolePrompt('ideator'), messages }, { runId: input.runId, nodeId: input.nodeId, role: 'ideator', attempt }, signal);
+    const reply = await cachedChat(
+      store,
+      config.model,
+      { system: rolePrompt('ideator'), messages },
+      { runId: input.runId, nodeId: input.nodeId, role: 'ideator', attempt },
+      signal,
+    );
     usage = addUsage(usage, reply.usage);
     plan = reply.text.trim() || '(the model proposed nothing)';
     if (!proposed.some((p) => sameIdea(p, plan))) return idea(plan, usage, Date.now() - started);
-    messages.push({ role: 'assistant', content: reply.text }, { role: 'user', content: 'That idea was already proposed in this round. Propose a different one.' });
+    messages.push(
+      { role: 'assistant', content: reply.text },
+      { role: 'user', content: 'That idea was already proposed in this round. Propose a different one.' },
+    );
   }
   return idea(plan, usage, Date.now() - started, true);
 }
@@ -120,4 +145,3 @@ export interface CodeResult {
   usage: TokenUsage;
   llm_ms: number;
 }
-

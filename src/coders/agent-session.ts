@@ -29,7 +29,10 @@ export async function startConversation(store: ArtifactStore, input: AgentStartI
     section('Files you may edit', fnames.join(', ')),
     section('All files of the version', all.join('\n')),
     section('Current editable files', codeBlock(files)),
-    section('Earlier versions', input.history.map((n) => `- v_${n.id} (${n.stage}): ${n.plan.split('\n')[0]} → ${n.status}`).join('\n')),
+    section(
+      'Earlier versions',
+      input.history.map((n) => `- v_${n.id} (${n.stage}): ${n.plan.split('\n')[0]} → ${n.status}`).join('\n'),
+    ),
     section('Instructions', config.task.code_instructions),
   ].join('\n');
   const messages: AgentMessage[] = [{ role: 'user', content: user }];
@@ -53,12 +56,20 @@ export interface TurnResult {
 /** One model turn: the previous turn's tool results are appended, the model is asked (cached per step). */
 export async function agentTurn(
   store: ArtifactStore,
-  input: { runId: string; config: RunConfig; nodeId: number; step: number; messagesRef: string; results: ToolResultRef[] },
+  input: {
+    runId: string;
+    config: RunConfig;
+    nodeId: number;
+    step: number;
+    messagesRef: string;
+    results: ToolResultRef[];
+  },
   signal?: AbortSignal,
 ): Promise<TurnResult> {
   const { config } = input;
   const messages = await store.getJson<AgentMessage[]>(input.messagesRef);
-  for (const r of input.results) messages.push({ role: 'tool', tool_call_id: r.id, name: r.name, content: await store.getText(r.resultRef) });
+  for (const r of input.results)
+    messages.push({ role: 'tool', tool_call_id: r.id, name: r.name, content: await store.getText(r.resultRef) });
   const started = Date.now();
   const reply = await cachedToolChat(
     store,
@@ -67,7 +78,11 @@ export async function agentTurn(
     { runId: input.runId, nodeId: input.nodeId, role: 'agent', attempt: input.step },
     signal,
   );
-  messages.push({ role: 'assistant', content: reply.text, ...(reply.tool_calls.length ? { tool_calls: reply.tool_calls } : {}) });
+  messages.push({
+    role: 'assistant',
+    content: reply.text,
+    ...(reply.tool_calls.length ? { tool_calls: reply.tool_calls } : {}),
+  });
   return {
     messagesRef: await store.putJson(messages),
     calls: reply.tool_calls.map(({ id, name }) => ({ id, name })),
@@ -84,13 +99,17 @@ export async function agentTool(
   const messages = await store.getJson<AgentMessage[]>(input.messagesRef);
   const last = messages[messages.length - 1];
   const call = last?.role === 'assistant' ? last.tool_calls?.find((c) => c.id === input.callId) : undefined;
-  if (!call) throw new Error(`tool call ${input.callId} is not in the newest assistant message of ${input.messagesRef}`);
+  if (!call)
+    throw new Error(`tool call ${input.callId} is not in the newest assistant message of ${input.messagesRef}`);
   const out = await runTool(store, input.config, input.snapshot, call.name, call.arguments);
   return { snapshot: out.snapshot, resultRef: await store.putBlob(out.output), ok: out.ok };
 }
 
 /** Warnings and static-rule violations of the result against the parent version (see reviewChanges). */
-export async function agentFlags(store: ArtifactStore, input: { config: RunConfig; parent: string; snapshot: string }): Promise<Pick<CodeResult, 'flags' | 'violations'>> {
+export async function agentFlags(
+  store: ArtifactStore,
+  input: { config: RunConfig; parent: string; snapshot: string },
+): Promise<Pick<CodeResult, 'flags' | 'violations'>> {
   const { fnames } = input.config.task;
   const before = await store.readSnapshotFiles(input.parent, fnames);
   const after = await store.readSnapshotFiles(input.snapshot, fnames);

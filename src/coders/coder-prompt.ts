@@ -50,7 +50,12 @@ export function coderMessage(p: CoderPromptInput): string {
   const bugs = buggyLineage(parent, p.history);
   const fnames = config.task.fnames;
   return [
-    p.files ? section(`Current code (v_${parent.id})`, `Study the current version of ${fnames.join(', ')}:\n\n${codeBlock(p.files)}`) : '',
+    p.files
+      ? section(
+          `Current code (v_${parent.id})`,
+          `Study the current version of ${fnames.join(', ')}:\n\n${codeBlock(p.files)}`,
+        )
+      : '',
     zero ? section('What to do', ZERO_KNOWLEDGE_ASK) : section('Idea to implement', p.plan),
     section('Task', taskDescription(config)),
     section('Instructions', config.task.code_instructions),
@@ -59,10 +64,15 @@ export function coderMessage(p: CoderPromptInput): string {
     section(
       'Earlier failed attempts on this code (fix these first)',
       // Without their hypotheses: the code shows what was tried, and the idea to implement says what to keep.
-      bugs.map((n) => `### v_${n.id}${n.parent === null ? '' : ` (from v_${n.parent})`}\n${describeResult(n, false)}`).join('\n\n'),
+      bugs
+        .map((n) => `### v_${n.id}${n.parent === null ? '' : ` (from v_${n.parent})`}\n${describeResult(n, false)}`)
+        .join('\n\n'),
     ),
     section('Files you may edit', fnames.join(', ')),
-    section('Reply', `${NO_QUESTIONS} ${zero ? 'Reply with your plan, then the edits that implement it.' : 'Reply with the edits that implement the idea.'}${p.strictDiff ? `\n${STRICT_DIFF_NOTE}` : ''}`),
+    section(
+      'Reply',
+      `${NO_QUESTIONS} ${zero ? 'Reply with your plan, then the edits that implement it.' : 'Reply with the edits that implement the idea.'}${p.strictDiff ? `\n${STRICT_DIFF_NOTE}` : ''}`,
+    ),
   ].join('\n');
 }
 
@@ -87,5 +97,7 @@ export function firstCoderMessage(
     strictDiff: role === 'coder', // data/prompts/coder.md: SEARCH/REPLACE blocks
     knowledge: config.knowledge_pass_to_coder ? loadKnowledge(config) : undefined,
   };
-  return crossover ? crossoverCoderMessage(coderMessage(p), p.parent, crossover.second, crossover.secondFiles) : coderMessage(p);
+  return crossover
+    ? crossoverCoderMessage(coderMessage(p), p.parent, crossover.second, crossover.secondFiles)
+    : coderMessage(p);
 }

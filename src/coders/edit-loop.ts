@@ -22,14 +22,22 @@ export interface EditFormat {
   retryHint: string;
 }
 
-export async function codeWithRetries(store: ArtifactStore, input: CodeInput, format: EditFormat, signal?: AbortSignal): Promise<CodeResult> {
+export async function codeWithRetries(
+  store: ArtifactStore,
+  input: CodeInput,
+  format: EditFormat,
+  signal?: AbortSignal,
+): Promise<CodeResult> {
   const { config, parent } = input;
   const { fnames } = config.task;
   const files = await store.readSnapshotFiles(parent.snapshot!, fnames);
   const plan = await store.getText(input.planRef);
   const second = input.secondParent;
   const user = second
-    ? firstCoderMessage(input, plan, files, format.role, { second, secondFiles: await store.readSnapshotFiles(second.snapshot!, fnames) })
+    ? firstCoderMessage(input, plan, files, format.role, {
+        second,
+        secondFiles: await store.readSnapshotFiles(second.snapshot!, fnames),
+      })
     : firstCoderMessage(input, plan, files, format.role);
   const messages: ChatMessage[] = [{ role: 'user', content: user }];
   // Edits accumulate: each attempt applies to the files as the earlier ones left them, and the blocks
@@ -37,7 +45,11 @@ export async function codeWithRetries(store: ArtifactStore, input: CodeInput, fo
   // the version is made from what did apply and `notes` names what did not (a partly applied plan
   // still runs, and its outcome tells the next step more than no version); if nothing ever applied,
   // there is no version and `error` says why.
-  const options: EditOptions = { fnames, allowNewFiles: config.task.allow_new_files, versionPaths: Object.keys((await store.getSnapshot(parent.snapshot!)).files) };
+  const options: EditOptions = {
+    fnames,
+    allowNewFiles: config.task.allow_new_files,
+    versionPaths: Object.keys((await store.getSnapshot(parent.snapshot!)).files),
+  };
   let working = files;
   let usage = noUsage();
   const started = Date.now();
@@ -46,10 +58,23 @@ export async function codeWithRetries(store: ArtifactStore, input: CodeInput, fo
   const made = async (attempt: number, notes?: string): Promise<CodeResult> => {
     const changed = changedFiles(files, working);
     const snapshot = await store.deriveSnapshot(parent.snapshot!, changed);
-    return { snapshot, ...reviewChanges(files, changed, config.data.val_tokens), attempts: attempt, usage, llm_ms: Date.now() - started, ...(notes ? { notes } : {}) };
+    return {
+      snapshot,
+      ...reviewChanges(files, changed, config.data.val_tokens),
+      attempts: attempt,
+      usage,
+      llm_ms: Date.now() - started,
+      ...(notes ? { notes } : {}),
+    };
   };
   for (let attempt = 0; attempt < attempts; attempt++) {
-    const reply = await cachedChat(store, config.model, { system: rolePrompt(format.role), messages }, { runId: input.runId, nodeId: input.nodeId, role: format.role, attempt }, signal);
+    const reply = await cachedChat(
+      store,
+      config.model,
+      { system: rolePrompt(format.role), messages },
+      { runId: input.runId, nodeId: input.nodeId, role: format.role, attempt },
+      signal,
+    );
     usage = addUsage(usage, reply.usage); // a cached reply was still paid once, by an attempt whose result was lost
     let feedback: string;
     try {
@@ -66,8 +91,14 @@ export async function codeWithRetries(store: ArtifactStore, input: CodeInput, fo
     }
     messages.push({ role: 'assistant', content: reply.text }, { role: 'user', content: feedback });
   }
-  if (Object.keys(changedFiles(files, working)).length > 0) return made(attempts, `made from the edits that applied; not applied after ${attempts} attempts: ${error}`);
-  return { error: `no applicable edit after ${attempts} attempts: ${error}`, attempts, usage, llm_ms: Date.now() - started };
+  if (Object.keys(changedFiles(files, working)).length > 0)
+    return made(attempts, `made from the edits that applied; not applied after ${attempts} attempts: ${error}`);
+  return {
+    error: `no applicable edit after ${attempts} attempts: ${error}`,
+    attempts,
+    usage,
+    llm_ms: Date.now() - started,
+  };
 }
 
 const changedFiles = (before: Record<string, string>, after: Record<string, string>) =>
@@ -92,7 +123,11 @@ function partialFeedback(res: EditApplication, retryHint: string): string {
  * code, …), which never exclude it, and the named static rules' violations (src/integrity/static-rules.ts),
  * which do: such a version is recorded buggy with the rule and never executed.
  */
-export function reviewChanges(before: Record<string, string>, changed: Record<string, string>, valTokens: number): Pick<CodeResult, 'flags' | 'violations'> {
+export function reviewChanges(
+  before: Record<string, string>,
+  changed: Record<string, string>,
+  valTokens: number,
+): Pick<CodeResult, 'flags' | 'violations'> {
   const changes = Object.entries(changed).map(([path, after]) => ({ path, before: before[path] ?? '', after }));
   const { violations } = checkChanges(changes, { valTokens });
   return { flags: flagSuspiciousDiff(changes), ...(violations.length ? { violations } : {}) };

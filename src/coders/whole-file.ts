@@ -37,8 +37,13 @@ export function parseWholeFiles(reply: string): WholeFile[] {
  * Paths are read as edit-paths.ts reads them (`./x.py`, `v_3/x.py`, …) and refused as it refuses.
  * Throws an EditError when nothing changes.
  */
-export function applyWholeFiles(files: Record<string, string>, blocks: WholeFile[], opts: EditOptions): EditApplication {
-  if (blocks.length === 0) throw new EditError('the reply contains no complete file in a fenced code block labelled with its path');
+export function applyWholeFiles(
+  files: Record<string, string>,
+  blocks: WholeFile[],
+  opts: EditOptions,
+): EditApplication {
+  if (blocks.length === 0)
+    throw new EditError('the reply contains no complete file in a fenced code block labelled with its path');
   const { fnames } = opts;
   const versionPaths = new Set(opts.versionPaths ?? Object.keys(files));
   const changed: Record<string, string> = {};
@@ -46,9 +51,14 @@ export function applyWholeFiles(files: Record<string, string>, blocks: WholeFile
   const failed: BlockFailure[] = []; // block 0: a whole file is named by its path
   blocks.forEach((b, i) => {
     const target = resolveEditPath(b.path, fnames, opts.allowNewFiles);
-    if ('refused' in target) return failed.push({ block: 0, path: b.path, message: target.refused.replace(/^edit to/, 'file') });
+    if ('refused' in target)
+      return failed.push({ block: 0, path: b.path, message: target.refused.replace(/^edit to/, 'file') });
     if (!target.editable && !(opts.allowNewFiles && !versionPaths.has(target.path))) {
-      return failed.push({ block: 0, path: b.path, message: `file ${b.path} refused: only ${fnames.join(', ')} may be edited` });
+      return failed.push({
+        block: 0,
+        path: b.path,
+        message: `file ${b.path} refused: only ${fnames.join(', ')} may be edited`,
+      });
     }
     applied.push({ block: i + 1, path: target.path });
     if (b.content !== files[target.path]) changed[target.path] = b.content;

@@ -20,7 +20,10 @@ type Group = keyof typeof GROUPS;
  * imported into the home dir, then any directories listed in SPEEDRUNNER_TASK_PATH (colon-separated).
  */
 export function configRoots(): string[] {
-  const extra = (process.env.SPEEDRUNNER_TASK_PATH ?? '').split(':').filter(Boolean).map((p) => resolve(p));
+  const extra = (process.env.SPEEDRUNNER_TASK_PATH ?? '')
+    .split(':')
+    .filter(Boolean)
+    .map((p) => resolve(p));
   return [ROOT, join(homeDir(), 'imported'), ...extra];
 }
 
@@ -30,7 +33,10 @@ export function listGroup(group: Group): { id: string; file: string; root: strin
   for (const root of configRoots()) {
     const dir = join(root, 'config', group);
     for (const file of walkYaml(dir)) {
-      const id = relative(dir, file).split(sep).join('/').replace(/\.ya?ml$/, '');
+      const id = relative(dir, file)
+        .split(sep)
+        .join('/')
+        .replace(/\.ya?ml$/, '');
       if (!out.has(id)) out.set(id, { id, file, root });
     }
   }
@@ -98,7 +104,8 @@ function loadGroupEntry(group: Group, id: string, files?: ConfigFiles): Record<s
     throw new ConfigError(`unknown ${group} '${id}'. Valid choices: ${choices.join(', ') || '(none)'}`);
   }
   const value = readYamlFile(entry.file, files);
-  if (typeof value !== 'object' || Array.isArray(value)) throw new ConfigError(`${entry.file} must hold a YAML mapping`);
+  if (typeof value !== 'object' || Array.isArray(value))
+    throw new ConfigError(`${entry.file} must hold a YAML mapping`);
   const obj: Record<string, unknown> = { ...(value as Record<string, unknown>), id };
   if (group === 'task') obj.__root = entry.root;
   return obj;
@@ -138,8 +145,15 @@ export function resolveAutoModel(env: NodeJS.ProcessEnv = process.env): string {
  * for a fork), then group selections, then dotted overrides, validated as a whole. Paths come out
  * absolute so workers anywhere read the same thing.
  */
-export function resolveRunConfig(overrides: string[], env: NodeJS.ProcessEnv = process.env, from?: RunConfig, files?: ConfigFiles): RunConfig {
-  const base = from ? (structuredClone(from) as unknown as Record<string, unknown>) : (readYamlFile(join(ROOT, 'config', 'config.yaml'), files) as Record<string, unknown>);
+export function resolveRunConfig(
+  overrides: string[],
+  env: NodeJS.ProcessEnv = process.env,
+  from?: RunConfig,
+  files?: ConfigFiles,
+): RunConfig {
+  const base = from
+    ? (structuredClone(from) as unknown as Record<string, unknown>)
+    : (readYamlFile(join(ROOT, 'config', 'config.yaml'), files) as Record<string, unknown>);
   const topKeys = Object.keys(runConfigSchema.shape);
   const { parsed } = referenceTranslation(overrides, topKeys);
   for (const [path] of parsed) {
@@ -163,7 +177,11 @@ export function resolveRunConfig(overrides: string[], env: NodeJS.ProcessEnv = p
   // A preset's n_iterations (the paper's: flat 1, the other scaffolds 20) beats config.yaml's default,
   // never an n_iterations given on the command line.
   const presetIterations = (config.science_runner as Record<string, unknown>).n_iterations;
-  if (presetChosen && presetIterations !== undefined && !parsed.some(([path]) => path.length === 1 && path[0] === 'n_iterations')) {
+  if (
+    presetChosen &&
+    presetIterations !== undefined &&
+    !parsed.some(([path]) => path.length === 1 && path[0] === 'n_iterations')
+  ) {
     config.n_iterations = presetIterations;
   }
 
@@ -178,7 +196,8 @@ export function resolveRunConfig(overrides: string[], env: NodeJS.ProcessEnv = p
   // Executions run in a scratch directory: data globs are made absolute against where the run was started.
   const data = config.data as Record<string, unknown> | undefined;
   for (const key of ['train_files', 'val_files']) {
-    if (data && typeof data[key] === 'string' && data[key] !== '' && !isAbsolute(data[key] as string)) data[key] = resolve(data[key] as string);
+    if (data && typeof data[key] === 'string' && data[key] !== '' && !isAbsolute(data[key] as string))
+      data[key] = resolve(data[key] as string);
   }
   if (typeof config.store === 'string') {
     try {
@@ -187,10 +206,13 @@ export function resolveRunConfig(overrides: string[], env: NodeJS.ProcessEnv = p
       throw new ConfigError((err as Error).message);
     }
   }
-  if (typeof config.workspace_dir === 'string' && !isAbsolute(config.workspace_dir)) config.workspace_dir = resolve(homeDir(), config.workspace_dir);
+  if (typeof config.workspace_dir === 'string' && !isAbsolute(config.workspace_dir))
+    config.workspace_dir = resolve(homeDir(), config.workspace_dir);
   const run = parseOrExplain(runConfigSchema, config, 'config');
   if (run.task.private_metrics.includes(run.task.selection_metric)) {
-    throw new ConfigError(`task '${run.task.id}': the selection metric '${run.task.selection_metric}' cannot be private (the agent must see what it optimises)`);
+    throw new ConfigError(
+      `task '${run.task.id}': the selection metric '${run.task.selection_metric}' cannot be private (the agent must see what it optimises)`,
+    );
   }
   // ideator=dummy without a hint is the paper's no-hint run: the coder gets the zero-knowledge
   // plan-then-implement prompt (src/coders/coder-prompt.ts).

@@ -28,8 +28,16 @@ const real = (path: string) => (existsSync(path) ? realpathSync(path) : path);
 const isDir = (path: string) => existsSync(path) && statSync(path).isDirectory();
 
 /** Every reason the run cannot start; empty when it can. */
-export async function preflightProblems(config: RunConfig, roots: PreflightRoots = { project: ROOT, home: homeDir() }): Promise<string[]> {
-  return [...scriptProblems(config, roots), ...templateProblems(config), ...knowledgeProblems(config), ...(await dataProblems(config))];
+export async function preflightProblems(
+  config: RunConfig,
+  roots: PreflightRoots = { project: ROOT, home: homeDir() },
+): Promise<string[]> {
+  return [
+    ...scriptProblems(config, roots),
+    ...templateProblems(config),
+    ...knowledgeProblems(config),
+    ...(await dataProblems(config)),
+  ];
 }
 
 /** Throws a ConfigError listing every problem found. */
@@ -44,11 +52,17 @@ function scriptProblems(config: RunConfig, roots: PreflightRoots): string[] {
   const file = resolve(roots.project, script);
   const where = real(file);
   if (![roots.project, roots.home].some((dir) => inside(real(dir), where))) {
-    return [`model.script '${script}' resolves to ${where}, outside the project (${roots.project}) and SPEEDRUNNER_HOME (${roots.home}); put the script in one of them`];
+    return [
+      `model.script '${script}' resolves to ${where}, outside the project (${roots.project}) and SPEEDRUNNER_HOME (${roots.home}); put the script in one of them`,
+    ];
   }
   if (!existsSync(file) || !statSync(file).isFile()) {
-    const builtIn = isDir(join(roots.project, 'data', 'scripts')) ? readdirSync(join(roots.project, 'data', 'scripts')).filter((f) => /\.ya?ml$/.test(f)) : [];
-    return [`model.script '${script}': no such file (${file}). Built-in scripts: ${builtIn.map((f) => `data/scripts/${f}`).join(', ') || '(none)'}`];
+    const builtIn = isDir(join(roots.project, 'data', 'scripts'))
+      ? readdirSync(join(roots.project, 'data', 'scripts')).filter((f) => /\.ya?ml$/.test(f))
+      : [];
+    return [
+      `model.script '${script}': no such file (${file}). Built-in scripts: ${builtIn.map((f) => `data/scripts/${f}`).join(', ') || '(none)'}`,
+    ];
   }
   try {
     loadScript(file);
@@ -62,13 +76,17 @@ function templateProblems(config: RunConfig): string[] {
   const { task, task_root } = config;
   const templates = join(task_root, 'workspace_templates');
   const dir = resolve(templates, task.workspace_template);
-  if (!inside(templates, dir)) return [`task '${task.id}': workspace_template '${task.workspace_template}' points outside ${templates}`];
+  if (!inside(templates, dir))
+    return [`task '${task.id}': workspace_template '${task.workspace_template}' points outside ${templates}`];
   if (!isDir(dir)) {
     const have = isDir(templates) ? readdirSync(templates).filter((d) => isDir(join(templates, d))) : [];
-    return [`task '${task.id}': workspace_template '${task.workspace_template}' is not a directory (${dir}). Under ${templates}: ${have.join(', ') || '(nothing)'}`];
+    return [
+      `task '${task.id}': workspace_template '${task.workspace_template}' is not a directory (${dir}). Under ${templates}: ${have.join(', ') || '(nothing)'}`,
+    ];
   }
   const entry = join(dir, task.entry_fname);
-  if (!existsSync(entry)) return [`task '${task.id}': entry_fname '${task.entry_fname}' is not in its workspace template (${dir})`];
+  if (!existsSync(entry))
+    return [`task '${task.id}': entry_fname '${task.entry_fname}' is not in its workspace template (${dir})`];
   return [];
 }
 
@@ -93,7 +111,10 @@ async function dataProblems(config: RunConfig): Promise<string[]> {
   for (const key of ['train_files', 'val_files'] as const) {
     const glob = data[key];
     if (!glob) {
-      if (speedrun) problems.push(`task '${task.id}' trains on token shards: set data.${key}=<glob of .bin shards> (\`speedrunner data\` makes them and prints the overrides)`);
+      if (speedrun)
+        problems.push(
+          `task '${task.id}' trains on token shards: set data.${key}=<glob of .bin shards> (\`speedrunner data\` makes them and prints the overrides)`,
+        );
       continue;
     }
     const files = globSync(glob, { absolute: true, onlyFiles: true });
@@ -104,7 +125,10 @@ async function dataProblems(config: RunConfig): Promise<string[]> {
     if (!speedrun) continue;
     const bad: string[] = [];
     for (const file of files) await readShardHeader(file).catch((err: Error) => bad.push(err.message));
-    if (bad.length) problems.push(`data.${key} '${glob}': ${bad.length} of ${files.length} files are not valid shards: ${bad.slice(0, 3).join('; ')}${bad.length > 3 ? '; …' : ''}`);
+    if (bad.length)
+      problems.push(
+        `data.${key} '${glob}': ${bad.length} of ${files.length} files are not valid shards: ${bad.slice(0, 3).join('; ')}${bad.length > 3 ? '; …' : ''}`,
+      );
   }
   return problems;
 }

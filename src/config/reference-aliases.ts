@@ -5,15 +5,16 @@
  * a note says which. docs/reference-keys.md is the table of all of them; a test reads that table.
  */
 /** What a reference key becomes: our key (with its value converted), nothing (with why), or an error (with why). */
-export type KeyRule =
-  | { to: string; convert?: (value: unknown) => unknown }
-  | { ignore: string }
-  | { refuse: string };
+export type KeyRule = { to: string; convert?: (value: unknown) => unknown } | { ignore: string } | { refuse: string };
 
 const same = (key: string): KeyRule => ({ to: key });
 const minutesToSeconds = (v: unknown) => (typeof v === 'number' ? v * 60 : v);
 
-const EDIT_FORMATS: Record<string, string> = { diff: 'search_replace', 'diff-fenced': 'search_replace', whole: 'whole_file' };
+const EDIT_FORMATS: Record<string, string> = {
+  diff: 'search_replace',
+  'diff-fenced': 'search_replace',
+  whole: 'whole_file',
+};
 
 /** Reference group values → ours. Where ours has the same name, no entry. */
 export const VALUE_ALIASES: Record<string, Record<string, string>> = {
@@ -34,11 +35,26 @@ export const VALUE_ALIASES: Record<string, Record<string, string>> = {
   coder: { base: 'whole_file' },
   // The paper's launcher labels knowledge levels by the glob digit: z (none), 1, 2, 5 (the mini-paper,
   // now level_3_paper.txt), [12], [125]; its second launcher writes 3 and [123].
-  hint_level: { z: '0', '5': '3', '12': '1+2', '125': '1+2+3', '123': '1+2+3', '[12]': '1+2', '[125]': '1+2+3', '[123]': '1+2+3', '[1]': '1', '[2]': '2', '[3]': '3', '[5]': '3' },
+  hint_level: {
+    z: '0',
+    '5': '3',
+    '12': '1+2',
+    '125': '1+2+3',
+    '123': '1+2+3',
+    '[12]': '1+2',
+    '[125]': '1+2+3',
+    '[123]': '1+2+3',
+    '[1]': '1',
+    '[2]': '2',
+    '[3]': '3',
+    '[5]': '3',
+  },
 };
 
-const WIRING = 'Hydra object wiring (`_target_` classes and `${…}` references); ours picks its parts by the names science_runner, coder and ideator';
-const THEIR_CLUSTER = 'a setting of the authors\' slurm cluster; executions here go to GPU workers (docs/scaling-out.md)';
+const WIRING =
+  'Hydra object wiring (`_target_` classes and `${…}` references); ours picks its parts by the names science_runner, coder and ideator';
+const THEIR_CLUSTER =
+  "a setting of the authors' slurm cluster; executions here go to GPU workers (docs/scaling-out.md)";
 
 /**
  * Reference keys (dotted, as on the reference's command line) → rule. A key ending in `.*` covers every
@@ -56,26 +72,42 @@ export const KEY_RULES: Record<string, KeyRule> = {
   model_name: { to: 'model.model' },
   model_url: { to: 'model.base_url' },
   template_dirname: { to: 'task.workspace_template' },
-  node_id: { refuse: 'the host name of the authors\' vLLM server for r1_32b; set model.base_url instead' },
-  log_llm_metrics: { ignore: 'every LLM call\'s tokens, cost and time are always recorded (speedrunner status, the report)' },
+  node_id: { refuse: "the host name of the authors' vLLM server for r1_32b; set model.base_url instead" },
+  log_llm_metrics: {
+    ignore: "every LLM call's tokens, cost and time are always recorded (speedrunner status, the report)",
+  },
   system_prompt: { refuse: 'role prompts are files, data/prompts/<role>.md, versioned with the code; edit those' },
-  secrets: { refuse: 'keys are never in config: each model names the environment variable holding its key (model.api_key_env)' },
-  'secrets.*': { refuse: 'keys are never in config: each model names the environment variable holding its key (model.api_key_env)' },
+  secrets: {
+    refuse: 'keys are never in config: each model names the environment variable holding its key (model.api_key_env)',
+  },
+  'secrets.*': {
+    refuse: 'keys are never in config: each model names the environment variable holding its key (model.api_key_env)',
+  },
   abs_read_only_fnames: { refuse: 'every workspace file that is not in task.fnames is already read-only to the agent' },
-  'hydra.*': { refuse: 'Hydra\'s own logging and output-directory settings; runs are stored in the artifact store (store=)' },
+  'hydra.*': {
+    refuse: "Hydra's own logging and output-directory settings; runs are stored in the artifact store (store=)",
+  },
   'assistant_args.*': { refuse: `${WIRING}; the summarizer and metric reader use the run's model` },
   'ideator_args.*': { refuse: `${WIRING}; the ideator uses the run's model (ideator=base|dummy)` },
   // ── workspace_args
   'workspace_args.root_path': { to: 'workspace_dir' },
   'workspace_args.packages': { to: 'task.packages' },
-  'workspace_args.ignore_list': { ignore: 'versions are content-addressed snapshots of task.fnames and the template; logs and metadata are kept apart from code' },
-  'workspace_args.template_dir': { refuse: 'the starting code is the task\'s workspace_template (task.workspace_template), relative to the task\'s root' },
+  'workspace_args.ignore_list': {
+    ignore:
+      'versions are content-addressed snapshots of task.fnames and the template; logs and metadata are kept apart from code',
+  },
+  'workspace_args.template_dir': {
+    refuse: "the starting code is the task's workspace_template (task.workspace_template), relative to the task's root",
+  },
   'workspace_args._target_': { refuse: WIRING },
   // ── slurm_config_args (the execution's resources)
   'slurm_config_args.job_ttl': { to: 'task.timeout_s', convert: minutesToSeconds },
   'slurm_config_args.env_vars': { to: 'task.env' },
   'slurm_config_args.gpus_per_node': { to: 'task.gpus_per_execution' },
-  'slurm_config_args.use_torchrun': { to: 'task.launcher', convert: (v) => (v === true ? 'torchrun' : v === false ? 'python' : v) },
+  'slurm_config_args.use_torchrun': {
+    to: 'task.launcher',
+    convert: (v) => (v === true ? 'torchrun' : v === false ? 'python' : v),
+  },
   'slurm_config_args.use_local_runs': { ignore: 'every execution already runs locally on a GPU worker' },
   'slurm_config_args.*': { ignore: THEIR_CLUSTER },
   'slurm_config_args._target_': { refuse: WIRING },
@@ -89,7 +121,8 @@ export const KEY_RULES: Record<string, KeyRule> = {
   'science_runner_args.knowledge_src_paths': same('knowledge_src_paths'),
   'science_runner_args.knowledge_pass_to_coder': same('knowledge_pass_to_coder'),
   'science_runner_args.max_retries': {
-    ignore: 'the reference re-asks the ideator and the analysis calls up to this many times for a malformed reply; ours reply in plain text, and edit retries are max_retries (aider\'s coder_args.max_reflections)',
+    ignore:
+      "the reference re-asks the ideator and the analysis calls up to this many times for a malformed reply; ours reply in plain text, and edit retries are max_retries (aider's coder_args.max_reflections)",
   },
   'science_runner_args.eval_slurm_config': { ignore: THEIR_CLUSTER },
   'science_runner_args.*': { refuse: WIRING },
@@ -100,7 +133,9 @@ export const KEY_RULES: Record<string, KeyRule> = {
   'coder_args.strict_diff_format': { ignore: 'the search_replace coder prompt always carries the strict-diff note' },
   'coder_args.stream': { ignore: 'replies are read whole; streaming would change nothing that is sent or kept' },
   'coder_args.detect_urls': { ignore: 'the coder never fetches URLs it finds in a prompt' },
-  'coder_args.abs_read_only_fnames': { refuse: 'every workspace file that is not in task.fnames is already read-only to the agent' },
+  'coder_args.abs_read_only_fnames': {
+    refuse: 'every workspace file that is not in task.fnames is already read-only to the agent',
+  },
   'coder_args.*': { refuse: `${WIRING}; the coder uses the run's model` },
   // ── exp_config_args (the task's fields, config/task/*.yaml)
   'exp_config_args.task_description': { to: 'task.description' },
@@ -117,11 +152,21 @@ export const KEY_RULES: Record<string, KeyRule> = {
   'exp_config_args.eval_fname': { to: 'task.eval.args', convert: (v) => (typeof v === 'string' ? ['python', v] : v) },
   'exp_config_args.eval_metric_types': { to: 'task.eval.metric_types' },
   'exp_config_args.eval_metrics_private': { to: 'task.private_metrics' },
-  'exp_config_args.max_retries': { ignore: 'not read by the reference\'s runner either (it uses science_runner_args.max_retries)' },
-  'exp_config_args.eval_selection_metric': { refuse: 'set task.selection_metric to the eval metric (tasks import does this when a task has one)' },
-  'exp_config_args.eval_lower_is_better': { refuse: 'set task.lower_is_better (tasks import does this when a task has an eval selection metric)' },
-  'exp_config_args.eval_metrics_at_most': { refuse: 'bounds on eval metrics go in task.metrics_at_most with the others (tasks import merges them)' },
-  'exp_config_args.eval_metrics_at_least': { refuse: 'bounds on eval metrics go in task.metrics_at_least with the others (tasks import merges them)' },
+  'exp_config_args.max_retries': {
+    ignore: "not read by the reference's runner either (it uses science_runner_args.max_retries)",
+  },
+  'exp_config_args.eval_selection_metric': {
+    refuse: 'set task.selection_metric to the eval metric (tasks import does this when a task has one)',
+  },
+  'exp_config_args.eval_lower_is_better': {
+    refuse: 'set task.lower_is_better (tasks import does this when a task has an eval selection metric)',
+  },
+  'exp_config_args.eval_metrics_at_most': {
+    refuse: 'bounds on eval metrics go in task.metrics_at_most with the others (tasks import merges them)',
+  },
+  'exp_config_args.eval_metrics_at_least': {
+    refuse: 'bounds on eval metrics go in task.metrics_at_least with the others (tasks import merges them)',
+  },
   'exp_config_args.*': { refuse: WIRING },
 };
 
@@ -171,7 +216,8 @@ export function translateReferenceKeys(parsed: [string[], unknown][], ourTopKeys
         out.push([path, value]); // not a reference key either: the resolver says what is valid
         continue;
       }
-      if ('refuse' in rule) return { parsed: out, notes, refused: `'${key}' (a reference harness key) is not supported: ${rule.refuse}` };
+      if ('refuse' in rule)
+        return { parsed: out, notes, refused: `'${key}' (a reference harness key) is not supported: ${rule.refuse}` };
       if ('ignore' in rule) {
         notes.push(`${key} (reference key) ignored: ${rule.ignore}`);
         continue;
@@ -182,7 +228,9 @@ export function translateReferenceKeys(parsed: [string[], unknown][], ourTopKeys
     }
     const alias = target.length === 1 ? valueAlias(target[0], converted) : undefined;
     if (alias !== undefined) {
-      notes.push(`${target[0]}=${Array.isArray(converted) ? `[${converted.join(',')}]` : String(converted)} (reference name) → ${target[0]}=${alias}`);
+      notes.push(
+        `${target[0]}=${Array.isArray(converted) ? `[${converted.join(',')}]` : String(converted)} (reference name) → ${target[0]}=${alias}`,
+      );
       converted = alias;
     }
     out.push([target, converted]);

@@ -24,7 +24,11 @@ export const modelSchema = z.strictObject({
   request_timeout_s: z.number().positive().optional(),
   /** USD per million tokens, for cost accounting. */
   prices: z
-    .strictObject({ input: z.number().min(0).default(0), output: z.number().min(0).default(0), cached_input: z.number().min(0).optional() })
+    .strictObject({
+      input: z.number().min(0).default(0),
+      output: z.number().min(0).default(0),
+      cached_input: z.number().min(0).optional(),
+    })
     .default({ input: 0, output: 0 }),
 });
 export type ModelConfig = z.infer<typeof modelSchema>;

@@ -68,7 +68,16 @@ export interface DownloadOptions {
 }
 
 // Errors that mean "no connection at all": DNS failures, refused, unroutable, our own connect timeout.
-const UNREACHABLE_CODES = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL', 'ECONNREFUSED', 'ENETUNREACH', 'EHOSTUNREACH', 'ENETDOWN', 'ECONNECT_TIMEOUT']);
+const UNREACHABLE_CODES = new Set([
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EAI_FAIL',
+  'ECONNREFUSED',
+  'ENETUNREACH',
+  'EHOSTUNREACH',
+  'ENETDOWN',
+  'ECONNECT_TIMEOUT',
+]);
 
 interface Opened {
   res: IncomingMessage;
@@ -76,17 +85,26 @@ interface Opened {
 }
 
 /** GETs url (following redirects) and resolves once headers arrive; the connect timer covers each hop. */
-async function open(url: URL, fromByte: number, opts: Required<Pick<DownloadOptions, 'connectTimeoutMs' | 'idleTimeoutMs'>>, hops = 0): Promise<Opened> {
+async function open(
+  url: URL,
+  fromByte: number,
+  opts: Required<Pick<DownloadOptions, 'connectTimeoutMs' | 'idleTimeoutMs'>>,
+  hops = 0,
+): Promise<Opened> {
   const res = await new Promise<IncomingMessage>((resolve, reject) => {
     const lib = url.protocol === 'https:' ? https : http;
     const headers: Record<string, string> = { 'user-agent': 'speedrunner (node)' };
     if (fromByte > 0) headers.range = `bytes=${fromByte}-`;
     const req = lib.get(url, { headers });
     const timer = setTimeout(() => {
-      const err = Object.assign(new Error(`no answer within ${opts.connectTimeoutMs / 1000} s`), { code: 'ECONNECT_TIMEOUT' });
+      const err = Object.assign(new Error(`no answer within ${opts.connectTimeoutMs / 1000} s`), {
+        code: 'ECONNECT_TIMEOUT',
+      });
       req.destroy(err);
     }, opts.connectTimeoutMs);
-    req.setTimeout(opts.idleTimeoutMs, () => req.destroy(Object.assign(new Error(`no data for ${opts.idleTimeoutMs / 1000} s`), { code: 'EIDLE' })));
+    req.setTimeout(opts.idleTimeoutMs, () =>
+      req.destroy(Object.assign(new Error(`no data for ${opts.idleTimeoutMs / 1000} s`), { code: 'EIDLE' })),
+    );
     req.on('response', (r) => {
       clearTimeout(timer);
       resolve(r);
@@ -151,7 +169,8 @@ async function attemptOnce(
   }
   if (status !== 200 && status !== 206) {
     res.resume();
-    const hint = status === 404 ? ' (no such file in the dataset)' : status === 401 || status === 403 ? ' (access denied)' : '';
+    const hint =
+      status === 404 ? ' (no such file in the dataset)' : status === 401 || status === 403 ? ' (access denied)' : '';
     throw new DownloadError(`${url}: HTTP ${status}${hint}`);
   }
 
@@ -244,11 +263,21 @@ export async function downloadShard(name: string, dir: string, opts: DownloadOpt
     throw new DownloadError(`${url} is not a valid shard, deleted: ${(err as Error).message}`);
   }
   await rename(partPath, path);
-  return { name, path, tokens: header.tokenCount, bytes: header.byteLength, outcome: state.resumed ? 'resumed' : 'downloaded' };
+  return {
+    name,
+    path,
+    tokens: header.tokenCount,
+    bytes: header.byteLength,
+    outcome: state.resumed ? 'resumed' : 'downloaded',
+  };
 }
 
 /** The val shard and the first `trainShards` train shards into `outDir`, one after another. */
-export async function downloadFineweb(outDir: string, trainShards: number, opts: DownloadOptions = {}): Promise<FetchedShard[]> {
+export async function downloadFineweb(
+  outDir: string,
+  trainShards: number,
+  opts: DownloadOptions = {},
+): Promise<FetchedShard[]> {
   const out: FetchedShard[] = [];
   for (const name of finewebFileNames(trainShards)) out.push(await downloadShard(name, outDir, opts));
   return out;

@@ -110,7 +110,9 @@ class ShardSink {
   async flush(): Promise<void> {
     if (this.fill === 0) return;
     const isVal = this.files.length === 0;
-    const name = isVal ? `${this.prefix}_val_000000.bin` : `${this.prefix}_train_${String(this.trainIndex).padStart(6, '0')}.bin`;
+    const name = isVal
+      ? `${this.prefix}_val_000000.bin`
+      : `${this.prefix}_train_${String(this.trainIndex).padStart(6, '0')}.bin`;
     const path = join(this.outDir, name);
     await writeShard(path, this.buf.subarray(0, this.fill));
     this.files.push({ path, split: isVal ? 'val' : 'train', tokens: this.fill });
@@ -268,14 +270,17 @@ export function gpt2DataGymFiles(): Record<keyof typeof GPT2_DATA_GYM_FILES, Buf
   const vocabBpe = `#version: 0.2\n${merges.join('\n')}\n`;
 
   // Python's json.dumps defaults: ", " and ": " separators, non-ASCII escaped as \uXXXX.
-  const pyString = (s: string) => JSON.stringify(s).replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  const pyString = (s: string) =>
+    JSON.stringify(s).replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
   const entries = tokens.map((t, i) => `${pyString(show(t))}: ${i}`);
   entries.push(`${pyString('<|endoftext|>')}: ${EOT_TOKEN}`);
   const encoderJson = `{${entries.join(', ')}}`;
 
   const out = { 'vocab.bpe': Buffer.from(vocabBpe, 'utf8'), 'encoder.json': Buffer.from(encoderJson, 'utf8') };
   for (const [name, { sha256 }] of Object.entries(GPT2_DATA_GYM_FILES)) {
-    const got = createHash('sha256').update(out[name as keyof typeof out]).digest('hex');
+    const got = createHash('sha256')
+      .update(out[name as keyof typeof out])
+      .digest('hex');
     if (got !== sha256) throw new Error(`regenerated ${name} has sha256 ${got}, tiktoken expects ${sha256}`);
   }
   return out;

@@ -38,7 +38,8 @@ export function encodeShard(tokens: Uint16Array | readonly number[]): Buffer {
     for (let i = 0; i < tokens.length; i++) {
       const t = tokens[i];
       // A token id that does not fit uint16 would silently wrap: refuse it.
-      if (!Number.isInteger(t) || t < 0 || t > 0xffff) throw new Error(`token ${t} at index ${i} does not fit in uint16`);
+      if (!Number.isInteger(t) || t < 0 || t > 0xffff)
+        throw new Error(`token ${t} at index ${i} does not fit in uint16`);
       buf.writeUInt16LE(t, HEADER_BYTES + 2 * i);
     }
   }
@@ -60,10 +61,13 @@ function checkHeader(path: string, header: Buffer, fileBytes: number): ShardHead
   const version = header.readInt32LE(4);
   const tokenCount = header.readInt32LE(8);
   if (magic !== SHARD_MAGIC) throw new Error(`${path}: bad magic number ${magic} (expected ${SHARD_MAGIC})`);
-  if (version !== SHARD_VERSION) throw new Error(`${path}: unsupported shard version ${version} (expected ${SHARD_VERSION})`);
+  if (version !== SHARD_VERSION)
+    throw new Error(`${path}: unsupported shard version ${version} (expected ${SHARD_VERSION})`);
   const expected = HEADER_BYTES + 2 * tokenCount;
   if (tokenCount < 0 || fileBytes !== expected) {
-    throw new Error(`${path}: size mismatch: header says ${tokenCount} tokens (${expected} bytes) but the file has ${fileBytes} bytes`);
+    throw new Error(
+      `${path}: size mismatch: header says ${tokenCount} tokens (${expected} bytes) but the file has ${fileBytes} bytes`,
+    );
   }
   return { path, magic, version, tokenCount, byteLength: fileBytes };
 }

@@ -29,7 +29,10 @@ export function ensureTiktokenCacheDir(homeDir: string): Promise<string> {
 
 /** The cache file names (sha1 of the URL, as tiktoken's read_file_cached looks them up) and digests. */
 export function tiktokenCacheFiles(dir: string): { path: string; sha256: string }[] {
-  return Object.values(GPT2_DATA_GYM_FILES).map(({ url, sha256 }) => ({ path: join(dir, createHash('sha1').update(url).digest('hex')), sha256 }));
+  return Object.values(GPT2_DATA_GYM_FILES).map(({ url, sha256 }) => ({
+    path: join(dir, createHash('sha1').update(url).digest('hex')),
+    sha256,
+  }));
 }
 
 async function allValid(dir: string): Promise<boolean> {

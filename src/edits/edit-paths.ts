@@ -19,7 +19,11 @@ export function pathOnLine(line: string, fnames: string[]): string | undefined {
   t = t.replace(/\*\*|__/g, '').trim();
   t = t.replace(/^(?:file\s*name|file|path)\s*[:=]\s*/i, '');
   t = t.replace(/^[`'"]+|[`'":,]+$/g, '').trim();
-  if (fence) t = t.split(/\s+/).filter((tok) => looksLikeFile(tok, fnames)).join(' ');
+  if (fence)
+    t = t
+      .split(/\s+/)
+      .filter((tok) => looksLikeFile(tok, fnames))
+      .join(' ');
   return looksLikeFile(t, fnames) ? t : undefined;
 }
 
@@ -29,12 +33,16 @@ function looksLikeFile(t: string, fnames: string[]): boolean {
   return /^[\w.\-~/\\:]+$/.test(t) && /[\w-]\.[A-Za-z]\w*$/.test(t);
 }
 
-const normalize = (p: string) => p.trim().replace(/\\/g, '/').replace(/\/{2,}/g, '/').replace(/^(?:\.\/)+/, '');
+const normalize = (p: string) =>
+  p
+    .trim()
+    .replace(/\\/g, '/')
+    .replace(/\/{2,}/g, '/')
+    .replace(/^(?:\.\/)+/, '');
 
 export type ResolvedPath =
   /** `editable`: one of `fnames`; otherwise a relative path inside the version that is not one. */
-  | { path: string; editable: boolean }
-  | { refused: string };
+  { path: string; editable: boolean } | { refused: string };
 
 /**
  * The editable file a named path means. Beyond the exact name: `./x.py`, a directory prefix such as

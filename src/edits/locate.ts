@@ -37,9 +37,15 @@ const normLine = (line: string): Norm => {
 /** The lines of a SEARCH or REPLACE part; a final newline ends the last line, it adds none. */
 export const partLines = (part: string): string[] => (part === '' ? [] : part.replace(/\n$/, '').split('\n'));
 
-export function locate(content: string[], search: string[], replace: string[], opts: { uniqueExact?: boolean } = {}): Located {
+export function locate(
+  content: string[],
+  search: string[],
+  replace: string[],
+  opts: { uniqueExact?: boolean } = {},
+): Located {
   const exact = exactMatches(content, search);
-  if (exact.length === 1 || (exact.length > 1 && !opts.uniqueExact)) return { ok: true, how: 'exact', lines: splice(content, exact[0], exact[0] + search.length, replace) };
+  if (exact.length === 1 || (exact.length > 1 && !opts.uniqueExact))
+    return { ok: true, how: 'exact', lines: splice(content, exact[0], exact[0] + search.length, replace) };
   if (exact.length > 1) return { ok: false, why: 'ambiguous', at: exact.map((i) => i + 1) };
   const trimmed = trimBlankEnds(search);
   if (trimmed.length === 0) return { ok: false, why: 'none' };
@@ -48,7 +54,11 @@ export function locate(content: string[], search: string[], replace: string[], o
     if (found.length > 1) return { ok: false, why: 'ambiguous', at: found.map((m) => m.start + 1) };
     if (found.length === 1) {
       const m = found[0];
-      return { ok: true, how: skipBlank ? 'blank-lines' : 'whitespace', lines: splice(content, m.start, m.end, reindent(trimBlankEnds(replace), m.shift, m.tabs)) };
+      return {
+        ok: true,
+        how: skipBlank ? 'blank-lines' : 'whitespace',
+        lines: splice(content, m.start, m.end, reindent(trimBlankEnds(replace), m.shift, m.tabs)),
+      };
     }
   }
   return elided(content, search, replace);
@@ -71,7 +81,8 @@ interface Tolerant {
 }
 
 function tolerantMatches(content: string[], search: string[], skipBlank: boolean): Tolerant[] {
-  const view = (lines: string[]) => lines.map((line, idx) => ({ idx, ...normLine(line) })).filter((l) => !skipBlank || l.text !== '');
+  const view = (lines: string[]) =>
+    lines.map((line, idx) => ({ idx, ...normLine(line) })).filter((l) => !skipBlank || l.text !== '');
   const file = view(content);
   const want = view(search);
   const out: Tolerant[] = [];
@@ -108,25 +119,36 @@ function elided(content: string[], search: string[], replace: string[]): Located
   if (!search.some(isDots)) return { ok: false, why: 'none' };
   const pieces = (lines: string[]) => {
     const out: string[][] = [[]];
-    for (const l of lines) if (isDots(l)) out.push([]); else out[out.length - 1].push(l);
+    for (const l of lines)
+      if (isDots(l)) out.push([]);
+      else out[out.length - 1].push(l);
     return out;
   };
   const from = pieces(search);
   const to = pieces(replace);
   if (from.length !== to.length) {
-    return { ok: false, why: 'elision', detail: `SEARCH has ${from.length - 1} "..." line(s) and REPLACE ${to.length - 1}; they must pair up` };
+    return {
+      ok: false,
+      why: 'elision',
+      detail: `SEARCH has ${from.length - 1} "..." line(s) and REPLACE ${to.length - 1}; they must pair up`,
+    };
   }
   let lines = content;
   for (let k = 0; k < from.length; k++) {
     const [s, r] = [trimBlankEnds(from[k]), trimBlankEnds(to[k])];
     if (s.length === 0) {
-      if (r.length > 0) lines = [...lines.slice(0, endBeforeFinalNewline(lines)), ...r, ...(lines.at(-1) === '' ? [''] : [])];
+      if (r.length > 0)
+        lines = [...lines.slice(0, endBeforeFinalNewline(lines)), ...r, ...(lines.at(-1) === '' ? [''] : [])];
       continue;
     }
     const piece = locate(lines, s, r, { uniqueExact: true });
     if (!piece.ok) {
       const why = piece.why === 'ambiguous' ? `matches ${piece.at.length} places` : 'is not in the file';
-      return { ok: false, why: 'elision', detail: `the piece of SEARCH between "..." lines starting ${JSON.stringify(s[0].trim())} ${why}` };
+      return {
+        ok: false,
+        why: 'elision',
+        detail: `the piece of SEARCH between "..." lines starting ${JSON.stringify(s[0].trim())} ${why}`,
+      };
     }
     lines = piece.lines;
   }
@@ -135,7 +157,11 @@ function elided(content: string[], search: string[], replace: string[]): Located
 
 const endBeforeFinalNewline = (lines: string[]) => (lines.at(-1) === '' ? lines.length - 1 : lines.length);
 
-const splice = (content: string[], start: number, end: number, lines: string[]) => [...content.slice(0, start), ...lines, ...content.slice(end)];
+const splice = (content: string[], start: number, end: number, lines: string[]) => [
+  ...content.slice(0, start),
+  ...lines,
+  ...content.slice(end),
+];
 
 export function trimBlankEnds(lines: string[]): string[] {
   let a = 0;

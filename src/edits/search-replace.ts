@@ -77,7 +77,9 @@ export function parseEditReply(reply: string, fnames: string[] = []): ParsedRepl
     }
     i = j;
     if (!path) {
-      fail(`the block has no file name on the line before "<<<<<<< SEARCH"${fnames.length ? `; name one of: ${fnames.join(', ')}` : ''}`);
+      fail(
+        `the block has no file name on the line before "<<<<<<< SEARCH"${fnames.length ? `; name one of: ${fnames.join(', ')}` : ''}`,
+      );
       continue;
     }
     const [s, r] = unindentList(lines[head], search, replace);
@@ -110,7 +112,8 @@ function unindentList(headLine: string, search: string[], replace: string[]): [s
   if (!indent) return [search, replace];
   const all = [...search, ...replace].filter((l) => l.trim() !== '');
   if (!all.every((l) => l.startsWith(indent))) return [search, replace];
-  const cut = (ls: string[]) => ls.map((l) => (l.startsWith(indent) ? l.slice(indent.length) : l.trim() === '' ? '' : l));
+  const cut = (ls: string[]) =>
+    ls.map((l) => (l.startsWith(indent) ? l.slice(indent.length) : l.trim() === '' ? '' : l));
   return [cut(search), cut(replace)];
 }
 
@@ -146,9 +149,14 @@ export interface EditApplication {
  * reports the others. Throws an EditError when nothing at all changes: no blocks, every block
  * failed, or the edits cancel out.
  */
-export function applyEdits(files: Record<string, string>, parsed: ParsedReply | EditBlock[], opts: EditOptions): EditApplication {
+export function applyEdits(
+  files: Record<string, string>,
+  parsed: ParsedReply | EditBlock[],
+  opts: EditOptions,
+): EditApplication {
   const { blocks, failures: unreadable } = Array.isArray(parsed) ? { blocks: parsed, failures: [] } : parsed;
-  if (blocks.length === 0 && unreadable.length === 0) throw new EditError('the reply contains no SEARCH/REPLACE edit block');
+  if (blocks.length === 0 && unreadable.length === 0)
+    throw new EditError('the reply contains no SEARCH/REPLACE edit block');
   const working: Record<string, string> = { ...files };
   const applied: AppliedBlock[] = [];
   const failed: BlockFailure[] = [...unreadable];
@@ -166,16 +174,26 @@ export function applyEdits(files: Record<string, string>, parsed: ParsedReply | 
   const changed = Object.fromEntries(Object.entries(working).filter(([path, text]) => text !== files[path]));
   if (Object.keys(changed).length === 0) {
     if (failed.length === 0) throw new EditError('the edits change nothing');
-    throw new EditError(failed.length === 1 ? describeFailure(failed[0]) : `none of the edit blocks applied:\n${failed.map(describeFailure).join('\n')}`, failed);
+    throw new EditError(
+      failed.length === 1
+        ? describeFailure(failed[0])
+        : `none of the edit blocks applied:\n${failed.map(describeFailure).join('\n')}`,
+      failed,
+    );
   }
   return { changed, applied, failed };
 }
 
 /** parse + apply, as the search_replace coder does. */
-export const applyEditReply = (reply: string, files: Record<string, string>, opts: EditOptions) => applyEdits(files, parseEditReply(reply, opts.fnames), opts);
+export const applyEditReply = (reply: string, files: Record<string, string>, opts: EditOptions) =>
+  applyEdits(files, parseEditReply(reply, opts.fnames), opts);
 
 /** All or nothing: the changed files, or an EditError for the first block that fails (the agent's apply_edit). */
-export function applyEditBlocks(files: Record<string, string>, blocks: EditBlock[], opts: EditOptions | string[]): Record<string, string> {
+export function applyEditBlocks(
+  files: Record<string, string>,
+  blocks: EditBlock[],
+  opts: EditOptions | string[],
+): Record<string, string> {
   const res = applyEdits(files, blocks, Array.isArray(opts) ? { fnames: opts } : opts);
   if (res.failed.length) throw new EditError(describeFailure(res.failed[0]), res.failed);
   return res.changed;
@@ -185,20 +203,30 @@ export const describeFailure = (f: BlockFailure) => (f.block > 0 ? `block ${f.bl
 
 type OneOutcome = { path: string; content: string; note?: string } | { message: string };
 
-function applyOne(working: Record<string, string>, b: EditBlock, opts: EditOptions, versionPaths: Set<string>): OneOutcome {
+function applyOne(
+  working: Record<string, string>,
+  b: EditBlock,
+  opts: EditOptions,
+  versionPaths: Set<string>,
+): OneOutcome {
   const creating = b.search.trim() === '';
   const target = resolveEditPath(b.path, opts.fnames, creating);
   if ('refused' in target) return { message: target.refused };
   // a new file: one the version does not have, created by this block or an earlier one
-  const isNew = !target.editable && opts.allowNewFiles && !versionPaths.has(target.path) && (creating || target.path in working);
-  if (!target.editable && !isNew) return { message: `edit to ${b.path} refused: only ${opts.fnames.join(', ')} may be edited` };
+  const isNew =
+    !target.editable && opts.allowNewFiles && !versionPaths.has(target.path) && (creating || target.path in working);
+  if (!target.editable && !isNew)
+    return { message: `edit to ${b.path} refused: only ${opts.fnames.join(', ')} may be edited` };
   const path = target.path;
   const current = working[path] ?? '';
   const moved = path !== b.path.trim() ? `named ${b.path}` : undefined;
   if (creating) {
     // Stricter than aider, which appends the REPLACE to a non-empty file: a model sending a whole new
     // file this way would get it twice.
-    if (current.trim() !== '') return { message: `empty SEARCH for ${path}, which is not empty: SEARCH must quote the lines to change (to add at the end, quote the last lines)` };
+    if (current.trim() !== '')
+      return {
+        message: `empty SEARCH for ${path}, which is not empty: SEARCH must quote the lines to change (to add at the end, quote the last lines)`,
+      };
     const text = b.replace.endsWith('\n') || b.replace === '' ? b.replace : `${b.replace}\n`;
     return { path, content: text, note: moved };
   }
@@ -206,17 +234,31 @@ function applyOne(working: Record<string, string>, b: EditBlock, opts: EditOptio
   const replace = partLines(b.replace);
   // Stricter than aider, which writes such a "..." into the file: it would delete the lines it stands for.
   if (dots(replace) > dots(search)) {
-    return { message: `REPLACE for ${path} has a "..." line that SEARCH has not: "..." stands for lines left out, so write those lines out (or pair each "..." of REPLACE with one in SEARCH)` };
+    return {
+      message: `REPLACE for ${path} has a "..." line that SEARCH has not: "..." stands for lines left out, so write those lines out (or pair each "..." of REPLACE with one in SEARCH)`,
+    };
   }
   const here = locate(current.split('\n'), search, replace);
-  if (here.ok) return { path, content: here.lines.join('\n'), note: [moved, lenientNote(here)].filter(Boolean).join('; ') || undefined };
+  if (here.ok)
+    return {
+      path,
+      content: here.lines.join('\n'),
+      note: [moved, lenientNote(here)].filter(Boolean).join('; ') || undefined,
+    };
   if (here.why === 'none') {
     // aider tries a block that misses its file against the other editable files
-    const elsewhere = opts.fnames.filter((f) => f !== path && f in working).flatMap((f) => {
-      const there = locate(working[f].split('\n'), search, replace, { uniqueExact: true });
-      return there.ok ? [{ f, there }] : [];
-    });
-    if (elsewhere.length === 1) return { path: elsewhere[0].f, content: elsewhere[0].there.lines.join('\n'), note: `named ${b.path}, matched ${elsewhere[0].f}` };
+    const elsewhere = opts.fnames
+      .filter((f) => f !== path && f in working)
+      .flatMap((f) => {
+        const there = locate(working[f].split('\n'), search, replace, { uniqueExact: true });
+        return there.ok ? [{ f, there }] : [];
+      });
+    if (elsewhere.length === 1)
+      return {
+        path: elsewhere[0].f,
+        content: elsewhere[0].there.lines.join('\n'),
+        note: `named ${b.path}, matched ${elsewhere[0].f}`,
+      };
   }
   return { message: notFound(path, current, search, replace, here) };
 }
@@ -224,20 +266,35 @@ function applyOne(working: Record<string, string>, b: EditBlock, opts: EditOptio
 const dots = (lines: string[]) => lines.filter((l) => l.trim() === '...').length;
 
 function lenientNote(l: Extract<Located, { ok: true }>): string | undefined {
-  return l.how === 'exact' ? undefined : { whitespace: 'matched ignoring whitespace', 'blank-lines': 'matched ignoring whitespace and blank lines', elision: 'matched piece by piece around "..."' }[l.how];
+  return l.how === 'exact'
+    ? undefined
+    : {
+        whitespace: 'matched ignoring whitespace',
+        'blank-lines': 'matched ignoring whitespace and blank lines',
+        elision: 'matched piece by piece around "..."',
+      }[l.how];
 }
 
-function notFound(path: string, current: string, search: string[], replace: string[], why: Exclude<Located, { ok: true }>): string {
+function notFound(
+  path: string,
+  current: string,
+  search: string[],
+  replace: string[],
+  why: Exclude<Located, { ok: true }>,
+): string {
   const first = JSON.stringify((trimBlankEnds(search)[0] ?? '').trim()).slice(0, 120);
   if (why.why === 'ambiguous') {
     return `SEARCH text (first line: ${first}) matches ${why.at.length} places in ${path} (lines ${why.at.join(', ')}) once whitespace is ignored; include more lines so that it matches one place`;
   }
-  if (why.why === 'elision') return `SEARCH text (first line: ${first}) with "..." lines could not be applied to ${path}: ${why.detail}`;
+  if (why.why === 'elision')
+    return `SEARCH text (first line: ${first}) with "..." lines could not be applied to ${path}: ${why.detail}`;
   const lines = current.split('\n');
   const parts = [`SEARCH text not found in ${path} (first line: ${first})`];
   const near = nearestLines(lines, search);
-  if (near) parts.push(`The nearest lines of ${path} (lines ${near.from}-${near.to}) are:\n\`\`\`\n${near.text}\n\`\`\``);
+  if (near)
+    parts.push(`The nearest lines of ${path} (lines ${near.from}-${near.to}) are:\n\`\`\`\n${near.text}\n\`\`\``);
   const replaced = trimBlankEnds(replace);
-  if (replaced.length && locate(lines, replaced, replaced).ok) parts.push(`The REPLACE lines are already in ${path}: if this block was applied before, do not send it again.`);
+  if (replaced.length && locate(lines, replaced, replaced).ok)
+    parts.push(`The REPLACE lines are already in ${path}: if this block was applied before, do not send it again.`);
   return parts.join('\n');
 }

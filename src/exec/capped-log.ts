@@ -50,7 +50,8 @@ export class CappedLog {
     if (chunk.length === 0) return;
     this.tail.push(chunk);
     this.tailKept += chunk.length;
-    while (this.tail.length > 1 && this.tailKept - this.tail[0].length >= this.tailBytes) this.tailKept -= this.tail.shift()!.length;
+    while (this.tail.length > 1 && this.tailKept - this.tail[0].length >= this.tailBytes)
+      this.tailKept -= this.tail.shift()!.length;
   }
 
   /** Writes the tail (with the marker when bytes were cut) and closes the file. */
@@ -58,7 +59,10 @@ export class CappedLog {
     const tail = Buffer.concat(this.tail, this.tailKept);
     const keep = tail.subarray(Math.max(0, tail.length - this.tailBytes));
     const cut = this.total - this.written - keep.length;
-    if (cut > 0) this.file.write(`\n[speedrunner: output limit (${formatMib(this.capBytes)} MiB): ${cut} bytes cut here; the first ${this.written} and the last ${keep.length} bytes are kept]\n`);
+    if (cut > 0)
+      this.file.write(
+        `\n[speedrunner: output limit (${formatMib(this.capBytes)} MiB): ${cut} bytes cut here; the first ${this.written} and the last ${keep.length} bytes are kept]\n`,
+      );
     this.file.write(keep);
     this.tail = [];
     this.file.end();

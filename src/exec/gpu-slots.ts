@@ -39,7 +39,9 @@ export class GpuSlots {
   /** Waits for `n` free GPUs (first come, first served). Aborting the signal, or a shutdown, gives up the wait. */
   async acquire(n: number, signal?: AbortSignal): Promise<string[]> {
     if (n > this.devices.length) {
-      throw new Error(`this GPU worker has ${this.devices.length} GPU(s) (${this.devices.join(',') || 'none'}); the task needs ${n}`);
+      throw new Error(
+        `this GPU worker has ${this.devices.length} GPU(s) (${this.devices.join(',') || 'none'}); the task needs ${n}`,
+      );
     }
     if (this.draining) throw new WorkerDraining();
     signal?.throwIfAborted();

@@ -87,7 +87,11 @@ function limitsFromEnv(env = process.env): SandboxLimits {
  * OOM killer picks the worker; torch runs hundreds of threads per rank, far below 8192; checkpoints
  * of a NanoGPT speedrun are a few GB.
  */
-export const SANDBOX_DEFAULTS = { memory_max_mb: Math.floor((totalmem() / 2 ** 20) * 0.75), pids_max: 8192, disk_mb: 20_480 };
+export const SANDBOX_DEFAULTS = {
+  memory_max_mb: Math.floor((totalmem() / 2 ** 20) * 0.75),
+  pids_max: 8192,
+  disk_mb: 20_480,
+};
 
 /** The execution's environment names its data and the tiktoken cache: those it may read. */
 export const READABLE_ENV = ['NANOGPT_TRAIN_FILES', 'NANOGPT_VAL_FILES', 'TIKTOKEN_CACHE_DIR'];
@@ -111,7 +115,8 @@ const probes = new Map<string, { wrap?: string[]; reason?: string }>();
 const warned = new Set<string>();
 
 export function parseSandboxMode(value: string): SandboxMode {
-  if (!SANDBOX_MODES.includes(value as SandboxMode)) throw new Error(`--sandbox takes ${SANDBOX_MODES.join(', ')} (got '${value}')`);
+  if (!SANDBOX_MODES.includes(value as SandboxMode))
+    throw new Error(`--sandbox takes ${SANDBOX_MODES.join(', ')} (got '${value}')`);
   return value as SandboxMode;
 }
 
@@ -119,7 +124,13 @@ export function parseSandboxMode(value: string): SandboxMode {
 export function sandboxSettings(env = process.env): SandboxSettings {
   const readable = (env.SPEEDRUNNER_SANDBOX_READABLE ?? '').split(':').filter(Boolean);
   const cgroupParent = env.SPEEDRUNNER_SANDBOX_CGROUP || undefined;
-  return { mode: parseSandboxMode(env.SPEEDRUNNER_SANDBOX || 'auto'), network: env.SPEEDRUNNER_SANDBOX_NETWORK === '1', limits: limitsFromEnv(env), readable, ...(cgroupParent ? { cgroupParent } : {}) };
+  return {
+    mode: parseSandboxMode(env.SPEEDRUNNER_SANDBOX || 'auto'),
+    network: env.SPEEDRUNNER_SANDBOX_NETWORK === '1',
+    limits: limitsFromEnv(env),
+    readable,
+    ...(cgroupParent ? { cgroupParent } : {}),
+  };
 }
 
 function findUnshare(): string | undefined {
@@ -129,7 +140,17 @@ function findUnshare(): string | undefined {
 
 /** The unshare argv variants to try: as root without a user namespace first (keeps file ownership). */
 function candidates(unshare: string, network: boolean): string[][] {
-  const base = ['--mount', '--pid', '--fork', '--kill-child=SIGKILL', '--mount-proc', '--ipc', '--uts', '--cgroup', ...(network ? [] : ['--net'])];
+  const base = [
+    '--mount',
+    '--pid',
+    '--fork',
+    '--kill-child=SIGKILL',
+    '--mount-proc',
+    '--ipc',
+    '--uts',
+    '--cgroup',
+    ...(network ? [] : ['--net']),
+  ];
   const userns = ['--user', '--map-root-user', ...base];
   return (process.getuid?.() === 0 ? [base, userns] : [userns]).map((flags) => [unshare, ...flags]);
 }
@@ -156,12 +177,16 @@ export function probeIsolation(python: string, network: boolean): { wrap?: strin
       for (const wrap of candidates(unshare, network)) {
         const spec: SandboxSpec = { writable: [dir], network, limits: {} };
         try {
-          execFileSync(wrap[0], [...wrap.slice(1), python, LAUNCHER, '--inner', JSON.stringify(spec), '--', python, '-c', PROBE, dir], {
-            cwd: dir,
-            stdio: ['ignore', 'pipe', 'pipe'],
-            timeout: 30_000,
-            env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
-          });
+          execFileSync(
+            wrap[0],
+            [...wrap.slice(1), python, LAUNCHER, '--inner', JSON.stringify(spec), '--', python, '-c', PROBE, dir],
+            {
+              cwd: dir,
+              stdio: ['ignore', 'pipe', 'pipe'],
+              timeout: 30_000,
+              env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
+            },
+          );
           result = { wrap };
           break;
         } catch (e) {
@@ -195,7 +220,11 @@ export function probeCgroups(python: string, parent = sandboxSettings().cgroupPa
   if (known) return known;
   let result: CgroupProbe;
   try {
-    const out = execFileSync(python, [LAUNCHER, '--cgroup-probe', ...(parent ? [parent] : [])], { encoding: 'utf8', timeout: 30_000, stdio: ['ignore', 'pipe', 'pipe'] });
+    const out = execFileSync(python, [LAUNCHER, '--cgroup-probe', ...(parent ? [parent] : [])], {
+      encoding: 'utf8',
+      timeout: 30_000,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     result = JSON.parse(out.trim().split('\n').slice(-1)[0]) as CgroupProbe;
   } catch (e) {
     result = { controllers: {}, reasons: [`cgroup probe failed: ${(e as Error).message.split('\n')[0]}`] };
@@ -206,7 +235,10 @@ export function probeCgroups(python: string, parent = sandboxSettings().cgroupPa
 
 /** Limits asked for in the environment (not defaults): `strict` refuses to run where they cannot hold. */
 function explicitCgroupLimits(env = process.env): ('memory' | 'pids')[] {
-  return [env.SPEEDRUNNER_SANDBOX_MEMORY_MAX_MB ? 'memory' : undefined, env.SPEEDRUNNER_SANDBOX_PIDS_MAX ? 'pids' : undefined].filter((c): c is 'memory' | 'pids' => Boolean(c));
+  return [
+    env.SPEEDRUNNER_SANDBOX_MEMORY_MAX_MB ? 'memory' : undefined,
+    env.SPEEDRUNNER_SANDBOX_PIDS_MAX ? 'pids' : undefined,
+  ].filter((c): c is 'memory' | 'pids' => Boolean(c));
 }
 
 /** What this host gives an execution, in one line: for the worker's log and `worker gpu --check`. */
@@ -217,23 +249,41 @@ export function describeSandbox(python: string, s: SandboxSettings = sandboxSett
     const probe = probeIsolation(python, s.network);
     if (probe.wrap) {
       const ns = probe.wrap.filter((f) => /^--(mount|pid|net|ipc|uts|cgroup|user)$/.test(f)).map((f) => f.slice(2));
-      parts.push(`isolated (namespaces: ${ns.join(', ')}; allow-list root: workspace rw, data and Python ro, private /tmp and /dev/shm)`, s.network ? 'network allowed' : 'no network');
+      parts.push(
+        `isolated (namespaces: ${ns.join(', ')}; allow-list root: workspace rw, data and Python ro, private /tmp and /dev/shm)`,
+        s.network ? 'network allowed' : 'no network',
+      );
     } else parts.push(`UNAVAILABLE, executions are NOT isolated (${probe.reason})`);
   }
   const cg = probeCgroups(python, s.cgroupParent);
   const { memory_max_mb, pids_max, disk_mb } = s.limits;
   const why = cg.reasons.length ? ` (${cg.reasons.join('; ')})` : '';
-  if (memory_max_mb) parts.push(cg.controllers.memory ? `memory ≤ ${memory_max_mb} MiB (cgroup ${cg.controllers.memory})` : `memory limit NOT enforced here${why}`);
-  if (pids_max) parts.push(cg.controllers.pids ? `processes ≤ ${pids_max} (cgroup ${cg.controllers.pids})` : `processes ≤ ${pids_max} per uid, host-wide (RLIMIT_NPROC: no pids cgroup${why})`);
+  if (memory_max_mb)
+    parts.push(
+      cg.controllers.memory
+        ? `memory ≤ ${memory_max_mb} MiB (cgroup ${cg.controllers.memory})`
+        : `memory limit NOT enforced here${why}`,
+    );
+  if (pids_max)
+    parts.push(
+      cg.controllers.pids
+        ? `processes ≤ ${pids_max} (cgroup ${cg.controllers.pids})`
+        : `processes ≤ ${pids_max} per uid, host-wide (RLIMIT_NPROC: no pids cgroup${why})`,
+    );
   if (disk_mb) parts.push(`workspace ≤ ${disk_mb} MiB (watched; /tmp tmpfs of that size)`);
   return `sandbox: ${parts.join('; ')}`;
 }
 
 function loudWarning(reason: string) {
   const bar = '!'.repeat(78);
-  return [bar, `!! SANDBOX UNAVAILABLE: agent-written code runs WITHOUT isolation on this host.`, `!! ${reason}`,
+  return [
+    bar,
+    `!! SANDBOX UNAVAILABLE: agent-written code runs WITHOUT isolation on this host.`,
+    `!! ${reason}`,
     `!! It can read files the worker can, write outside its workspace and reach the network.`,
-    `!! Fix it (see docs/sandbox.md) or start the worker with --sandbox strict to refuse to run.`, bar].join('\n');
+    `!! Fix it (see docs/sandbox.md) or start the worker with --sandbox strict to refuse to run.`,
+    bar,
+  ].join('\n');
 }
 
 /**
@@ -244,10 +294,14 @@ export function configureSandbox(next: Partial<SandboxSettings>, python: string)
   const settings = { ...sandboxSettings(), ...next };
   if (settings.mode !== 'off') {
     const probe = probeIsolation(python, settings.network);
-    if (!probe.wrap && settings.mode === 'strict') throw new Error(`--sandbox strict: isolation is unavailable here (${probe.reason}). See docs/sandbox.md.`);
+    if (!probe.wrap && settings.mode === 'strict')
+      throw new Error(`--sandbox strict: isolation is unavailable here (${probe.reason}). See docs/sandbox.md.`);
     const cg = probeCgroups(python, settings.cgroupParent);
     const unenforced = explicitCgroupLimits().filter((c) => !cg.controllers[c]);
-    if (unenforced.length && settings.mode === 'strict') throw new Error(`--sandbox strict: the ${unenforced.join(' and ')} limit asked for cannot be set here (${cg.reasons.join('; ') || 'no cgroup'}). See docs/sandbox.md.`);
+    if (unenforced.length && settings.mode === 'strict')
+      throw new Error(
+        `--sandbox strict: the ${unenforced.join(' and ')} limit asked for cannot be set here (${cg.reasons.join('; ') || 'no cgroup'}). See docs/sandbox.md.`,
+      );
     if (!probe.wrap) warnOnce(probe.reason ?? 'unknown');
     else console.log(describeSandbox(python, settings));
   } else console.warn(describeSandbox(python, settings));
@@ -262,11 +316,27 @@ function warnOnce(reason: string) {
 
 /** How to run one execution whose only writable place is `writable`. */
 export function sandboxPlan(python: string, writable: string[], s: SandboxSettings = sandboxSettings()): SandboxPlan {
-  const spec: SandboxSpec = { writable, readable: s.readable ?? [], readable_env: READABLE_ENV, network: s.network, limits: s.limits, ...(s.cgroupParent ? { cgroup_parent: s.cgroupParent } : {}) };
-  if (s.mode === 'off') return { spec, isolated: false, header: '[speedrunner] sandbox off (--sandbox off): this execution is not isolated' };
+  const spec: SandboxSpec = {
+    writable,
+    readable: s.readable ?? [],
+    readable_env: READABLE_ENV,
+    network: s.network,
+    limits: s.limits,
+    ...(s.cgroupParent ? { cgroup_parent: s.cgroupParent } : {}),
+  };
+  if (s.mode === 'off')
+    return {
+      spec,
+      isolated: false,
+      header: '[speedrunner] sandbox off (--sandbox off): this execution is not isolated',
+    };
   const probe = probeIsolation(python, s.network);
   if (probe.wrap) return { spec: { ...spec, wrap: probe.wrap }, isolated: true };
   if (s.mode === 'strict') throw new Error(`--sandbox strict: isolation is unavailable here (${probe.reason})`);
   warnOnce(probe.reason ?? 'unknown');
-  return { spec, isolated: false, header: `[speedrunner] WARNING: SANDBOX UNAVAILABLE, this execution is NOT isolated: ${probe.reason}` };
+  return {
+    spec,
+    isolated: false,
+    header: `[speedrunner] WARNING: SANDBOX UNAVAILABLE, this execution is NOT isolated: ${probe.reason}`,
+  };
 }

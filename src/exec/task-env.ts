@@ -10,7 +10,8 @@ export function taskPython(task: Pick<TaskConfig, 'id' | 'environment'>): string
   if (!task.environment) return defaultPython();
   const env = task.environment;
   const python = existsSync(env) && statSync(env).isFile() ? env : join(env, 'bin', 'python');
-  if (!existsSync(python)) throw new Error(`task '${task.id}' names environment ${env}, which has no python on this host`);
+  if (!existsSync(python))
+    throw new Error(`task '${task.id}' names environment ${env}, which has no python on this host`);
   return python;
 }
 
@@ -47,11 +48,20 @@ const PROBE = (torch: boolean) =>
   ].join('\n');
 
 /** Runs the interpreter once: its version and, with `torch`, whether `import torch` works (and which torch). */
-export async function probeEnvironment(python: string, opts: { torch?: boolean; timeoutMs?: number } = {}): Promise<EnvironmentProbe> {
+export async function probeEnvironment(
+  python: string,
+  opts: { torch?: boolean; timeoutMs?: number } = {},
+): Promise<EnvironmentProbe> {
   const timeoutMs = opts.timeoutMs ?? 120_000;
-  const res = await execa(python, ['-c', PROBE(opts.torch ?? true)], { reject: false, timeout: timeoutMs, env: { PYTHONDONTWRITEBYTECODE: '1' } });
+  const res = await execa(python, ['-c', PROBE(opts.torch ?? true)], {
+    reject: false,
+    timeout: timeoutMs,
+    env: { PYTHONDONTWRITEBYTECODE: '1' },
+  });
   if (res.exitCode !== 0) {
-    const why = res.timedOut ? `timed out after ${timeoutMs / 1000} s` : lastLine(String(res.stderr ?? '') || (res.shortMessage ?? `exit code ${res.exitCode}`));
+    const why = res.timedOut
+      ? `timed out after ${timeoutMs / 1000} s`
+      : lastLine(String(res.stderr ?? '') || (res.shortMessage ?? `exit code ${res.exitCode}`));
     return { python, error: `${python} does not run: ${why}` };
   }
   try {
@@ -80,7 +90,8 @@ export interface TaskReadiness {
 }
 
 /** Tasks launched with torchrun or given GPUs need torch; a plain Python task does not. */
-export const needsTorch = (task: Pick<TaskConfig, 'launcher' | 'gpus_per_execution'>) => task.launcher === 'torchrun' || task.gpus_per_execution > 0;
+export const needsTorch = (task: Pick<TaskConfig, 'launcher' | 'gpus_per_execution'>) =>
+  task.launcher === 'torchrun' || task.gpus_per_execution > 0;
 
 /**
  * Checks tasks against this host: the environment resolves to a python that runs, torch imports where
@@ -103,11 +114,24 @@ export class TaskEnvironments {
     return probing;
   }
 
-  async check(task: Pick<TaskConfig, 'id' | 'environment' | 'launcher' | 'gpus_per_execution'>): Promise<TaskReadiness> {
-    const base = { task: task.id, torchNeeded: needsTorch(task), gpusNeeded: task.gpus_per_execution, gpusHere: this.devices.length };
+  async check(
+    task: Pick<TaskConfig, 'id' | 'environment' | 'launcher' | 'gpus_per_execution'>,
+  ): Promise<TaskReadiness> {
+    const base = {
+      task: task.id,
+      torchNeeded: needsTorch(task),
+      gpusNeeded: task.gpus_per_execution,
+      gpusHere: this.devices.length,
+    };
     if (task.gpus_per_execution > this.devices.length) {
-      const here = this.devices.length ? `${this.devices.length} (${this.devices.join(',')})` : 'none (started with --gpus none)';
-      return { ...base, ok: false, reason: `needs ${task.gpus_per_execution} GPU(s) per execution; this worker has ${here}` };
+      const here = this.devices.length
+        ? `${this.devices.length} (${this.devices.join(',')})`
+        : 'none (started with --gpus none)';
+      return {
+        ...base,
+        ok: false,
+        reason: `needs ${task.gpus_per_execution} GPU(s) per execution; this worker has ${here}`,
+      };
     }
     let python: string;
     try {
@@ -118,7 +142,13 @@ export class TaskEnvironments {
     const probe = await this.probe(python, base.torchNeeded);
     const found = { python, pythonVersion: probe.pythonVersion, torch: probe.torch };
     if (!probe.pythonVersion) return { ...base, ...found, ok: false, reason: probe.error };
-    if (base.torchNeeded && !probe.torch) return { ...base, ...found, ok: false, reason: `${probe.error} (the task needs torch: it uses ${task.launcher === 'torchrun' ? 'torchrun' : 'GPUs'})` };
+    if (base.torchNeeded && !probe.torch)
+      return {
+        ...base,
+        ...found,
+        ok: false,
+        reason: `${probe.error} (the task needs torch: it uses ${task.launcher === 'torchrun' ? 'torchrun' : 'GPUs'})`,
+      };
     const note =
       task.gpus_per_execution > 0 && probe.torch && (probe.cudaDevices ?? 0) < this.devices.length
         ? `torch sees ${probe.cudaDevices ?? 0} CUDA device(s), fewer than the ${this.devices.length} this worker was given`
@@ -142,7 +172,14 @@ export async function checkAllTasks(envs: TaskEnvironments): Promise<TaskReadine
       try {
         return await envs.check(loadTask(entry.id));
       } catch (err) {
-        return { task: entry.id, ok: false, torchNeeded: false, gpusNeeded: 0, gpusHere: envs.devices.length, reason: `task file ${entry.file} does not load: ${(err as Error).message.split('\n')[0]}` };
+        return {
+          task: entry.id,
+          ok: false,
+          torchNeeded: false,
+          gpusNeeded: 0,
+          gpusHere: envs.devices.length,
+          reason: `task file ${entry.file} does not load: ${(err as Error).message.split('\n')[0]}`,
+        };
       }
     }),
   );

@@ -39,7 +39,11 @@ export function extractByPatterns(
   log: LogText,
   best: BestRule,
 ): Record<string, number> {
-  const rules = Object.entries(patterns).map(([name, pattern]) => ({ name, re: new RegExp(pattern), keepBest: best.metric === name }));
+  const rules = Object.entries(patterns).map(([name, pattern]) => ({
+    name,
+    re: new RegExp(pattern),
+    keepBest: best.metric === name,
+  }));
   const better = (a: number, b: number) => (best.lowerIsBetter ? a < b : a > b);
   const picked = new Map<string, number>();
   for (const line of linesOf(log)) {
@@ -80,20 +84,33 @@ export function judgeExecution(
   // The guard's limit line is believed only for an execution that did end badly (a script can print one).
   if (execution.limit && execution.outcome !== 'ok' && execution.outcome !== 'output_limit') {
     const timedOut = execution.outcome === 'timeout';
-    return { status: timedOut ? 'timeout' : 'crashed', valid: false, reason: `sandbox limit (${execution.limit})${timedOut ? `, then killed after the task's ${task.timeout_s}s timeout` : ''}` };
+    return {
+      status: timedOut ? 'timeout' : 'crashed',
+      valid: false,
+      reason: `sandbox limit (${execution.limit})${timedOut ? `, then killed after the task's ${task.timeout_s}s timeout` : ''}`,
+    };
   }
-  if (execution.outcome === 'timeout') return { status: 'timeout', valid: false, reason: `killed after the task's ${task.timeout_s}s timeout` };
-  if (execution.outcome === 'output_limit') return { status: 'crashed', valid: false, reason: `output limit (${formatMib(task.max_output_mb * MIB)} MiB)` };
+  if (execution.outcome === 'timeout')
+    return { status: 'timeout', valid: false, reason: `killed after the task's ${task.timeout_s}s timeout` };
+  if (execution.outcome === 'output_limit')
+    return { status: 'crashed', valid: false, reason: `output limit (${formatMib(task.max_output_mb * MIB)} MiB)` };
   if (execution.outcome !== 'ok') {
-    return { status: 'crashed', valid: false, reason: `exited with code ${execution.exitCode ?? 'none'}${lastLine ? `: ${lastLine}` : ''}` };
+    return {
+      status: 'crashed',
+      valid: false,
+      reason: `exited with code ${execution.exitCode ?? 'none'}${lastLine ? `: ${lastLine}` : ''}`,
+    };
   }
   const value = metrics[task.selection_metric];
-  if (value === undefined) return { status: 'buggy', valid: false, reason: `the log has no ${task.selection_metric} metric` };
+  if (value === undefined)
+    return { status: 'buggy', valid: false, reason: `the log has no ${task.selection_metric} metric` };
   if (!Number.isFinite(value)) return { status: 'buggy', valid: false, reason: `${task.selection_metric} is ${value}` };
   const broken = (name: string, bound: string): Verdict => ({
     status: 'buggy',
     valid: false,
-    reason: hidden.includes(name) ? 'a private metric breaks its bound' : `${name}=${metrics[name] ?? 'missing'} breaks the bound ${name} ${bound}`,
+    reason: hidden.includes(name)
+      ? 'a private metric breaks its bound'
+      : `${name}=${metrics[name] ?? 'missing'} breaks the bound ${name} ${bound}`,
   });
   for (const [name, max] of Object.entries(task.metrics_at_most)) {
     if (!(metrics[name] <= max)) return broken(name, `<= ${max}`);

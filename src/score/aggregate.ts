@@ -81,7 +81,10 @@ const byText = (a: string, b: string) => a.localeCompare(b, 'en', { numeric: tru
  */
 export function topValues(fsrs: readonly number[], topK = 3, range: [number, number] = [0, 3]): number[] {
   if (fsrs.length === 0) return new Array(topK).fill(0);
-  const kept = fsrs.map((f) => (f >= range[0] && f <= range[1] ? f : 0)).sort((a, b) => b - a).slice(0, topK);
+  const kept = fsrs
+    .map((f) => (f >= range[0] && f <= range[1] ? f : 0))
+    .sort((a, b) => b - a)
+    .slice(0, topK);
   while (kept.length < topK) kept.push(kept[kept.length - 1]);
   return kept;
 }

@@ -28,7 +28,10 @@ async function inPool<T, R>(items: readonly T[], limit: number, fn: (item: T) =>
  * run no store holds. Configs are read once per hash (sweep cells of one setting share none, but
  * retries and forks do).
  */
-export async function loadStoredRuns(targets: readonly { runId: string; stores: string[] }[], concurrency = 32): Promise<(StoredRun | undefined)[]> {
+export async function loadStoredRuns(
+  targets: readonly { runId: string; stores: string[] }[],
+  concurrency = 32,
+): Promise<(StoredRun | undefined)[]> {
   const stores = new Map<string, ArtifactStore>();
   const storeAt = (root: string) => stores.get(root) ?? stores.set(root, new ArtifactStore(root)).get(root)!;
   const configs = new Map<string, Promise<RunConfig | undefined>>();
@@ -39,7 +42,11 @@ export async function loadStoredRuns(targets: readonly { runId: string; stores: 
       if (!view) continue;
       if (!view.configRef) return { view };
       const key = `${root}\n${view.configRef}`;
-      if (!configs.has(key)) configs.set(key, store.getJson<RunConfig>(view.configRef).catch(() => undefined));
+      if (!configs.has(key))
+        configs.set(
+          key,
+          store.getJson<RunConfig>(view.configRef).catch(() => undefined),
+        );
       const config = await configs.get(key);
       return config ? { view, config } : { view };
     }

@@ -103,10 +103,18 @@ export function scoreRun(f: RunFacts, rule: ScoreRule): RunScore {
     best_node: null,
     valid_versions: 0,
     flags: view.nodes.filter((n) => n.stage !== 'root' && n.flags?.length).map((n) => `v_${n.id}: ${n.flags![0]}`),
-    violations: view.nodes.filter((n) => n.violations?.length).map((n) => `v_${n.id}: ${n.violations!.map((v) => `${v.rule}: ${v.detail}`).join('; ')}`),
+    violations: view.nodes
+      .filter((n) => n.violations?.length)
+      .map((n) => `v_${n.id}: ${n.violations!.map((v) => `${v.rule}: ${v.detail}`).join('; ')}`),
   };
   const records = cfg.task?.records;
-  if (!records) return { ...base, error: cfg.task ? `task ${cfg.taskId} has no human records` : `task ${cfg.taskId} is not available here and the run stored no config` };
+  if (!records)
+    return {
+      ...base,
+      error: cfg.task
+        ? `task ${cfg.taskId} has no human records`
+        : `task ${cfg.taskId} is not available here and the run stored no config`,
+    };
   const r = rule.offline ? treeFsr(view.nodes, records, rule, versionsWithMetrics) : treeFsr(view.nodes, records, rule);
   return {
     ...base,
@@ -131,15 +139,18 @@ export const scoreRow = (s: RunScore): ScoreRow => ({
 });
 
 /** A task's family: its id up to the last `/` (`nanogpt_speedrun/speedrun_record_3` → `nanogpt_speedrun`). */
-export const taskFamily = (taskId: string) => (taskId.includes('/') ? taskId.slice(0, taskId.lastIndexOf('/')) : taskId);
+export const taskFamily = (taskId: string) =>
+  taskId.includes('/') ? taskId.slice(0, taskId.lastIndexOf('/')) : taskId;
 
 /** At most a few of many, for messages. */
-const some = (items: string[], n = 5) => (items.length > n ? `${items.slice(0, n).join(', ')} and ${items.length - n} more` : items.join(', '));
+const some = (items: string[], n = 5) =>
+  items.length > n ? `${items.slice(0, n).join(', ')} and ${items.length - n} more` : items.join(', ');
 
 /** Bad input the whole call is refused for (ConfigError, exit 2): runs without records, tasks of different families. */
 export function checkScorable(scores: RunScore[]) {
   const unscorable = scores.filter((s) => s.error);
-  if (unscorable.length) throw new ConfigError(`cannot score ${some(unscorable.map((s) => `${s.runId} (${s.error})`))}`);
+  if (unscorable.length)
+    throw new ConfigError(`cannot score ${some(unscorable.map((s) => `${s.runId} (${s.error})`))}`);
   const families = new Map<string, string[]>();
   for (const s of scores) {
     const f = taskFamily(s.task ?? '');
@@ -147,7 +158,9 @@ export function checkScorable(scores: RunScore[]) {
     ids.push(s.runId);
   }
   if (families.size > 1) {
-    const list = [...families].map(([f, ids]) => `${f} (${ids.length} run${ids.length > 1 ? 's' : ''}, e.g. ${ids[0]})`).join(', ');
+    const list = [...families]
+      .map(([f, ids]) => `${f} (${ids.length} run${ids.length > 1 ? 's' : ''}, e.g. ${ids[0]})`)
+      .join(', ');
     throw new ConfigError(`runs of different tasks cannot be scored together: ${list}; score each family on its own`);
   }
 }

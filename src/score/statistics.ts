@@ -187,12 +187,18 @@ class RankedMatrix {
  * estimates, and percentile intervals from a stratified bootstrap (each column resamples its own
  * rows; `task_bootstrap=False`). Seeded: the same matrix and seed give the same intervals.
  */
-export function stratifiedBootstrap(columns: ScoreColumns, opts: BootstrapOptions = {}): Record<keyof Aggregates, Estimate> {
+export function stratifiedBootstrap(
+  columns: ScoreColumns,
+  opts: BootstrapOptions = {},
+): Record<keyof Aggregates, Estimate> {
   const m = new RankedMatrix(columns);
   const point = m.point();
   const resamples = opts.resamples ?? 50_000;
   if (m.rows === 0 || resamples <= 0) {
-    return Object.fromEntries(AGGREGATE_NAMES.map((k) => [k, { value: point[k], lo: NaN, hi: NaN }])) as Record<keyof Aggregates, Estimate>;
+    return Object.fromEntries(AGGREGATE_NAMES.map((k) => [k, { value: point[k], lo: NaN, hi: NaN }])) as Record<
+      keyof Aggregates,
+      Estimate
+    >;
   }
   const rand = randomStream(opts.seed ?? 0);
   const draws = new Float64Array(resamples * 4);
@@ -230,7 +236,9 @@ function select(a: Float64Array, k: number) {
   while (right > left) {
     const mid = (left + right) >>> 1;
     // median of three as the pivot
-    const x = a[left], y = a[mid], z = a[right];
+    const x = a[left],
+      y = a[mid],
+      z = a[right];
     const pivot = x < y ? (y < z ? y : x < z ? z : x) : x < z ? x : y < z ? z : y;
     let i = left;
     let j = right;

@@ -21,7 +21,9 @@ export const REDACT_LIST_VAR = 'SPEEDRUNNER_REDACT';
 export function secretValues(env: NodeJS.ProcessEnv = process.env): string[] {
   const listed = new Set((env[REDACT_LIST_VAR] ?? '').split(/[\s,]+/).filter(Boolean));
   const values = Object.entries(env)
-    .filter(([name, value]) => (SECRET_NAME.test(name) || listed.has(name)) && value && value.length >= MIN_SECRET_LENGTH)
+    .filter(
+      ([name, value]) => (SECRET_NAME.test(name) || listed.has(name)) && value && value.length >= MIN_SECRET_LENGTH,
+    )
     .map(([, value]) => value!);
   return [...new Set(values)].sort((a, b) => b.length - a.length);
 }
@@ -38,7 +40,9 @@ export function redactDeep<T>(value: T, secrets: string[]): T {
   if (typeof value === 'string') return redactText(value, secrets) as T;
   if (Array.isArray(value)) return value.map((v) => redactDeep(v, secrets)) as T;
   if (value && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [redactText(k, secrets), redactDeep(v, secrets)])) as T;
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]) => [redactText(k, secrets), redactDeep(v, secrets)]),
+    ) as T;
   }
   return value;
 }

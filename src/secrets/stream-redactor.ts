@@ -14,7 +14,10 @@ export class StreamRedactor {
 
   constructor(secrets: string[]) {
     // Longest first: where two secrets start at the same byte, the longer is cut whole.
-    this.secrets = [...new Set(secrets)].filter(Boolean).map((s) => Buffer.from(s)).sort((a, b) => b.length - a.length);
+    this.secrets = [...new Set(secrets)]
+      .filter(Boolean)
+      .map((s) => Buffer.from(s))
+      .sort((a, b) => b.length - a.length);
   }
 
   /** The redacted bytes that can be passed on now. */

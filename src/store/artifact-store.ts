@@ -128,7 +128,8 @@ export class ArtifactStore {
   }
 
   private refKey(name: string) {
-    if (!REF_RE.test(name) || name.split('/').some((p) => p === '..' || p === '.' || p === '')) throw new Error(`bad ref name ${name}`);
+    if (!REF_RE.test(name) || name.split('/').some((p) => p === '..' || p === '.' || p === ''))
+      throw new Error(`bad ref name ${name}`);
     return `refs/${name}`;
   }
 

@@ -16,15 +16,23 @@ export function parseStoreLocation(location: string): StoreLocation {
     const slash = rest.indexOf('/');
     const bucket = slash < 0 ? rest : rest.slice(0, slash);
     if (bucket.includes('@') || bucket.includes(':')) {
-      throw new Error(`store ${redact(location)}: credentials do not belong in the store URL; set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the workers' environment`);
+      throw new Error(
+        `store ${redact(location)}: credentials do not belong in the store URL; set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the workers' environment`,
+      );
     }
-    if (!S3_BUCKET_RE.test(bucket)) throw new Error(`store ${location}: '${bucket}' is not a valid S3 bucket name (3-63 lower-case letters, digits, '.' and '-')`);
+    if (!S3_BUCKET_RE.test(bucket))
+      throw new Error(
+        `store ${location}: '${bucket}' is not a valid S3 bucket name (3-63 lower-case letters, digits, '.' and '-')`,
+      );
     const prefix = (slash < 0 ? '' : rest.slice(slash + 1)).replace(/^\/+|\/+$/g, '');
-    if (prefix.split('/').some((p) => p === '..' || p === '.')) throw new Error(`store ${location}: the prefix may not contain '.' or '..' segments`);
+    if (prefix.split('/').some((p) => p === '..' || p === '.'))
+      throw new Error(`store ${location}: the prefix may not contain '.' or '..' segments`);
     return { kind: 's3', bucket, prefix };
   }
   if (/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(location)) {
-    throw new Error(`store ${redact(location)}: unsupported scheme; use a path, file://<path> or s3://<bucket>/<prefix>`);
+    throw new Error(
+      `store ${redact(location)}: unsupported scheme; use a path, file://<path> or s3://<bucket>/<prefix>`,
+    );
   }
   return { kind: 'file', root: location };
 }
@@ -37,7 +45,8 @@ export function resolveStoreSetting(value: string, home: string): string {
   return isAbsolute(loc.root) ? loc.root : resolve(home, loc.root);
 }
 
-export const storeUrl = (loc: StoreLocation) => (loc.kind === 'file' ? loc.root : `s3://${loc.bucket}${loc.prefix ? `/${loc.prefix}` : ''}`);
+export const storeUrl = (loc: StoreLocation) =>
+  loc.kind === 'file' ? loc.root : `s3://${loc.bucket}${loc.prefix ? `/${loc.prefix}` : ''}`;
 
 /** Drops a `user:password@` part from a URL before it is shown anywhere. */
 const redact = (url: string) => url.replace(/\/\/[^/@]*@/, '//***@');

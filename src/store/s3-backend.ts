@@ -37,7 +37,14 @@ export class S3Backend implements StoreBackend {
 
   async write(key: string, data: Uint8Array) {
     try {
-      await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: this.objectKey(key), Body: data, ContentLength: data.byteLength }));
+      await this.client.send(
+        new PutObjectCommand({
+          Bucket: this.bucket,
+          Key: this.objectKey(key),
+          Body: data,
+          ContentLength: data.byteLength,
+        }),
+      );
     } catch (err) {
       throw this.explain('write', key, err);
     }
@@ -57,10 +64,16 @@ export class S3Backend implements StoreBackend {
   private explain(op: string, key: string, err: unknown): Error {
     const e = err as { name?: string; message?: string };
     let hint = '';
-    if (e.name === 'NoSuchBucket') hint = ` (bucket '${this.bucket}' does not exist${endpoint() ? ` at ${endpoint()}` : ''})`;
-    else if (e.name === 'CredentialsProviderError') hint = ' (set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or an AWS profile or role, in this worker\'s environment)';
-    else if (e.name === 'AccessDenied' || e.name === 'InvalidAccessKeyId' || e.name === 'SignatureDoesNotMatch') hint = ' (check the AWS credentials in this worker\'s environment)';
-    return new Error(`artifact store ${this.location}: could not ${op} ${key}: ${e.name ?? 'Error'}: ${e.message ?? String(err)}${hint}`);
+    if (e.name === 'NoSuchBucket')
+      hint = ` (bucket '${this.bucket}' does not exist${endpoint() ? ` at ${endpoint()}` : ''})`;
+    else if (e.name === 'CredentialsProviderError')
+      hint =
+        " (set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or an AWS profile or role, in this worker's environment)";
+    else if (e.name === 'AccessDenied' || e.name === 'InvalidAccessKeyId' || e.name === 'SignatureDoesNotMatch')
+      hint = " (check the AWS credentials in this worker's environment)";
+    return new Error(
+      `artifact store ${this.location}: could not ${op} ${key}: ${e.name ?? 'Error'}: ${e.message ?? String(err)}${hint}`,
+    );
   }
 }
 
@@ -83,5 +96,9 @@ function s3Client(): S3Client {
 
 function isNotFound(err: unknown) {
   const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
-  return e.name === 'NoSuchKey' || e.name === 'NotFound' || (e.$metadata?.httpStatusCode === 404 && e.name !== 'NoSuchBucket');
+  return (
+    e.name === 'NoSuchKey' ||
+    e.name === 'NotFound' ||
+    (e.$metadata?.httpStatusCode === 404 && e.name !== 'NoSuchBucket')
+  );
 }

@@ -15,8 +15,13 @@ const axis = z.union([scalar, z.array(scalar).min(1)]);
 export const sweepSpecSchema = z
   .object({
     /** The sweep's id; by default `sweep-<file name>-<hash of the file's content>`. */
-    id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'letters, digits, _ . - (no /)').optional(),
-    matrix: z.object(Object.fromEntries(AXES.map((a) => [a, axis.optional()])) as Record<Axis, z.ZodOptional<typeof axis>>).strict(),
+    id: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'letters, digits, _ . - (no /)')
+      .optional(),
+    matrix: z
+      .object(Object.fromEntries(AXES.map((a) => [a, axis.optional()])) as Record<Axis, z.ZodOptional<typeof axis>>)
+      .strict(),
     /** Applied to every cell, before the matrix's values: `key=value` strings or a (nested) mapping. */
     overrides: z.union([z.array(z.string()), z.record(z.string(), z.unknown())]).default([]),
     /** Child runs at once. */
@@ -37,13 +42,17 @@ export function parseSweepSpec(value: unknown, what = 'sweep file'): SweepSpec {
   const r = sweepSpecSchema.safeParse(value);
   if (r.success) return r.data;
   const lines = r.error.issues.map((i) => `${i.path.join('.') || '(top level)'}: ${i.message}`);
-  throw new ConfigError(`invalid ${what}:\n  - ${lines.join('\n  - ')}\n  (keys: id, matrix {${AXES.join(', ')}}, overrides, concurrency, continue_as_new_every)`);
+  throw new ConfigError(
+    `invalid ${what}:\n  - ${lines.join('\n  - ')}\n  (keys: id, matrix {${AXES.join(', ')}}, overrides, concurrency, continue_as_new_every)`,
+  );
 }
 
 export function loadSweepFile(file: string): { spec: SweepSpec; id: string } {
   const raw = readYamlFile(file);
   const spec = parseSweepSpec(raw, `sweep file ${file}`);
-  const stem = basename(file).replace(/\.ya?ml$/, '').replace(/[^A-Za-z0-9_.-]+/g, '-');
+  const stem = basename(file)
+    .replace(/\.ya?ml$/, '')
+    .replace(/[^A-Za-z0-9_.-]+/g, '-');
   return { spec, id: spec.id ?? `sweep-${stem}-${sha256(canonicalJson(raw)).slice(0, 8)}` };
 }
 
@@ -52,7 +61,8 @@ export function overrideStrings(o: SweepSpec['overrides']): string[] {
   if (Array.isArray(o)) return o;
   const out: string[] = [];
   const walk = (prefix: string, v: unknown) => {
-    if (v && typeof v === 'object' && !Array.isArray(v)) for (const [k, x] of Object.entries(v)) walk(prefix ? `${prefix}.${k}` : k, x);
+    if (v && typeof v === 'object' && !Array.isArray(v))
+      for (const [k, x] of Object.entries(v)) walk(prefix ? `${prefix}.${k}` : k, x);
     else out.push(`${prefix}=${typeof v === 'string' ? v : JSON.stringify(v)}`);
   };
   walk('', o);
@@ -70,12 +80,20 @@ export function expandMatrix(spec: SweepSpec): MatrixCell[] {
     cells = cells.flatMap((c) => values.map((v) => ({ ...c, [a]: v })));
   }
   // Matrix values come last, so they win over a shared override of the same key.
-  return cells.map((values) => ({ values, overrides: [...shared, ...AXES.filter((a) => a in values).map((a) => `${a}=${values[a]}`)] }));
+  return cells.map((values) => ({
+    values,
+    overrides: [...shared, ...AXES.filter((a) => a in values).map((a) => `${a}=${values[a]}`)],
+  }));
 }
 
 /** A cell's name, from its resolved settings: `<task>.<model>.<runner>.h<hint>.s<seed>`, safe in ids and paths. */
-export function cellName(c: { task: string; model: string; science_runner: string; hint_level: string; seed: number }): string {
+export function cellName(c: {
+  task: string;
+  model: string;
+  science_runner: string;
+  hint_level: string;
+  seed: number;
+}): string {
   const safe = (s: string) => s.replace(/\+/g, '_').replace(/[^A-Za-z0-9_-]+/g, '-');
   return `${safe(c.task)}.${safe(c.model)}.${safe(c.science_runner)}.h${safe(c.hint_level)}.s${c.seed}`;
 }
-

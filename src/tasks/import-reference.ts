@@ -98,7 +98,9 @@ async function readYaml(file: string): Promise<Obj> {
   try {
     value = YAML.parse(await readFile(file, 'utf8'));
   } catch (err) {
-    throw new Error(`${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'missing' : `malformed YAML: ${(err as Error).message.split('\n')[0]}`}`);
+    throw new Error(
+      `${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'missing' : `malformed YAML: ${(err as Error).message.split('\n')[0]}`}`,
+    );
   }
   if (value === null || value === undefined) return {};
   if (!isObj(value)) throw new Error(`${file}: expected a YAML mapping`);
@@ -110,7 +112,12 @@ async function readYaml(file: string): Promise<Obj> {
  * top). Entries are looked up relative to `config/task`, then the file's directory, then
  * `config/`; `_self_`, `override …` and unknown forms are skipped; what is not found is a warning.
  */
-async function loadHydraConfig(file: string, configRoot: string, warnings: string[], seen = new Set<string>()): Promise<Obj> {
+async function loadHydraConfig(
+  file: string,
+  configRoot: string,
+  warnings: string[],
+  seen = new Set<string>(),
+): Promise<Obj> {
   if (seen.has(file)) throw new Error(`${file}: defaults form a cycle`);
   seen.add(file);
   const { defaults, ...own } = await readYaml(file);
@@ -183,7 +190,10 @@ function stringField(cfg: Obj, key: string, file: string, warnings: string[]): s
   }
   // The reference writes line breaks as a literal `\n` inside folded (`>-`) scalars, which YAML keeps
   // as two characters; the model should see the lines the authors meant.
-  return text.replace(/[ \t]*\\n[ \t]*\n?/g, '\n').replace(/\n{3,}/g, '\n\n').trim();
+  return text
+    .replace(/[ \t]*\\n[ \t]*\n?/g, '\n')
+    .replace(/\n{3,}/g, '\n\n')
+    .trim();
 }
 
 /** A mapping of numbers (metric bounds), interpolations filled; what is not a number is a warning. */
@@ -210,7 +220,8 @@ function metricTypes(cfg: Obj, key: string, file: string, warnings: string[]): R
   if (!isObj(value)) return out;
   for (const [metric, type] of Object.entries(value)) {
     if (type === 'int' || type === 'float') out[METRIC_RENAMES[metric] ?? metric] = type;
-    else warnings.push(`${file}: ${name}.${metric} has type ${JSON.stringify(type)}; only int and float metrics are read`);
+    else
+      warnings.push(`${file}: ${name}.${metric} has type ${JSON.stringify(type)}; only int and float metrics are read`);
   }
   return out;
 }
@@ -250,7 +261,8 @@ async function readTrainTime(file: string): Promise<number> {
   const raw = metrics.train_time;
   const ms = typeof raw === 'number' ? raw : typeof raw === 'string' ? Number(raw.replace(/ms$/, '')) : NaN;
   if (raw === undefined) throw new Error(`${file}: has no metrics.train_time`);
-  if (!Number.isFinite(ms) || ms <= 0) throw new Error(`${file}: metrics.train_time ${JSON.stringify(raw)} is not a positive number of ms`);
+  if (!Number.isFinite(ms) || ms <= 0)
+    throw new Error(`${file}: metrics.train_time ${JSON.stringify(raw)} is not a positive number of ms`);
   return ms;
 }
 
@@ -294,7 +306,9 @@ function pickHints(names: string[], hintDir: string, record: number, warnings: s
       warnings.push(`${hintDir}: several level ${level} hints (${candidates.join(', ')}); using ${file}`);
     }
     if (!file) {
-      warnings.push(`record ${record}: no level ${level} (${what}) hint: missing ${join(hintDir, `level_${level}_${what}.txt`)}`);
+      warnings.push(
+        `record ${record}: no level ${level} (${what}) hint: missing ${join(hintDir, `level_${level}_${what}.txt`)}`,
+      );
       continue;
     }
     picks.push({ key, file });
@@ -316,18 +330,31 @@ interface Plan {
   warnings: string[];
 }
 
-async function planTask(refRoot: string, record: number, taskFile: string, rootCfg: Obj, opts: ImportOptions): Promise<Plan> {
+async function planTask(
+  refRoot: string,
+  record: number,
+  taskFile: string,
+  rootCfg: Obj,
+  opts: ImportOptions,
+): Promise<Plan> {
   const warnings: string[] = [];
   const id = `${GROUP}/speedrun_record_${record}`;
   const cfg = deepMerge(rootCfg, await loadHydraConfig(taskFile, join(refRoot, 'config'), warnings));
 
   const expectedTemplate = `${GROUP}/record_${record}`;
   let templateName = expectedTemplate;
-  if (typeof cfg.template_dirname === 'string' && /^[\w.-]+(\/[\w.-]+)*$/.test(cfg.template_dirname) && !cfg.template_dirname.split('/').includes('..')) {
+  if (
+    typeof cfg.template_dirname === 'string' &&
+    /^[\w.-]+(\/[\w.-]+)*$/.test(cfg.template_dirname) &&
+    !cfg.template_dirname.split('/').includes('..')
+  ) {
     templateName = cfg.template_dirname;
-    if (templateName !== expectedTemplate) warnings.push(`${taskFile}: template_dirname is ${templateName}, not ${expectedTemplate}; copying from it`);
+    if (templateName !== expectedTemplate)
+      warnings.push(`${taskFile}: template_dirname is ${templateName}, not ${expectedTemplate}; copying from it`);
   } else if (cfg.template_dirname !== undefined) {
-    warnings.push(`${taskFile}: unusable template_dirname ${JSON.stringify(cfg.template_dirname)}; using ${expectedTemplate}`);
+    warnings.push(
+      `${taskFile}: unusable template_dirname ${JSON.stringify(cfg.template_dirname)}; using ${expectedTemplate}`,
+    );
   }
   const srcTemplate = join(refRoot, 'workspace_templates', templateName);
   if (!existsSync(srcTemplate)) throw new Error(`missing starting code directory ${srcTemplate}`);
@@ -336,21 +363,27 @@ async function planTask(refRoot: string, record: number, taskFile: string, rootC
   const entry = typeof entryField === 'string' && entryField.trim() ? entryField.trim() : DEFAULT_ENTRY;
   const fnamesField = taskField(cfg, 'fnames').value;
   const fnames =
-    Array.isArray(fnamesField) && fnamesField.length > 0 && fnamesField.every((f) => typeof f === 'string' && !f.includes('${'))
+    Array.isArray(fnamesField) &&
+    fnamesField.length > 0 &&
+    fnamesField.every((f) => typeof f === 'string' && !f.includes('${'))
       ? (fnamesField as string[])
       : [entry];
   if (!existsSync(join(srcTemplate, entry))) throw new Error(`missing ${join(srcTemplate, entry)} (the entry file)`);
-  for (const f of fnames) if (!existsSync(join(srcTemplate, f))) warnings.push(`${taskFile}: editable file ${f} is not in ${srcTemplate}`);
+  for (const f of fnames)
+    if (!existsSync(join(srcTemplate, f))) warnings.push(`${taskFile}: editable file ${f} is not in ${srcTemplate}`);
 
   const baselineMs = await readTrainTime(join(srcTemplate, 'results.json'));
   const nextDir = join(refRoot, 'workspace_templates', GROUP, `record_${record + 1}`);
-  if (!existsSync(nextDir)) throw new Error(`missing record ${record + 1} (${nextDir}), whose time is this task's target`);
+  if (!existsSync(nextDir))
+    throw new Error(`missing record ${record + 1} (${nextDir}), whose time is this task's target`);
   const targetMs = await readTrainTime(join(nextDir, 'results.json'));
 
   let excluded = (opts.excludedRecords ?? [6]).includes(record);
   if (!excluded && targetMs >= baselineMs) {
     excluded = true;
-    warnings.push(`record ${record}: target ${targetMs} ms is not faster than baseline ${baselineMs} ms; task excluded from scores`);
+    warnings.push(
+      `record ${record}: target ${targetMs} ms is not faster than baseline ${baselineMs} ms; task excluded from scores`,
+    );
   }
 
   const files = new Map<string, Buffer>();
@@ -378,16 +411,21 @@ async function planTask(refRoot: string, record: number, taskFile: string, rootC
   const codeInstructions = stringField(cfg, 'code_instructions', taskFile, warnings);
   const preamble = stringField(cfg, 'preamble', taskFile, warnings);
   if (taskField(cfg, 'task_description_file').value) {
-    warnings.push(`${taskFile}: ${taskField(cfg, 'task_description_file').name} is not imported (a path on the authors' machines); the task_description is used`);
+    warnings.push(
+      `${taskFile}: ${taskField(cfg, 'task_description_file').name} is not imported (a path on the authors' machines); the task_description is used`,
+    );
   }
 
   const workspace = isObj(cfg.workspace_args) ? cfg.workspace_args : {};
-  const packages = Array.isArray(workspace.packages) ? workspace.packages.filter((p): p is string => typeof p === 'string' && p.trim() !== '') : [];
+  const packages = Array.isArray(workspace.packages)
+    ? workspace.packages.filter((p): p is string => typeof p === 'string' && p.trim() !== '')
+    : [];
 
   const slurm = isObj(cfg.slurm_config_args) ? cfg.slurm_config_args : {};
   const ttlMinutes = positiveNumber(slurm.job_ttl);
   const gpus = (positiveNumber(slurm.nodes) ?? 1) * (positiveNumber(slurm.gpus_per_node) ?? 8);
-  if (gpus !== 8) warnings.push(`${taskFile}: slurm_config_args asks for ${gpus} GPUs; the speedrun tasks are timed on 8`);
+  if (gpus !== 8)
+    warnings.push(`${taskFile}: slurm_config_args asks for ${gpus} GPUs; the speedrun tasks are timed on 8`);
   // NANOGPT_* data paths point at the authors' disks; the GPU worker sets them from our data config.
   const torchrun = slurm.use_torchrun !== false;
   // The reference's torchrun job function sets this allocator option for every speedrun execution.
@@ -396,17 +434,25 @@ async function planTask(refRoot: string, record: number, taskFile: string, rootC
     for (const [k, v] of Object.entries(slurm.env_vars)) {
       if (k.startsWith('NANOGPT_')) continue;
       const { text, unresolved } = interpolate(String(v), cfg);
-      if (unresolved.length) warnings.push(`${taskFile}: slurm_config_args.env_vars.${k} uses ${unresolved.join(', ')}; ignored`);
+      if (unresolved.length)
+        warnings.push(`${taskFile}: slurm_config_args.env_vars.${k} uses ${unresolved.join(', ')}; ignored`);
       else env[k] = text;
     }
   }
 
   // Bounds and selection, with the eval command's when the task has one (the reference selects on
   // eval_selection_metric when set, and checks eval bounds like the training ones).
-  const metricsAtMost = { ...numberMap(cfg, 'metrics_at_most', taskFile, warnings), ...numberMap(cfg, 'eval_metrics_at_most', taskFile, warnings) };
-  const metricsAtLeast = { ...numberMap(cfg, 'metrics_at_least', taskFile, warnings), ...numberMap(cfg, 'eval_metrics_at_least', taskFile, warnings) };
+  const metricsAtMost = {
+    ...numberMap(cfg, 'metrics_at_most', taskFile, warnings),
+    ...numberMap(cfg, 'eval_metrics_at_most', taskFile, warnings),
+  };
+  const metricsAtLeast = {
+    ...numberMap(cfg, 'metrics_at_least', taskFile, warnings),
+    ...numberMap(cfg, 'eval_metrics_at_least', taskFile, warnings),
+  };
   for (const metric of Object.keys(metricTypes(cfg, 'metric_types', taskFile, warnings))) {
-    if (!(metric in SPEEDRUN_METRICS)) warnings.push(`${taskFile}: metric ${metric} is not printed on the speedrun's validation lines; not read`);
+    if (!(metric in SPEEDRUN_METRICS))
+      warnings.push(`${taskFile}: metric ${metric} is not printed on the speedrun's validation lines; not read`);
   }
   const evalFname = stringField(cfg, 'eval_fname', taskFile, warnings);
   const evalSelection = stringField(cfg, 'eval_selection_metric', taskFile, warnings);
@@ -414,7 +460,9 @@ async function planTask(refRoot: string, record: number, taskFile: string, rootC
   const lowerField = taskField(cfg, evalSelection ? 'eval_lower_is_better' : 'lower_is_better').value;
   const lowerIsBetter = typeof lowerField === 'boolean' ? lowerField : true;
   const privateField = taskField(cfg, 'eval_metrics_private').value;
-  const privateMetrics = Array.isArray(privateField) ? privateField.filter((m): m is string => typeof m === 'string') : [];
+  const privateMetrics = Array.isArray(privateField)
+    ? privateField.filter((m): m is string => typeof m === 'string')
+    : [];
 
   const task: TaskInput = {
     id,
@@ -440,7 +488,12 @@ async function planTask(refRoot: string, record: number, taskFile: string, rootC
     ...(codeInstructions ? { code_instructions: codeInstructions } : {}),
     ...(preamble ? { preamble } : {}),
     ...(evalFname
-      ? { eval: { args: ['python', evalFname], metric_types: metricTypes(cfg, 'eval_metric_types', taskFile, warnings) } }
+      ? {
+          eval: {
+            args: ['python', evalFname],
+            metric_types: metricTypes(cfg, 'eval_metric_types', taskFile, warnings),
+          },
+        }
       : {}),
     ...(privateMetrics.length ? { private_metrics: privateMetrics } : {}),
   };
@@ -452,14 +505,29 @@ async function planTask(refRoot: string, record: number, taskFile: string, rootC
   const header =
     `# Imported from llm-speedrunner: starts from record ${record}, target is record ${record + 1}.\n` +
     `# Source: ${relative(refRoot, taskFile).split(sep).join('/')}. Re-importing overwrites this file.\n`;
-  files.set(`config/task/${GROUP}/speedrun_record_${record}.yaml`, Buffer.from(header + YAML.stringify(task, { lineWidth: 0 })));
+  files.set(
+    `config/task/${GROUP}/speedrun_record_${record}.yaml`,
+    Buffer.from(header + YAML.stringify(task, { lineWidth: 0 })),
+  );
 
   // data/hints/… is where imports before the reference layout put the hints: emptied on re-import.
-  return { id, record, baselineMs, targetMs, excluded, files, ownedDirs: [destTemplate, destHints, `data/hints/${GROUP}/record_${record}`], warnings };
+  return {
+    id,
+    record,
+    baselineMs,
+    targetMs,
+    excluded,
+    files,
+    ownedDirs: [destTemplate, destHints, `data/hints/${GROUP}/record_${record}`],
+    warnings,
+  };
 }
 
 /** Writes only files whose bytes differ; each file's status. */
-async function writeChanged(destRoot: string, planned: Map<string, Buffer>): Promise<{ path: string; status: FileStatus }[]> {
+async function writeChanged(
+  destRoot: string,
+  planned: Map<string, Buffer>,
+): Promise<{ path: string; status: FileStatus }[]> {
   const files: { path: string; status: FileStatus }[] = [];
   for (const [rel, content] of [...planned.entries()].sort(([a], [b]) => a.localeCompare(b))) {
     const full = join(destRoot, rel);
@@ -505,9 +573,14 @@ async function applyPlan(destRoot: string, plan: Plan): Promise<ImportedTask> {
  * built (missing code, results.json or next record) is reported in `failed` and nothing of it
  * is written; the others are still imported. Throws when refRoot is not such a checkout.
  */
-export async function importReferenceTasks(refRoot: string, destRoot: string, opts: ImportOptions = {}): Promise<ImportSummary> {
+export async function importReferenceTasks(
+  refRoot: string,
+  destRoot: string,
+  opts: ImportOptions = {},
+): Promise<ImportSummary> {
   const taskDir = join(refRoot, 'config', 'task', GROUP);
-  if (!existsSync(taskDir)) throw new Error(`${refRoot} does not look like an llm-speedrunner checkout: missing ${taskDir}`);
+  if (!existsSync(taskDir))
+    throw new Error(`${refRoot} does not look like an llm-speedrunner checkout: missing ${taskDir}`);
   const found = (await readdir(taskDir))
     .map((name) => ({ name, m: TASK_FILE.exec(name) }))
     .filter((e): e is { name: string; m: RegExpExecArray } => e.m !== null)
@@ -537,7 +610,8 @@ export async function importReferenceTasks(refRoot: string, destRoot: string, op
   if (existsSync(knowledgeRoot)) {
     for (const name of (await readdir(knowledgeRoot)).sort()) {
       const full = join(knowledgeRoot, name);
-      if (SHARED_KNOWLEDGE.test(name) && (await stat(full)).isFile()) shared.set(`${KNOWLEDGE_DIR}/${name}`, await readFile(full));
+      if (SHARED_KNOWLEDGE.test(name) && (await stat(full)).isFile())
+        shared.set(`${KNOWLEDGE_DIR}/${name}`, await readFile(full));
     }
   }
   summary.shared = await writeChanged(destRoot, shared);

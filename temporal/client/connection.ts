@@ -46,7 +46,9 @@ async function explainFailure<T>(connecting: Promise<T>): Promise<T> {
 /** A client connection and its namespace, for the operator and workflow services directly. */
 export async function connectClientConnection() {
   const { connectionOptions, namespace } = connectConfig();
-  const connection = await explainFailure(Connection.connect(connectionOptions as Parameters<typeof Connection.connect>[0]));
+  const connection = await explainFailure(
+    Connection.connect(connectionOptions as Parameters<typeof Connection.connect>[0]),
+  );
   return { connection, namespace };
 }
 

@@ -17,11 +17,17 @@ export interface DeploymentVersions {
 }
 
 export async function describeDeployment(client: Client, deploymentName: string): Promise<DeploymentVersions> {
-  const res = await client.workflowService.describeWorkerDeployment({ namespace: client.options.namespace, deploymentName });
+  const res = await client.workflowService.describeWorkerDeployment({
+    namespace: client.options.namespace,
+    deploymentName,
+  });
   const info = res.workerDeploymentInfo;
   return {
     current: info?.routingConfig?.currentDeploymentVersion?.buildId || undefined,
-    versions: (info?.versionSummaries ?? []).map((v) => ({ buildId: v.deploymentVersion?.buildId ?? '', status: String(v.status ?? '') })),
+    versions: (info?.versionSummaries ?? []).map((v) => ({
+      buildId: v.deploymentVersion?.buildId ?? '',
+      status: String(v.status ?? ''),
+    })),
   };
 }
 

@@ -74,12 +74,31 @@ export async function startDevServer(opts: DevServerOptions = {}): Promise<DevSe
   const address = `127.0.0.1:${port}`;
   const known = readServerInfo(home);
   if (await isPortOpen(port)) {
-    return { ...(known ?? { pid: 0, db: '(not started by speedrunner)', log: '' }), address, ui: `http://127.0.0.1:${uiPort}`, started: false };
+    return {
+      ...(known ?? { pid: 0, db: '(not started by speedrunner)', log: '' }),
+      address,
+      ui: `http://127.0.0.1:${uiPort}`,
+      started: false,
+    };
   }
   mkdirSync(home, { recursive: true });
   const db = join(home, 'temporal.db');
   const log = join(home, 'server.log');
-  const args = ['server', 'start-dev', '--db-filename', db, '--ip', '127.0.0.1', '--port', String(port), '--ui-port', String(uiPort), '--log-level', 'warn', ...searchAttributeFlags()];
+  const args = [
+    'server',
+    'start-dev',
+    '--db-filename',
+    db,
+    '--ip',
+    '127.0.0.1',
+    '--port',
+    String(port),
+    '--ui-port',
+    String(uiPort),
+    '--log-level',
+    'warn',
+    ...searchAttributeFlags(),
+  ];
   if (opts.headless) args.push('--headless');
   const out = openSync(log, 'a');
   const child = spawn(temporalBinary(), args, { detached: true, stdio: ['ignore', out, out] });
@@ -89,7 +108,8 @@ export async function startDevServer(opts: DevServerOptions = {}): Promise<DevSe
   const deadline = Date.now() + 60_000;
   while (!(await isPortOpen(port))) {
     if (!isAlive(child.pid!)) throw new Error(`the Temporal dev server exited at start; see ${log}`);
-    if (Date.now() > deadline) throw new Error(`the Temporal dev server did not open port ${port} within 60 s; see ${log}`);
+    if (Date.now() > deadline)
+      throw new Error(`the Temporal dev server did not open port ${port} within 60 s; see ${log}`);
     await new Promise((r) => setTimeout(r, 200));
   }
   setRetention(address, opts.retentionDays ?? Number(process.env.SPEEDRUNNER_RETENTION_DAYS ?? 30));
@@ -100,10 +120,25 @@ export async function startDevServer(opts: DevServerOptions = {}): Promise<DevSe
 export function setRetention(address: string, days: number) {
   for (let attempt = 0; ; attempt++) {
     try {
-      execFileSync(temporalBinary(), ['operator', 'namespace', 'update', '--namespace', 'default', '--retention', `${days * 24}h`, '--address', address], { stdio: 'pipe' });
+      execFileSync(
+        temporalBinary(),
+        [
+          'operator',
+          'namespace',
+          'update',
+          '--namespace',
+          'default',
+          '--retention',
+          `${days * 24}h`,
+          '--address',
+          address,
+        ],
+        { stdio: 'pipe' },
+      );
       return;
     } catch (err) {
-      if (attempt >= 20) throw new Error(`could not set namespace retention: ${(err as { stderr?: Buffer }).stderr?.toString() ?? err}`);
+      if (attempt >= 20)
+        throw new Error(`could not set namespace retention: ${(err as { stderr?: Buffer }).stderr?.toString() ?? err}`);
       execFileSync('sleep', ['0.5']);
     }
   }

@@ -13,7 +13,8 @@ export async function runConfigOf(client: Client, runId: string): Promise<RunCon
   const history = await client.workflow.getHandle(runId).fetchHistory();
   const started = history.events?.[0]?.workflowExecutionStartedEventAttributes;
   const payload = started?.input?.payloads?.[0];
-  if (!payload) throw new Error(`run ${runId} has no readable start event (its history may have passed the namespace's retention)`);
+  if (!payload)
+    throw new Error(`run ${runId} has no readable start event (its history may have passed the namespace's retention)`);
   return ((await decodePayload(client, payload)) as RunInput).config;
 }
 
@@ -25,10 +26,17 @@ export function forkState(view: RunView, nodeId: number, seed: number): CarriedS
   const byId = new Map(view.nodes.map((n) => [n.id, n]));
   const from = byId.get(nodeId);
   if (!from) throw new Error(`run ${view.runId} has no node ${nodeId} (it has ${view.nodes.length} nodes)`);
-  if (from.status === 'pending') throw new Error(`v_${nodeId} of ${view.runId} is still being measured; fork it once it is recorded`);
+  if (from.status === 'pending')
+    throw new Error(`v_${nodeId} of ${view.runId} is still being measured; fork it once it is recorded`);
   const lineage: NodeRecord[] = [];
-  for (let cur: NodeRecord | undefined = from; cur; cur = cur.parent === null ? undefined : byId.get(cur.parent)) lineage.unshift(cur);
-  const nodes = lineage.map(({ previous: _previous, ...n }, i) => ({ ...n, id: i, parent: i === 0 ? null : i - 1, iteration: 0 }));
+  for (let cur: NodeRecord | undefined = from; cur; cur = cur.parent === null ? undefined : byId.get(cur.parent))
+    lineage.unshift(cur);
+  const nodes = lineage.map(({ previous: _previous, ...n }, i) => ({
+    ...n,
+    id: i,
+    parent: i === 0 ? null : i - 1,
+    iteration: 0,
+  }));
   return {
     nodes,
     iteration: 0,

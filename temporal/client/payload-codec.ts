@@ -23,7 +23,10 @@ export const compressLargePayloads: PayloadCodec = {
     return payloads.map((p) =>
       (p.data?.length ?? 0) < COMPRESS_FROM_BYTES
         ? p
-        : { metadata: { encoding: new TextEncoder().encode(GZIP_ENCODING) }, data: gzipSync(PayloadMessage.encode(p).finish()) },
+        : {
+            metadata: { encoding: new TextEncoder().encode(GZIP_ENCODING) },
+            data: gzipSync(PayloadMessage.encode(p).finish()),
+          },
     );
   },
   async decode(payloads: Payload[]): Promise<Payload[]> {

@@ -19,7 +19,11 @@ function processAlive(pid: number): boolean {
 }
 
 /** The pollers whose process may still be running: every one of another host, this host's only if its pid lives. */
-export function livePollers<T extends PollerSeen>(pollers: readonly T[], host = hostname(), alive: (pid: number) => boolean = processAlive): T[] {
+export function livePollers<T extends PollerSeen>(
+  pollers: readonly T[],
+  host = hostname(),
+  alive: (pid: number) => boolean = processAlive,
+): T[] {
   return pollers.filter((p) => {
     const m = /^(\d+)@(.+)$/.exec(p.identity ?? '');
     return !m || m[2] !== host || alive(Number(m[1]));
@@ -30,7 +34,15 @@ export function livePollers<T extends PollerSeen>(pollers: readonly T[], host = 
 export const WORKFLOW_TASKS = 1;
 export const ACTIVITY_TASKS = 2;
 
-export async function hasLivePollers(client: Client, taskQueue: string, taskQueueType: 1 | 2 = WORKFLOW_TASKS): Promise<boolean> {
-  const res = await client.workflowService.describeTaskQueue({ namespace: client.options.namespace, taskQueue: { name: taskQueue }, taskQueueType });
+export async function hasLivePollers(
+  client: Client,
+  taskQueue: string,
+  taskQueueType: 1 | 2 = WORKFLOW_TASKS,
+): Promise<boolean> {
+  const res = await client.workflowService.describeTaskQueue({
+    namespace: client.options.namespace,
+    taskQueue: { name: taskQueue },
+    taskQueueType,
+  });
   return livePollers(res.pollers ?? []).length > 0;
 }

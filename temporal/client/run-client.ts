@@ -40,7 +40,12 @@ export interface RunReadout {
 }
 
 /** A run's state: through a workflow query when a worker answers, else from the run's stored snapshot. */
-export async function readRun(client: Client, runId: string, defaultStore: string, queryTimeoutMs = 10_000): Promise<RunReadout> {
+export async function readRun(
+  client: Client,
+  runId: string,
+  defaultStore: string,
+  queryTimeoutMs = 10_000,
+): Promise<RunReadout> {
   const handle = client.workflow.getHandle(runId);
   const desc = await handle.describe(); // answered by the server alone
   const status = desc.status.name;
@@ -50,15 +55,21 @@ export async function readRun(client: Client, runId: string, defaultStore: strin
   try {
     // No poller at all: no worker can answer. Pollers listed: ask, with a bound, since the list lags
     // behind dead workers (and a finished run's query replays its whole history, slow on a busy host).
-    if (!(await hasPollers(client, desc.taskQueue))) throw new Error(`no live worker polls task queue ${desc.taskQueue}`);
+    if (!(await hasPollers(client, desc.taskQueue)))
+      throw new Error(`no live worker polls task queue ${desc.taskQueue}`);
     const view = await client.withDeadline(Date.now() + queryTimeoutMs, () => handle.query(treeQuery));
     return { view: { ...view, updated_at: new Date().toISOString() }, status, source: 'query', ...why };
   } catch (err) {
-    unanswered = /deadline/i.test((err as Error).message) ? `no worker answered its query within ${queryTimeoutMs / 1000} s` : (err as Error).message;
+    unanswered = /deadline/i.test((err as Error).message)
+      ? `no worker answered its query within ${queryTimeoutMs / 1000} s`
+      : (err as Error).message;
   }
   const memo = (desc.memo ?? {}) as { store?: string };
   const view = await loadRunView(new ArtifactStore(memo.store ?? defaultStore), runId);
   if (!view && failure) throw new Error(`run ${runId} ${status}: ${failure} (before it stored a snapshot)`);
-  if (!view) throw new Error(`run ${runId} (${status}) has no stored snapshot yet and ${unanswered}; start one with \`speedrunner worker control\``);
+  if (!view)
+    throw new Error(
+      `run ${runId} (${status}) has no stored snapshot yet and ${unanswered}; start one with \`speedrunner worker control\``,
+    );
   return { view, status, source: 'store', ...why };
 }

@@ -19,7 +19,8 @@ export async function runFailure(client: Client, runId: string, status: string):
     return undefined;
   } catch (err) {
     const cause = innermost(err as Error).split('\n')[0];
-    if (status === 'TERMINATED') return `terminated${cause && cause !== 'Workflow execution terminated' ? `: ${cause}` : ''}`;
+    if (status === 'TERMINATED')
+      return `terminated${cause && cause !== 'Workflow execution terminated' ? `: ${cause}` : ''}`;
     if (status === 'TIMED_OUT') return 'timed out (the workflow execution timeout)';
     if (status === 'CANCELLED') return 'cancelled';
     return cause;

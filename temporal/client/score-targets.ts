@@ -50,7 +50,12 @@ async function describe(client: Client, id: string) {
  * running one answers a query (that needs a control worker); without one, each cell's attempts are
  * looked up in the store.
  */
-async function sweepCells(client: Client, sweepId: string, memo: { store?: string; inputRef?: string }, defaultStore: string): Promise<ScoreTarget[]> {
+async function sweepCells(
+  client: Client,
+  sweepId: string,
+  memo: { store?: string; inputRef?: string },
+  defaultStore: string,
+): Promise<ScoreTarget[]> {
   const store = memo.store;
   const from = `sweep ${sweepId}`;
   const handle = client.workflow.getHandle(sweepId);
@@ -63,7 +68,10 @@ async function sweepCells(client: Client, sweepId: string, memo: { store?: strin
     const { progress } = await readAllCells(client, sweepId);
     return progress.cells.filter((c) => c.runId).map((c) => ({ runId: c.runId!, store, from }));
   } catch {
-    if (!store || !memo.inputRef) throw new ConfigError(`sweep ${sweepId}: its memo names no stored input, and no worker answered its progress query`);
+    if (!store || !memo.inputRef)
+      throw new ConfigError(
+        `sweep ${sweepId}: its memo names no stored input, and no worker answered its progress query`,
+      );
   }
   const artifacts = new ArtifactStore(store);
   const input = await artifacts.getJson<SweepInput>(memo.inputRef!);
@@ -89,7 +97,12 @@ async function queryRuns(client: Client, query: string): Promise<ScoreTarget[]> 
   try {
     for await (const wf of client.workflow.list({ query: `WorkflowType="speedrunWorkflow" AND (${query})` })) {
       const store = (wf.memo as { store?: unknown } | undefined)?.store;
-      out.push({ runId: wf.workflowId, store: typeof store === 'string' ? store : undefined, hintLevel: wf.typedSearchAttributes.get(SA.HintLevel), from: `query ${query}` });
+      out.push({
+        runId: wf.workflowId,
+        store: typeof store === 'string' ? store : undefined,
+        hintLevel: wf.typedSearchAttributes.get(SA.HintLevel),
+        from: `query ${query}`,
+      });
     }
   } catch (err) {
     throw new ConfigError(`query ${JSON.stringify(query)} was refused: ${(err as Error).message}`);
@@ -104,7 +117,11 @@ async function queryRuns(client: Client, query: string): Promise<ScoreTarget[]> 
  */
 export async function resolveScoreTargets(
   args: string[],
-  opts: { defaultStore: string; stored: (runId: string) => Promise<boolean>; client?: () => Promise<Client | undefined> },
+  opts: {
+    defaultStore: string;
+    stored: (runId: string) => Promise<boolean>;
+    client?: () => Promise<Client | undefined>;
+  },
 ): Promise<{ targets: ScoreTarget[]; client?: Client }> {
   const targets: ScoreTarget[] = [];
   const rest: string[] = [];
@@ -118,7 +135,11 @@ export async function resolveScoreTargets(
     const queries = rest.filter(isQuery);
     const ids = rest.filter((a) => !isQuery(a));
     const parts = [
-      ...(ids.length ? [`no stored run ${ids.join(', ')} in ${opts.defaultStore} (sweep ids need the Temporal server, which is not reachable)`] : []),
+      ...(ids.length
+        ? [
+            `no stored run ${ids.join(', ')} in ${opts.defaultStore} (sweep ids need the Temporal server, which is not reachable)`,
+          ]
+        : []),
       ...(queries.length ? [`queries need the Temporal server, which is not reachable: ${queries.join('; ')}`] : []),
     ];
     throw new ConfigError(parts.join('; '));
@@ -137,7 +158,9 @@ export async function resolveScoreTargets(
   }
   if (unknown.length) {
     await closeClient(client);
-    throw new ConfigError(`unknown run or sweep id${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}: no stored view in ${opts.defaultStore}, and no workflow of that id on the server`);
+    throw new ConfigError(
+      `unknown run or sweep id${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}: no stored view in ${opts.defaultStore}, and no workflow of that id on the server`,
+    );
   }
   return { targets, client };
 }

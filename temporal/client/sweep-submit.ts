@@ -6,7 +6,17 @@ import type { RunConfig } from '../../src/config/schema';
 import { hasPollers } from './run-client';
 import { ArtifactStore } from '../../src/store/artifact-store';
 import { cellName, expandMatrix, loadSweepFile } from '../../src/sweep/spec';
-import { cellsToRetry, MAX_PAGE, outcomesForRestart, queueRetry, type CellOutcome, type CellRow, type SweepInput, type SweepProgress, type SweepResult } from '../../core/sweep-state';
+import {
+  cellsToRetry,
+  MAX_PAGE,
+  outcomesForRestart,
+  queueRetry,
+  type CellOutcome,
+  type CellRow,
+  type SweepInput,
+  type SweepProgress,
+  type SweepResult,
+} from '../../core/sweep-state';
 import { progressQuery, retryUpdate, sweepWorkflow } from '../workflows/sweep';
 
 /** Above this the workflow input (≈110 bytes a cell) nears Temporal's payload limits. */
@@ -24,26 +34,44 @@ export interface PreparedSweep {
 export async function prepareSweep(file: string, env: NodeJS.ProcessEnv = process.env): Promise<PreparedSweep> {
   const { spec, id: sweepId } = loadSweepFile(file);
   const matrix = expandMatrix(spec);
-  if (matrix.length > MAX_CELLS) throw new ConfigError(`sweep ${file} has ${matrix.length} cells; at most ${MAX_CELLS} fit one sweep: split the matrix`);
+  if (matrix.length > MAX_CELLS)
+    throw new ConfigError(
+      `sweep ${file} has ${matrix.length} cells; at most ${MAX_CELLS} fit one sweep: split the matrix`,
+    );
   const files = new ConfigFiles(); // every cell reads the same few YAML files: parse each once
   const configs: RunConfig[] = matrix.map((cell) => {
     try {
       return { ...resolveRunConfig(cell.overrides, env, undefined, files), sweep_id: sweepId };
     } catch (err) {
       if (!(err instanceof ConfigError)) throw err;
-      const at = Object.entries(cell.values).map(([k, v]) => `${k}=${v}`).join(' ');
+      const at = Object.entries(cell.values)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(' ');
       throw new ConfigError(`sweep ${file}, cell ${at || '(defaults)'}: ${err.message}`);
     }
   });
-  const names = configs.map((c) => cellName({ task: c.task.id, model: c.model.id, science_runner: c.science_runner.id, hint_level: c.hint_level, seed: c.seed }));
+  const names = configs.map((c) =>
+    cellName({
+      task: c.task.id,
+      model: c.model.id,
+      science_runner: c.science_runner.id,
+      hint_level: c.hint_level,
+      seed: c.seed,
+    }),
+  );
   const dup = names.find((n, i) => names.indexOf(n) !== i);
-  if (dup) throw new ConfigError(`sweep ${file}: two cells resolve to the same settings (${dup}); list each matrix value once`);
+  if (dup)
+    throw new ConfigError(
+      `sweep ${file}: two cells resolve to the same settings (${dup}); list each matrix value once`,
+    );
   const { store, task_queue } = configs[0];
-  if (configs.some((c) => c.store !== store || c.task_queue !== task_queue)) throw new ConfigError(`sweep ${file}: every cell must use one store and task queue`);
+  if (configs.some((c) => c.store !== store || c.task_queue !== task_queue))
+    throw new ConfigError(`sweep ${file}: every cell must use one store and task queue`);
 
   const artifacts = new ArtifactStore(store);
   const refs: string[] = [];
-  for (let i = 0; i < configs.length; i += 64) refs.push(...(await Promise.all(configs.slice(i, i + 64).map((c) => artifacts.putJson(c)))));
+  for (let i = 0; i < configs.length; i += 64)
+    refs.push(...(await Promise.all(configs.slice(i, i + 64).map((c) => artifacts.putJson(c)))));
   const input: SweepInput = {
     store,
     taskQueue: task_queue,
@@ -90,7 +118,10 @@ export async function submitSweep(client: Client, p: PreparedSweep): Promise<{ a
     throw err;
   }
   const attached = before?.status.name === 'RUNNING';
-  return { attached, differs: attached && (before!.memo as { inputRef?: string } | undefined)?.inputRef !== p.inputRef };
+  return {
+    attached,
+    differs: attached && (before!.memo as { inputRef?: string } | undefined)?.inputRef !== p.inputRef,
+  };
 }
 
 /** Queries need a worker: say so plainly instead of timing out. */
@@ -98,7 +129,9 @@ async function requireWorker(client: Client, sweepId: string) {
   const desc = await describeSweep(client, sweepId);
   if (!desc) throw new Error(`no sweep ${sweepId} on this server`);
   if (!(await hasPollers(client, desc.taskQueue))) {
-    throw new Error(`sweep ${sweepId} is ${desc.status.name}, but no worker polls its control queue '${desc.taskQueue}', so its progress cannot be read; start one with \`speedrunner worker control\``);
+    throw new Error(
+      `sweep ${sweepId} is ${desc.status.name}, but no worker polls its control queue '${desc.taskQueue}', so its progress cannot be read; start one with \`speedrunner worker control\``,
+    );
   }
   return desc;
 }
@@ -110,24 +143,36 @@ export async function readProgress(client: Client, sweepId: string, args: Parame
 }
 
 /** The poller list lags behind dead workers: a query nobody answers in time is reported as such. */
-async function progressPage(client: Client, sweepId: string, args: { status?: CellOutcome['status']; offset?: number; limit?: number }): Promise<SweepProgress> {
+async function progressPage(
+  client: Client,
+  sweepId: string,
+  args: { status?: CellOutcome['status']; offset?: number; limit?: number },
+): Promise<SweepProgress> {
   try {
-    return await client.withDeadline(Date.now() + QUERY_TIMEOUT_MS, () => client.workflow.getHandle(sweepId).query(progressQuery, args));
+    return await client.withDeadline(Date.now() + QUERY_TIMEOUT_MS, () =>
+      client.workflow.getHandle(sweepId).query(progressQuery, args),
+    );
   } catch (err) {
     const chain: string[] = [];
-    for (let e = err as { message?: string; cause?: unknown } | undefined; e; e = e.cause as typeof e) chain.push(String(e.message));
+    for (let e = err as { message?: string; cause?: unknown } | undefined; e; e = e.cause as typeof e)
+      chain.push(String(e.message));
     if (/deadline|no poller seen/i.test(chain.join(' | '))) {
-      throw new Error(`no worker answered the progress query of sweep ${sweepId} (its control queue has no live poller); start one with \`speedrunner worker control\``);
+      throw new Error(
+        `no worker answered the progress query of sweep ${sweepId} (its control queue has no live poller); start one with \`speedrunner worker control\``,
+      );
     }
     throw err;
   }
 }
 
 /** Every cell, page by page. */
-export async function readAllCells(client: Client, sweepId: string): Promise<{ status: string; progress: SweepProgress }> {
+export async function readAllCells(
+  client: Client,
+  sweepId: string,
+): Promise<{ status: string; progress: SweepProgress }> {
   const { status, progress } = await readProgress(client, sweepId, { limit: MAX_PAGE });
   const cells: CellRow[] = [...progress.cells];
-  for (let next = progress.next_offset; next !== undefined; ) {
+  for (let next = progress.next_offset; next !== undefined;) {
     const page = await progressPage(client, sweepId, { offset: next, limit: MAX_PAGE });
     cells.push(...page.cells);
     next = page.next_offset;
@@ -140,7 +185,11 @@ export async function readAllCells(client: Client, sweepId: string): Promise<{ s
  * it reached (from its result, or, when it did not complete, its last state through a query) and the
  * named cells queued; their children get fresh ids (`#<attempt>`), so nothing finished is re-run.
  */
-export async function retrySweep(client: Client, sweepId: string, req: { cells?: string[]; failed?: boolean }): Promise<{ how: 'update' | 'restart'; cells: string[] }> {
+export async function retrySweep(
+  client: Client,
+  sweepId: string,
+  req: { cells?: string[]; failed?: boolean },
+): Promise<{ how: 'update' | 'restart'; cells: string[] }> {
   const desc = await describeSweep(client, sweepId);
   if (!desc) throw new Error(`no sweep ${sweepId} on this server`);
   const handle = client.workflow.getHandle<typeof sweepWorkflow>(sweepId);
@@ -152,11 +201,13 @@ export async function retrySweep(client: Client, sweepId: string, req: { cells?:
     }
   }
   const memo = (desc.memo ?? {}) as { store?: string; inputRef?: string };
-  if (!memo.store || !memo.inputRef) throw new Error(`workflow ${sweepId} is not a sweep started by speedrunner (its memo names no stored input)`);
+  if (!memo.store || !memo.inputRef)
+    throw new Error(`workflow ${sweepId} is not a sweep started by speedrunner (its memo names no stored input)`);
   const input = await new ArtifactStore(memo.store).getJson<SweepInput>(memo.inputRef);
   let outcomes: CellOutcome[];
   if (desc.status.name === 'COMPLETED') outcomes = ((await handle.result()) as SweepResult).outcomes;
-  else outcomes = outcomesForRestart((await readAllCells(client, sweepId)).progress.cells.map(({ cell: _c, ...o }) => o));
+  else
+    outcomes = outcomesForRestart((await readAllCells(client, sweepId)).progress.cells.map(({ cell: _c, ...o }) => o));
   const names = input.cells.map(([n]) => n);
   const picked = cellsToRetry(names, outcomes, req);
   if (!picked.length) return { how: 'restart', cells: [] };

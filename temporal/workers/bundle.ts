@@ -28,7 +28,10 @@ export async function workflowBundlePath(): Promise<string> {
   const dir = join(ROOT, 'node_modules', '.cache', 'speedrunner');
   const path = join(dir, `workflows-${sourceDigest()}.js`);
   if (existsSync(path)) return path;
-  const { code } = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: { log() {}, info() {}, warn() {}, error() {}, debug() {}, trace() {} } as never });
+  const { code } = await bundleWorkflowCode({
+    workflowsPath: WORKFLOWS_PATH,
+    logger: { log() {}, info() {}, warn() {}, error() {}, debug() {}, trace() {} } as never,
+  });
   mkdirSync(dir, { recursive: true });
   const tmp = `${path}.${process.pid}.tmp`;
   writeFileSync(tmp, code);

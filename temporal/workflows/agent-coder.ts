@@ -21,7 +21,13 @@ export interface AgentCodeInput {
 export async function agentCode(input: AgentCodeInput): Promise<CodeResult> {
   const { config, parent } = input;
   const acts = proxyActivities<AgentActivities>(llmActivityOptions(config));
-  const { ref, messagesRef: first } = await acts.agentStart({ runId: input.runId, config, parent, planRef: input.planRef, history: input.history });
+  const { ref, messagesRef: first } = await acts.agentStart({
+    runId: input.runId,
+    config,
+    parent,
+    planRef: input.planRef,
+    history: input.history,
+  });
   let messagesRef = first;
   let snapshot = parent.snapshot!;
   let results: { id: string; name: string; resultRef: string }[] = [];
@@ -31,7 +37,8 @@ export async function agentCode(input: AgentCodeInput): Promise<CodeResult> {
   let ended: string | undefined;
   while (!ended) {
     if (step >= config.agent.max_steps) ended = `stopped at agent.max_steps=${config.agent.max_steps}`;
-    else if (usage.input_tokens + usage.output_tokens >= config.agent.max_tokens) ended = `stopped at agent.max_tokens=${config.agent.max_tokens}`;
+    else if (usage.input_tokens + usage.output_tokens >= config.agent.max_tokens)
+      ended = `stopped at agent.max_tokens=${config.agent.max_tokens}`;
     if (ended) break;
     const turn = await acts.agentTurn({ ref, nodeId: input.nodeId, step, messagesRef, results });
     step++;
@@ -51,7 +58,8 @@ export async function agentCode(input: AgentCodeInput): Promise<CodeResult> {
       results.push({ id: call.id, name: call.name, resultRef: out.resultRef });
     }
   }
-  if (snapshot === parent.snapshot) return { error: `the agent made no change (${ended} after ${step} steps)`, attempts: step, usage, llm_ms };
+  if (snapshot === parent.snapshot)
+    return { error: `the agent made no change (${ended} after ${step} steps)`, attempts: step, usage, llm_ms };
   const review = await acts.agentFlags({ ref, parent: parent.snapshot!, snapshot });
   return { snapshot, ...review, attempts: step, usage, llm_ms };
 }

@@ -7,7 +7,15 @@ import { briefOf, relevantHistory } from '../../core/history';
 import { bestNode, planIteration, selectCurrent } from '../../core/policy';
 import { planBirths, type Birth, type TreePolicy } from '../../core/policies/index';
 import { normalizeRunState, type CarriedState, type RunState } from '../../core/run-state';
-import { budgetReached, childCount, objectiveOf, runResult, searchDone, totalIterations, type RunResult } from '../../core/run-view';
+import {
+  budgetReached,
+  childCount,
+  objectiveOf,
+  runResult,
+  searchDone,
+  totalIterations,
+  type RunResult,
+} from '../../core/run-view';
 import { InFlightPool } from './in-flight';
 import { controlProxy, type ControlActivities, type RunRef } from './run-context';
 import { RunProgress } from './run-progress';
@@ -37,7 +45,10 @@ export async function speedrunWorkflow({ config, carried }: RunInput): Promise<R
 
   // Memo reverts to the start-time memo on continue-as-new: set it for this run of the chain.
   const from = state.forked_from;
-  upsertMemo({ iterations_total: totalIterations(state, config), ...(from ? { forked_from: `${from.runId}#v_${from.nodeId}` } : {}) });
+  upsertMemo({
+    iterations_total: totalIterations(state, config),
+    ...(from ? { forked_from: `${from.runId}#v_${from.nodeId}` } : {}),
+  });
   if (!state.configRef) await prepare(state, config, control, versions, progress);
 
   const startedAt = state.iteration;
@@ -59,7 +70,14 @@ export async function speedrunWorkflow({ config, carried }: RunInput): Promise<R
       for (const b of births) {
         const parent = state.nodes[b.parent];
         const second = b.second === undefined ? undefined : briefOf(state.nodes[b.second]);
-        await versions.proposeRound(b.stage, briefOf(parent), relevantHistory(state.nodes, parent), b.count, pool, second);
+        await versions.proposeRound(
+          b.stage,
+          briefOf(parent),
+          relevantHistory(state.nodes, parent),
+          b.count,
+          pool,
+          second,
+        );
       }
     } else {
       const { stage, parent, count } = startIteration(state, config);
@@ -81,7 +99,13 @@ export async function speedrunWorkflow({ config, carried }: RunInput): Promise<R
 }
 
 /** Stores the config, and lays out v_0 (measured unless `execute_root=false`) or a fork's lineage. */
-async function prepare(state: RunState, config: RunConfig, control: ControlActivities, versions: Versions, progress: RunProgress) {
+async function prepare(
+  state: RunState,
+  config: RunConfig,
+  control: ControlActivities,
+  versions: Versions,
+  progress: RunProgress,
+) {
   const prepared = await control.prepareRun(config, { snapshotRoot: state.nodes.length === 0 });
   state.configRef = prepared.configRef;
   if (state.nodes.length > 0) {
@@ -105,7 +129,11 @@ function startIteration(state: RunState, config: RunConfig) {
   state.measured = [];
   const { plan, rng } = planIteration(state.nodes, policy, state.current, state.rng);
   state.rng = rng;
-  return { stage: plan.stage, parent: state.nodes[plan.parent], count: Math.min(plan.count, policy.max_n_nodes - childCount(state)) };
+  return {
+    stage: plan.stage,
+    parent: state.nodes[plan.parent],
+    count: Math.min(plan.count, policy.max_n_nodes - childCount(state)),
+  };
 }
 
 /** The next iteration's births by a tree policy; `current` follows the best version (for status). */
@@ -114,7 +142,15 @@ function startPolicyIteration(state: RunState, config: RunConfig, policy: TreePo
   state.iteration++;
   state.current = bestNode(state.nodes, objective)?.id ?? 0;
   state.measured = [];
-  const { births, rng } = planBirths(policy, state.nodes, config.science_runner, objective, state.iteration, state.rng, config.science_runner.max_n_nodes - childCount(state));
+  const { births, rng } = planBirths(
+    policy,
+    state.nodes,
+    config.science_runner,
+    objective,
+    state.iteration,
+    state.rng,
+    config.science_runner.max_n_nodes - childCount(state),
+  );
   state.rng = rng;
   return births;
 }

@@ -38,7 +38,9 @@ export class Steering {
     setHandler(resumeSignal, () => void (state.paused = false));
     setHandler(stopSignal, (reason) => void (state.stopped ??= reason || 'stopped by an operator'));
     setHandler(extendUpdate, (iterations) => this.extend(iterations), { validator: validateExtend });
-    setHandler(retryNodeUpdate, (nodeId) => this.queueRetry(nodeId), { validator: (nodeId) => this.validateRetry(nodeId) });
+    setHandler(retryNodeUpdate, (nodeId) => this.queueRetry(nodeId), {
+      validator: (nodeId) => this.validateRetry(nodeId),
+    });
   }
 
   /** Waits while the run is paused (an operator's stop also ends the wait). */
@@ -70,11 +72,13 @@ export class Steering {
     const node = state.nodes[nodeId];
     if (!node) throw new Error(`run ${runId} has no node ${nodeId} (it has v_0..v_${state.nodes.length - 1})`);
     if (!node.snapshot) throw new Error(`v_${nodeId} has no code version to execute (${node.reason ?? node.status})`);
-    if (node.status === 'pending' || state.retry_queue.includes(nodeId)) throw new Error(`v_${nodeId} is already being measured`);
+    if (node.status === 'pending' || state.retry_queue.includes(nodeId))
+      throw new Error(`v_${nodeId} is already being measured`);
     if (this.finishing) throw new Error(`run ${runId} is finishing; fork it to measure v_${nodeId} again`);
   }
 }
 
 function validateExtend(iterations: number): void {
-  if (!Number.isInteger(iterations) || iterations < 1) throw new Error('extend takes a positive whole number of iterations');
+  if (!Number.isInteger(iterations) || iterations < 1)
+    throw new Error('extend takes a positive whole number of iterations');
 }

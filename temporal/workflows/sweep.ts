@@ -59,12 +59,19 @@ export async function sweepWorkflow(input: SweepInput): Promise<SweepResult> {
   const pendingIndex = () => outcomes.findIndex((o) => o.status === 'pending');
   const showDetails = () => {
     const c = countStatuses(outcomes);
-    setCurrentDetails(`${c.completed} completed · ${c.failed} failed · ${c.running} running · ${c.pending} pending of ${outcomes.length}`);
+    setCurrentDetails(
+      `${c.completed} completed · ${c.failed} failed · ${c.running} running · ${c.pending} pending of ${outcomes.length}`,
+    );
   };
 
   const runCell = async (i: number) => {
     const [cell, configRef] = input.cells[i];
-    const o: CellOutcome = { status: 'running', attempt: outcomes[i].attempt, runId: cellRunId(sweepId, cell, outcomes[i].attempt), started_at: new Date().toISOString() };
+    const o: CellOutcome = {
+      status: 'running',
+      attempt: outcomes[i].attempt,
+      runId: cellRunId(sweepId, cell, outcomes[i].attempt),
+      started_at: new Date().toISOString(),
+    };
     outcomes[i] = o;
     showDetails();
     try {
@@ -98,7 +105,11 @@ export async function sweepWorkflow(input: SweepInput): Promise<SweepResult> {
   const rollOver = () => startedHere >= input.continueAsNewEvery || workflowInfo().continueAsNewSuggested;
   showDetails();
   for (;;) {
-    await condition(() => (running < input.concurrency && !rollOver() && pendingIndex() >= 0) || (running === 0 && (pendingIndex() < 0 || rollOver())));
+    await condition(
+      () =>
+        (running < input.concurrency && !rollOver() && pendingIndex() >= 0) ||
+        (running === 0 && (pendingIndex() < 0 || rollOver())),
+    );
     if (running === 0 && pendingIndex() < 0) {
       await condition(allHandlersFinished); // a retry accepted just now queues cells: go on with them
       if (pendingIndex() < 0) break;

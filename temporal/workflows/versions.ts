@@ -44,7 +44,14 @@ export class Versions {
    * Proposes `count` hypotheses from `parent` (never the same twice in one iteration) and launches a
    * version for each into `pool`. A pause holds before each new proposal; a stop ends the round.
    */
-  async proposeRound(stage: Exclude<Stage, 'root'>, parent: NodeBrief, history: NodeBrief[], count: number, pool: InFlightPool, secondParent?: NodeBrief): Promise<void> {
+  async proposeRound(
+    stage: Exclude<Stage, 'root'>,
+    parent: NodeBrief,
+    history: NodeBrief[],
+    count: number,
+    pool: InFlightPool,
+    secondParent?: NodeBrief,
+  ): Promise<void> {
     const proposed: string[] = [];
     const second = secondParent ? { secondParent } : {}; // a crossover's other parent; absent otherwise
     for (let i = 0; i < count && !this.state.stopped; i++) {
@@ -52,12 +59,24 @@ export class Versions {
       if (this.state.stopped) break;
       const node = this.create(stage, parent.id, '');
       if (secondParent) node.parents = [parent.id, secondParent.id];
-      const idea = await this.control.proposeHypothesis({ run: this.run(), nodeId: node.id, stage, parent, history, proposed, ...second });
+      const idea = await this.control.proposeHypothesis({
+        run: this.run(),
+        nodeId: node.id,
+        stage,
+        parent,
+        history,
+        proposed,
+        ...second,
+      });
       Object.assign(node, { plan: idea.plan, planRef: idea.planRef });
       this.charge(node, idea.usage, idea.llm_ms);
       proposed.push(idea.planRef);
       if (idea.duplicate) {
-        Object.assign(node, { status: 'buggy', valid: false, reason: 'the model repeated a hypothesis already proposed in this iteration' });
+        Object.assign(node, {
+          status: 'buggy',
+          valid: false,
+          reason: 'the model repeated a hypothesis already proposed in this iteration',
+        });
         this.state.measured.push(node.id);
         await this.progress.record(node);
         continue;
@@ -67,18 +86,38 @@ export class Versions {
   }
 
   /** Writes one hypothesis as a version, then executes, analyzes and records it. */
-  async develop(node: NodeRecord, parent: NodeBrief, history: NodeBrief[], planRef: string, secondParent?: NodeBrief): Promise<void> {
+  async develop(
+    node: NodeRecord,
+    parent: NodeBrief,
+    history: NodeBrief[],
+    planRef: string,
+    secondParent?: NodeBrief,
+  ): Promise<void> {
     const { config, runId } = this;
     const second = secondParent ? { secondParent } : {};
     const coded = await this.progress.during('coding', () =>
       config.coder === 'agent'
         ? agentCode({ runId, config, nodeId: node.id, parent, planRef, history }) // each turn and tool call its own activity (the agent sees one parent)
-        : this.control.writeVersion({ run: this.run(), nodeId: node.id, stage: node.stage as Exclude<Stage, 'root'>, parent, history, planRef, ...second }),
+        : this.control.writeVersion({
+            run: this.run(),
+            nodeId: node.id,
+            stage: node.stage as Exclude<Stage, 'root'>,
+            parent,
+            history,
+            planRef,
+            ...second,
+          }),
     );
     this.charge(node, coded.usage, coded.llm_ms);
     if (coded.snapshot && coded.violations?.length) {
       // Excluded by its diff alone: recorded with the rule, and no GPU time spent on it.
-      Object.assign(node, { snapshot: coded.snapshot, status: 'buggy', valid: false, reason: integrityReason(coded.violations), violations: coded.violations });
+      Object.assign(node, {
+        snapshot: coded.snapshot,
+        status: 'buggy',
+        valid: false,
+        reason: integrityReason(coded.violations),
+        violations: coded.violations,
+      });
       addFlags(node, coded.flags);
     } else if (coded.snapshot) {
       node.snapshot = coded.snapshot;
@@ -112,7 +151,13 @@ export class Versions {
     );
     if (!exec.cached) this.state.device_ms += exec.wallMs * Math.max(gpus, 1);
     const verdict = await this.control.analyzeVersion({ run: this.run(), nodeId: node.id, exec });
-    Object.assign(node, { status: verdict.status, valid: verdict.valid, reason: verdict.reason, metrics: verdict.metrics, logRef: exec.logRef });
+    Object.assign(node, {
+      status: verdict.status,
+      valid: verdict.valid,
+      reason: verdict.reason,
+      metrics: verdict.metrics,
+      logRef: exec.logRef,
+    });
     if (Object.keys(verdict.private_metrics).length) node.private_metrics = verdict.private_metrics;
     if (verdict.summary) node.summary = verdict.summary;
     if (exec.eval) node.evalLogRef = exec.eval.logRef;
@@ -131,7 +176,10 @@ export class Versions {
     while (state.retry_queue.length > 0) {
       const node = state.nodes[state.retry_queue[0]];
       const { status, valid, reason, metrics, logRef, timings } = node;
-      node.previous = [...(node.previous ?? []), { status, valid, reason, metrics, logRef, finished_at: timings.finished_at }];
+      node.previous = [
+        ...(node.previous ?? []),
+        { status, valid, reason, metrics, logRef, finished_at: timings.finished_at },
+      ];
       node.status = 'pending';
       this.progress.setLoopPhase('executing');
       await this.measure(node, true);

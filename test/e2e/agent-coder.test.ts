@@ -7,7 +7,19 @@ import { noUsage } from '../../core/usage';
 import type { NodeRecord } from '../../core/types';
 import { ArtifactStore } from '../../src/store/artifact-store';
 import { ROOT } from '../../src/paths';
-import { cli, connect, FIXTURE_TASKS, makeEnv, sleep, startWorker, stopWorker, trackCleanups, waitFor, type TestEnv, type WorkerProcess } from '../helpers/harness';
+import {
+  cli,
+  connect,
+  FIXTURE_TASKS,
+  makeEnv,
+  sleep,
+  startWorker,
+  stopWorker,
+  trackCleanups,
+  waitFor,
+  type TestEnv,
+  type WorkerProcess,
+} from '../helpers/harness';
 
 // The agentic coder (coder=agent) as a real workflow on a real control worker: every model turn and
 // tool call is an activity; the scripted model answers with native tool calls read → edit → check →
@@ -30,13 +42,32 @@ async function worker(t: TestEnv): Promise<WorkerProcess> {
 
 /** The resolved config (through the CLI, as a run would get it) and the counter template stored as v_0. */
 async function setUp(t: TestEnv, model: ScriptedServer) {
-  const res = await cli(t, ['config', 'show', 'task=counter', 'model=scripted', `model.base_url=${model.url}`, 'coder=agent', 'timeouts.llm_heartbeat_s=3']);
+  const res = await cli(t, [
+    'config',
+    'show',
+    'task=counter',
+    'model=scripted',
+    `model.base_url=${model.url}`,
+    'coder=agent',
+    'timeouts.llm_heartbeat_s=3',
+  ]);
   expect(res.exitCode, res.stderr).toBe(0);
   const config = JSON.parse(res.stdout) as RunConfig;
   const store = new ArtifactStore(config.store);
   const root = await store.snapshotDir(join(FIXTURE_TASKS, 'workspace_templates', 'counter'));
-  const parent: NodeRecord = { id: 0, parent: null, stage: 'root', iteration: 0, plan: 'the starting code', snapshot: root, status: 'ok', valid: true, metrics: {},
-    timings: { started_at: new Date(0).toISOString(), llm_ms: 0, exec_ms: 0 }, usage: noUsage() };
+  const parent: NodeRecord = {
+    id: 0,
+    parent: null,
+    stage: 'root',
+    iteration: 0,
+    plan: 'the starting code',
+    snapshot: root,
+    status: 'ok',
+    valid: true,
+    metrics: {},
+    timings: { started_at: new Date(0).toISOString(), llm_ms: 0, exec_ms: 0 },
+    usage: noUsage(),
+  };
   const planRef = await store.putBlob('Make counter.py finish sooner by shortening its delay.');
   return { config, store, parent, planRef };
 }
@@ -74,8 +105,20 @@ describe('coder=agent', () => {
     expect(history).not.toContain('DELAY = 0.05');
     expect(history).not.toContain('STEPS = int(');
     expect(history).not.toContain('sk-worker-secret');
-    const types = (await handle.fetchHistory()).events!.flatMap((e) => e.activityTaskScheduledEventAttributes?.activityType?.name ?? []);
-    expect(types).toEqual(['agentStart', 'agentTurn', 'agentTool', 'agentTurn', 'agentTool', 'agentTurn', 'agentTool', 'agentTurn', 'agentFlags']);
+    const types = (await handle.fetchHistory()).events!.flatMap(
+      (e) => e.activityTaskScheduledEventAttributes?.activityType?.name ?? [],
+    );
+    expect(types).toEqual([
+      'agentStart',
+      'agentTurn',
+      'agentTool',
+      'agentTurn',
+      'agentTool',
+      'agentTurn',
+      'agentTool',
+      'agentTurn',
+      'agentFlags',
+    ]);
   });
 
   it('resumes mid-loop after the control worker is killed, without paying a finished turn again', async () => {
@@ -101,7 +144,12 @@ describe('coder=agent', () => {
     expect(model.requests.length).toBeLessThanOrEqual(5);
     const finishedBeforeKill = bodies.slice(0, askedBeforeKill - 1);
     for (const b of bodies.slice(askedBeforeKill)) expect(finishedBeforeKill).not.toContain(b);
-    expect([...new Set(model.requests.map((r) => r.rule))]).toEqual(['agent-read', 'agent-edit', 'agent-check', 'agent-finish']);
+    expect([...new Set(model.requests.map((r) => r.rule))]).toEqual([
+      'agent-read',
+      'agent-edit',
+      'agent-check',
+      'agent-finish',
+    ]);
 
     // The same result as an uninterrupted loop: content-addressed, so the same hash.
     const again = await startAgent(t, s, `${runId}-again`);

@@ -16,7 +16,10 @@ describe('bad input on the command line', () => {
     [['run', 'task=broken_yaml'], /malformed YAML in .*broken_yaml\.yaml/],
     [['run', 'notakeyvalue'], /not of the form key=value/],
     // Checked before anything starts (src/config/preflight.ts), not discovered by a failing activity.
-    [['run', 'model=scripted', 'model.script=../../../etc/passwd'], /the run cannot start:\n {2}- model\.script '\.\.\/\.\.\/\.\.\/etc\/passwd' resolves to \/etc\/passwd, outside the project/],
+    [
+      ['run', 'model=scripted', 'model.script=../../../etc/passwd'],
+      /the run cannot start:\n {2}- model\.script '\.\.\/\.\.\/\.\.\/etc\/passwd' resolves to \/etc\/passwd, outside the project/,
+    ],
     [['run', 'task=collatz', 'task.workspace_template=nope'], /workspace_template 'nope' is not a directory/],
     [['run', 'task=nanogpt_baseline'], /trains on token shards: set data\.train_files=.*\n.*set data\.val_files=/],
     [['retry-node', 'run-x', 'two'], /is a version number like 2 or v_2, not 'two'/],
@@ -28,7 +31,14 @@ describe('bad input on the command line', () => {
   });
 
   it('config show prints the resolved config with overrides applied', async () => {
-    const res = await cli(t, ['config', 'show', 'task=counter', 'n_iterations=3', 'science_runner=bon', 'task.timeout_s=7']);
+    const res = await cli(t, [
+      'config',
+      'show',
+      'task=counter',
+      'n_iterations=3',
+      'science_runner=bon',
+      'task.timeout_s=7',
+    ]);
     expect(res.exitCode).toBe(0);
     const config = JSON.parse(res.stdout);
     expect(config.n_iterations).toBe(3);

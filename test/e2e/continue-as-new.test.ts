@@ -10,7 +10,14 @@ describe('continue-as-new', () => {
   it('carries the tree, the RNG and the usage across workflow runs', async () => {
     const t = makeEnv(inject('temporalPort'));
     const res = await cli(t, [
-      'run', 'task=collatz', 'model=scripted', 'science_runner=bon', 'seed=5', 'n_iterations=5', 'continue_as_new_every=2', '--json',
+      'run',
+      'task=collatz',
+      'model=scripted',
+      'science_runner=bon',
+      'seed=5',
+      'n_iterations=5',
+      'continue_as_new_every=2',
+      '--json',
     ]);
     expect(res.exitCode, res.stderr).toBe(0);
     const out = JSON.parse(res.stdout);
@@ -34,11 +41,23 @@ describe('continue-as-new', () => {
     expect(out.usage.calls).toBeGreaterThanOrEqual(10); // every iteration's calls, not only the last run's
 
     // Search attributes carry over continue-as-new: `ls` finds the run by them, as the UI's filter would.
-    const listed = await waitFor('the run listed by its search attributes', async () => {
-      const rows = JSON.parse((await cli(t, ['ls', `Task="collatz" AND Phase="done" AND Seed=5`, '--json'])).stdout);
-      return rows.find((r: { runId: string }) => r.runId === out.runId);
-    }, 30_000);
-    expect(listed).toMatchObject({ status: 'COMPLETED', task: 'collatz', model: 'scripted', science_runner: 'bon', phase: 'done', iteration: 5, best_metric: out.best.metric });
+    const listed = await waitFor(
+      'the run listed by its search attributes',
+      async () => {
+        const rows = JSON.parse((await cli(t, ['ls', `Task="collatz" AND Phase="done" AND Seed=5`, '--json'])).stdout);
+        return rows.find((r: { runId: string }) => r.runId === out.runId);
+      },
+      30_000,
+    );
+    expect(listed).toMatchObject({
+      status: 'COMPLETED',
+      task: 'collatz',
+      model: 'scripted',
+      science_runner: 'bon',
+      phase: 'done',
+      iteration: 5,
+      best_metric: out.best.metric,
+    });
     const bad = await cli(t, ['ls', 'Task=']);
     expect(bad.exitCode).toBe(1);
     expect(bad.stderr).toMatch(/error: /);
@@ -46,10 +65,22 @@ describe('continue-as-new', () => {
 
   it('a 500-iteration run keeps every workflow run of its chain far below the history limits', async () => {
     const t = makeEnv(inject('temporalPort'));
-    const res = await cli(t, [
-      'run', 'task=counter', 'model=scripted', 'model.script=test/fixtures/scripts/counter-faster.yaml', 'science_runner=bon',
-      'science_runner.max_n_nodes=1000', 'n_iterations=500', 'continue_as_new_every=50', 'task.env.COUNTER_STEPS=1', '--json',
-    ], { timeout: 1_500_000 });
+    const res = await cli(
+      t,
+      [
+        'run',
+        'task=counter',
+        'model=scripted',
+        'model.script=test/fixtures/scripts/counter-faster.yaml',
+        'science_runner=bon',
+        'science_runner.max_n_nodes=1000',
+        'n_iterations=500',
+        'continue_as_new_every=50',
+        'task.env.COUNTER_STEPS=1',
+        '--json',
+      ],
+      { timeout: 1_500_000 },
+    );
     expect(res.exitCode, res.stderr).toBe(0);
     const out = JSON.parse(res.stdout);
     expect(out).toMatchObject({ status: 'COMPLETED', nodes: 501, buggy: 0 });
@@ -79,7 +110,13 @@ describe('continue-as-new', () => {
     expect(JSON.parse(fork.stdout)).toMatchObject({ status: 'COMPLETED', nodes: 7 });
     const largest = { events: Math.max(...runs.map((r) => r.events)), bytes: Math.max(...runs.map((r) => r.bytes)) };
     // Measured numbers for the closing note and README (vitest prints them; the file keeps them).
-    const report = { iterations: 500, workflow_runs: runs.length, largest, per_iteration: { events: largest.events / 50, bytes: Math.round(largest.bytes / 50) }, last_carried_bytes: runs[0].carried_bytes };
+    const report = {
+      iterations: 500,
+      workflow_runs: runs.length,
+      largest,
+      per_iteration: { events: largest.events / 50, bytes: Math.round(largest.bytes / 50) },
+      last_carried_bytes: runs[0].carried_bytes,
+    };
     console.log(`500-iteration history: ${JSON.stringify(report)}`);
     writeFileSync(join(t.home, 'history-size.json'), JSON.stringify({ ...report, runs }, null, 2));
     // Temporal warns at 10,240 events / 10 MB and suggests continue-as-new at 4,096 events / 4 MB.

@@ -11,7 +11,17 @@ import { startRun } from '../../temporal/client/run-client';
 import { ROOT } from '../../src/paths';
 import { loadRunView } from '../../src/store/run-view-store';
 import { ArtifactStore } from '../../src/store/artifact-store';
-import { connect, makeEnv, processesMatching, sleep, stopWorker, trackCleanups, waitFor, type TestEnv, type WorkerProcess } from '../helpers/harness';
+import {
+  connect,
+  makeEnv,
+  processesMatching,
+  sleep,
+  stopWorker,
+  trackCleanups,
+  waitFor,
+  type TestEnv,
+  type WorkerProcess,
+} from '../helpers/harness';
 
 // GPU slots with fake device ids on a CPU host: a probe task records the CUDA_VISIBLE_DEVICES (and, under
 // torchrun, the ranks) each execution was given, and holds its GPUs until the test opens a gate file.
@@ -76,9 +86,19 @@ async function setUp(): Promise<Probe> {
 }
 
 /** `speedrunner worker <kind>` with fake GPU ids, waited for until it is up. */
-async function worker(t: TestEnv, kind: 'control' | 'gpu', gpus = 'none', env: Record<string, string> = {}): Promise<WorkerProcess> {
+async function worker(
+  t: TestEnv,
+  kind: 'control' | 'gpu',
+  gpus = 'none',
+  env: Record<string, string> = {},
+): Promise<WorkerProcess> {
   const args = kind === 'gpu' ? ['worker', 'gpu', '--gpus', gpus] : ['worker', 'control'];
-  const proc = execa(process.execPath, [CLI, ...args], { env: { ...t.env, ...env }, reject: false, all: true, buffer: false });
+  const proc = execa(process.execPath, [CLI, ...args], {
+    env: { ...t.env, ...env },
+    reject: false,
+    all: true,
+    buffer: false,
+  });
   let out = '';
   proc.all?.on('data', (c: Buffer) => (out += c.toString()));
   await waitFor(`${kind} worker up`, () => {
@@ -97,7 +117,16 @@ async function probeRun(p: Probe, tag: string, overrides: string[] = []) {
   process.env.SPEEDRUNNER_TASK_PATH = taskRoot;
   try {
     const config = resolveRunConfig(
-      ['task=gpu_probe', 'model=scripted', 'science_runner=bon', 'n_iterations=1', `task.args=[${tag}]`, `task.env.PROBE_RECORDS=${p.records}`, `task.env.PROBE_GATE=${p.gate}`, ...overrides],
+      [
+        'task=gpu_probe',
+        'model=scripted',
+        'science_runner=bon',
+        'n_iterations=1',
+        `task.args=[${tag}]`,
+        `task.env.PROBE_RECORDS=${p.records}`,
+        `task.env.PROBE_GATE=${p.gate}`,
+        ...overrides,
+      ],
       p.t.env,
     );
     return await startRun(p.client, config, `${tag}-${Date.now()}`);
@@ -117,8 +146,21 @@ interface ProbeRecord {
   cwd: string;
   t: number;
 }
-const records = (p: Probe): ProbeRecord[] => (existsSync(p.records) ? readFileSync(p.records, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l)) : []);
-const started = (p: Probe) => [...new Set(records(p).filter((r) => r.event === 'start').map((r) => r.tag))];
+const records = (p: Probe): ProbeRecord[] =>
+  existsSync(p.records)
+    ? readFileSync(p.records, 'utf8')
+        .trim()
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l))
+    : [];
+const started = (p: Probe) => [
+  ...new Set(
+    records(p)
+      .filter((r) => r.event === 'start')
+      .map((r) => r.tag),
+  ),
+];
 const devicesOf = (p: Probe, tag: string) => records(p).find((r) => r.tag === tag && r.event === 'start')!.cvd;
 
 async function executeActivity(client: Client, runId: string) {
@@ -129,10 +171,25 @@ async function executeActivity(client: Client, runId: string) {
 /** The `execute` activity's recorded attempt (history keeps the last one) and failure, from the run's history. */
 async function executeAttempts(client: Client, runId: string) {
   const events = (await client.workflow.getHandle(runId).fetchHistory()).events ?? [];
-  const scheduled = new Set(events.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'execute').map((e) => String(e.eventId)));
-  const starts = events.filter((e) => e.activityTaskStartedEventAttributes && scheduled.has(String(e.activityTaskStartedEventAttributes.scheduledEventId)));
-  const failures = events.filter((e) => e.activityTaskFailedEventAttributes && scheduled.has(String(e.activityTaskFailedEventAttributes.scheduledEventId)));
-  return { attempts: starts.map((e) => e.activityTaskStartedEventAttributes!.attempt ?? 0), failures: failures.map((e) => e.activityTaskFailedEventAttributes!.failure!) };
+  const scheduled = new Set(
+    events
+      .filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'execute')
+      .map((e) => String(e.eventId)),
+  );
+  const starts = events.filter(
+    (e) =>
+      e.activityTaskStartedEventAttributes &&
+      scheduled.has(String(e.activityTaskStartedEventAttributes.scheduledEventId)),
+  );
+  const failures = events.filter(
+    (e) =>
+      e.activityTaskFailedEventAttributes &&
+      scheduled.has(String(e.activityTaskFailedEventAttributes.scheduledEventId)),
+  );
+  return {
+    attempts: starts.map((e) => e.activityTaskStartedEventAttributes!.attempt ?? 0),
+    failures: failures.map((e) => e.activityTaskFailedEventAttributes!.failure!),
+  };
 }
 
 describe('GpuSlots and GpuAdmission (no server)', () => {
@@ -211,10 +268,16 @@ describe('a GPU worker with fake devices', () => {
   it('runs as many executions as fit, on disjoint devices, with --nproc_per_node to match, and takes no execution it cannot start', async () => {
     const p = await setUp();
     await worker(p.t, 'gpu', '0,1,2,3');
-    const runs = await Promise.all(['slots-a', 'slots-b', 'slots-c'].map((tag) => probeRun(p, tag, ['task.launcher=torchrun'])));
+    const runs = await Promise.all(
+      ['slots-a', 'slots-b', 'slots-c'].map((tag) => probeRun(p, tag, ['task.launcher=torchrun'])),
+    );
 
     // Two executions of two GPUs each fill the four; the third is not even taken from the queue.
-    const [first, second] = await waitFor('two executions holding GPUs', () => started(p).length >= 2 && started(p), 180_000);
+    const [first, second] = await waitFor(
+      'two executions holding GPUs',
+      () => started(p).length >= 2 && started(p),
+      180_000,
+    );
     await sleep(4000);
     expect(started(p)).toHaveLength(2);
     const third = runs.find((r) => !started(p).includes(r.workflowId.replace(/-\d+$/, '')))!;
@@ -236,8 +299,16 @@ describe('a GPU worker with fake devices', () => {
     const thirdTag = started(p).find((tag) => tag !== first && tag !== second)!;
     expect(devicesOf(p, thirdTag).split(',')).toHaveLength(2);
     // It started only after one of the first two ended: never more than four devices in use.
-    const thirdStart = Math.min(...records(p).filter((r) => r.tag === thirdTag && r.event === 'start').map((r) => r.t));
-    const firstEnd = Math.min(...records(p).filter((r) => r.event === 'end' && r.tag !== thirdTag).map((r) => r.t));
+    const thirdStart = Math.min(
+      ...records(p)
+        .filter((r) => r.tag === thirdTag && r.event === 'start')
+        .map((r) => r.t),
+    );
+    const firstEnd = Math.min(
+      ...records(p)
+        .filter((r) => r.event === 'end' && r.tag !== thirdTag)
+        .map((r) => r.t),
+    );
     expect(thirdStart).toBeGreaterThanOrEqual(firstEnd);
   });
 
@@ -255,14 +326,21 @@ describe('a GPU worker with fake devices', () => {
     await waitFor('the cancelled one holding the GPUs', () => started(p).includes('free-cancel'), 120_000);
     await cancelled.cancel();
     await expect(cancelled.result()).rejects.toThrow();
-    await waitFor('its process group killed', async () => (await processesMatching('probe.py free-cancel')).length === 0, 20_000);
+    await waitFor(
+      'its process group killed',
+      async () => (await processesMatching('probe.py free-cancel')).length === 0,
+      20_000,
+    );
     writeFileSync(p.gate, '');
     const last = await probeRun(p, 'free-last');
     expect(await last.result()).toMatchObject({ nodes: 2, buggy: 1 });
-    for (const tag of ['free-fail', 'free-timeout', 'free-cancel', 'free-last']) expect(devicesOf(p, tag), tag).toBe('0,1');
+    for (const tag of ['free-fail', 'free-timeout', 'free-cancel', 'free-last'])
+      expect(devicesOf(p, tag), tag).toBe('0,1');
     const view = (await loadRunView(new ArtifactStore(join(p.t.home, 'store')), timedOut.workflowId))!;
     expect(view.nodes[0].status).toBe('timeout');
-    expect((await loadRunView(new ArtifactStore(join(p.t.home, 'store')), failed.workflowId))!.nodes[0].status).toBe('crashed');
+    expect((await loadRunView(new ArtifactStore(join(p.t.home, 'store')), failed.workflowId))!.nodes[0].status).toBe(
+      'crashed',
+    );
   });
 
   it('a long wait for GPUs heartbeats (no timeout), blocks further polls, and is served first', async () => {
@@ -281,7 +359,9 @@ describe('a GPU worker with fake devices', () => {
     const another = await probeRun(p, 'wait-another', ['task.gpus_per_execution=1']);
     await sleep(8000); // well past the 3 s heartbeat timeout
     expect((await executeActivity(p.client, big.workflowId))?.attempt).toBe(1);
-    expect((await executeActivity(p.client, another.workflowId))?.state).toBe(PendingActivityState.PENDING_ACTIVITY_STATE_SCHEDULED);
+    expect((await executeActivity(p.client, another.workflowId))?.state).toBe(
+      PendingActivityState.PENDING_ACTIVITY_STATE_SCHEDULED,
+    );
     expect(started(p)).toEqual(['wait-small']);
 
     writeFileSync(p.gate, '');
@@ -292,10 +372,17 @@ describe('a GPU worker with fake devices', () => {
 
   it('two hosts with free GPUs each take one execution at once (none hoards)', async () => {
     const p = await setUp();
-    for (const host of ['host-a', 'host-b']) await worker(p.t, 'gpu', '0,1', { SPEEDRUNNER_SCRATCH: join(p.t.home, host) });
+    for (const host of ['host-a', 'host-b'])
+      await worker(p.t, 'gpu', '0,1', { SPEEDRUNNER_SCRATCH: join(p.t.home, host) });
     const runs = await Promise.all(['spread-1', 'spread-2'].map((tag) => probeRun(p, tag)));
     await waitFor('both executions running', () => started(p).length === 2, 180_000);
-    const hosts = started(p).map((tag) => records(p).find((r) => r.tag === tag)!.cwd.includes('/host-a/') ? 'host-a' : 'host-b');
+    const hosts = started(p).map((tag) =>
+      records(p)
+        .find((r) => r.tag === tag)!
+        .cwd.includes('/host-a/')
+        ? 'host-a'
+        : 'host-b',
+    );
     expect(hosts.sort()).toEqual(['host-a', 'host-b']);
     writeFileSync(p.gate, '');
     for (const r of runs) expect(await r.result()).toMatchObject({ nodes: 2, buggy: 1 });
@@ -313,8 +400,13 @@ describe('a GPU worker with fake devices', () => {
     expect(first.output()).toContain('gpu worker stopped');
     expect(first.output()).not.toContain('Error in custom slot supplier'); // its poll's wait was aborted, as expected at shutdown
     expect(await processesMatching('probe.py drain-me')).toEqual([]);
-    const handedBack = await waitFor('the failure recorded on the pending activity', async () => (await executeActivity(p.client, run.workflowId))?.lastFailure);
-    expect(handedBack!.message).toMatch(/^the GPU worker on .* shut down while v_0 was running; it runs again on the next free GPU worker$/);
+    const handedBack = await waitFor(
+      'the failure recorded on the pending activity',
+      async () => (await executeActivity(p.client, run.workflowId))?.lastFailure,
+    );
+    expect(handedBack!.message).toMatch(
+      /^the GPU worker on .* shut down while v_0 was running; it runs again on the next free GPU worker$/,
+    );
     expect(handedBack!.applicationFailureInfo?.type).toBe('GpuWorkerShutdown');
 
     await worker(p.t, 'gpu', '0,1');
@@ -330,7 +422,10 @@ describe('a GPU worker with fake devices', () => {
     await expect(run.result()).rejects.toThrow();
     const { attempts, failures } = await executeAttempts(p.client, run.workflowId);
     expect(attempts).toEqual([1]);
-    expect(failures[0].applicationFailureInfo).toMatchObject({ type: 'TaskEnvironmentUnavailable', nonRetryable: true });
+    expect(failures[0].applicationFailureInfo).toMatchObject({
+      type: 'TaskEnvironmentUnavailable',
+      nonRetryable: true,
+    });
     expect(failures[0].message).toMatch(
       /^the GPU worker on .* cannot run task 'gpu_probe': task 'gpu_probe' names environment \/opt\/envs\/not-on-this-host, which has no python on this host\. `speedrunner worker gpu --check` lists what each host can run\.$/,
     );

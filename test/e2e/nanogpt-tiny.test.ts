@@ -9,7 +9,10 @@ import { cli, makeEnv } from '../helpers/harness';
 
 /** A few KB of varied English-like text, so BPE makes many different tokens. */
 function corpus(seed: number, sentences: number): string {
-  const words = 'the a model token train loss value small data test quick brown fox jumps over lazy dog speed run record time step layer'.split(' ');
+  const words =
+    'the a model token train loss value small data test quick brown fox jumps over lazy dog speed run record time step layer'.split(
+      ' ',
+    );
   let x = seed;
   const next = () => (x = (x * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
   const out: string[] = [];
@@ -35,21 +38,49 @@ describe('nanogpt_baseline, tiny, on the CPU', () => {
 
     // 2048 val tokens: the run validates on the first 1024 (a multiple of the tiny seq_len 64; the
     // trainer also needs one more token for the last target).
-    const made = await cli(t, ['data', 'from-text', ...files, '--out', dataDir, '--val-tokens', '2048', '--shard-tokens', '4096', '--json']);
+    const made = await cli(t, [
+      'data',
+      'from-text',
+      ...files,
+      '--out',
+      dataDir,
+      '--val-tokens',
+      '2048',
+      '--shard-tokens',
+      '4096',
+      '--json',
+    ]);
     expect(made.exitCode, made.stderr).toBe(0);
     const shards = JSON.parse(made.stdout);
-    expect(shards.files[0]).toMatchObject({ split: 'val', tokens: 2048, path: join(dataDir, 'fineweb_val_000000.bin') });
+    expect(shards.files[0]).toMatchObject({
+      split: 'val',
+      tokens: 2048,
+      path: join(dataDir, 'fineweb_val_000000.bin'),
+    });
     expect(shards.files.filter((f: { split: string }) => f.split === 'train').length).toBeGreaterThanOrEqual(1);
     for (const f of shards.files) expect(existsSync(f.path)).toBe(true);
 
-    const res = await cli(t, [
-      'run', 'task=nanogpt_baseline', 'model=scripted', 'science_runner=bon', 'n_iterations=1',
-      'task.launcher=python', 'task.gpus_per_execution=0', 'task.args=[--config,tiny]', 'task.timeout_s=300',
-      `data.train_files=${dataDir}/fineweb_train_*.bin`, `data.val_files=${dataDir}/fineweb_val_*.bin`, 'data.val_tokens=1024',
-      // a 30-step model is nowhere near 3.28; the bound only has to separate a trained run from garbage
-      'task.metrics_at_most.val_loss=20',
-      '--json',
-    ], { timeout: 360_000 });
+    const res = await cli(
+      t,
+      [
+        'run',
+        'task=nanogpt_baseline',
+        'model=scripted',
+        'science_runner=bon',
+        'n_iterations=1',
+        'task.launcher=python',
+        'task.gpus_per_execution=0',
+        'task.args=[--config,tiny]',
+        'task.timeout_s=300',
+        `data.train_files=${dataDir}/fineweb_train_*.bin`,
+        `data.val_files=${dataDir}/fineweb_val_*.bin`,
+        'data.val_tokens=1024',
+        // a 30-step model is nowhere near 3.28; the bound only has to separate a trained run from garbage
+        'task.metrics_at_most.val_loss=20',
+        '--json',
+      ],
+      { timeout: 360_000 },
+    );
     expect(res.exitCode, `${res.stdout}\n${res.stderr}`).toBe(0);
     const out = JSON.parse(res.stdout);
     expect(out).toMatchObject({ status: 'COMPLETED', nodes: 2 });
@@ -66,18 +97,29 @@ describe('nanogpt_baseline, tiny, on the CPU', () => {
     expect(child.plan).toMatch(/^Lower the tiny preset's learning rate/);
 
     const runDir = join(t.home, 'workspaces', out.runId);
-    const tinyPreset = (v: number) => /"tiny": dict\(([\s\S]*?)\),/.exec(readFileSync(join(runDir, `v_${v}`, 'train_gpt2.py'), 'utf8'))![1];
+    const tinyPreset = (v: number) =>
+      /"tiny": dict\(([\s\S]*?)\),/.exec(readFileSync(join(runDir, `v_${v}`, 'train_gpt2.py'), 'utf8'))![1];
     expect(tinyPreset(0)).toContain('lr=3e-3');
     expect(tinyPreset(1)).toContain('lr=2e-3');
     const log = readFileSync(join(runDir, 'logs', 'v_1.log'), 'utf8');
     expect(log).toMatch(/lr 0\.002 trapezoid/);
-    expect(log).toMatch(new RegExp(`^step:30/30 val_loss:${child.metrics.val_loss.toFixed(4)} train_time:${child.metrics.train_time}ms`, 'm'));
+    expect(log).toMatch(
+      new RegExp(
+        `^step:30/30 val_loss:${child.metrics.val_loss.toFixed(4)} train_time:${child.metrics.train_time}ms`,
+        'm',
+      ),
+    );
 
     // No human records for this task: `score` lists it without an FSR; the hint level comes from Temporal.
     const scored = await cli(t, ['score', out.runId, '--json']);
     expect(scored.exitCode, scored.stderr).toBe(0);
     expect(JSON.parse(scored.stdout).runs[0]).toMatchObject({
-      runId: out.runId, task: 'nanogpt_baseline', fsr: null, note: 'the task has no human records', hint_level: '0', hint_level_source: 'temporal',
+      runId: out.runId,
+      task: 'nanogpt_baseline',
+      fsr: null,
+      note: 'the task has no human records',
+      hint_level: '0',
+      hint_level_source: 'temporal',
     });
   }, 420_000); // ~1.5 min alone; several times that on a loaded machine
 });

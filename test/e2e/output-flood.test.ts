@@ -16,9 +16,17 @@ describe('a run with output floods and a found key', () => {
     writeFileSync(leakFile, key);
     const started = Date.now();
     const res = await cli(t, [
-      'run', 'task=counter', 'model=scripted', 'model.script=test/fixtures/scripts/counter-flood.yaml',
-      'science_runner=aide', 'science_runner.n_initial_hypotheses=4', 'n_iterations=1', 'task.max_output_mb=8',
-      `task.env.COUNTER_RUNS_FILE=${runsFile}`, `task.env.LEAK_FILE=${leakFile}`, '--json',
+      'run',
+      'task=counter',
+      'model=scripted',
+      'model.script=test/fixtures/scripts/counter-flood.yaml',
+      'science_runner=aide',
+      'science_runner.n_initial_hypotheses=4',
+      'n_iterations=1',
+      'task.max_output_mb=8',
+      `task.env.COUNTER_RUNS_FILE=${runsFile}`,
+      `task.env.LEAK_FILE=${leakFile}`,
+      '--json',
     ]);
     const runMs = Date.now() - started;
     expect(res.exitCode, res.stderr).toBe(0);
@@ -26,12 +34,19 @@ describe('a run with output floods and a found key', () => {
     expect(out).toMatchObject({ status: 'COMPLETED', nodes: 5 });
     const tree = JSON.parse((await cli(t, ['tree', out.runId, '--json'])).stdout);
     const byId = Object.fromEntries(tree.nodes.map((n: { id: number }) => [n.id, n]));
-    for (const id of [1, 2]) expect(byId[id]).toMatchObject({ status: 'crashed', valid: false, reason: 'output limit (8 MiB)' });
+    for (const id of [1, 2])
+      expect(byId[id]).toMatchObject({ status: 'crashed', valid: false, reason: 'output limit (8 MiB)' });
     expect(byId[4]).toMatchObject({ status: 'ok', valid: true, metrics: { score: 0.5 } });
     expect(tree.best).toMatchObject({ id: 4 });
     // Each flood ran exactly once: a returned result, not a failure Temporal would retry.
     // (counter.py's main adds `ran` for the root, the key printer and the faster version.)
-    expect(readFileSync(runsFile, 'utf8').split('\n').filter(Boolean).sort()).toEqual(['flood-bytes', 'flood-lines', 'ran', 'ran', 'ran']);
+    expect(readFileSync(runsFile, 'utf8').split('\n').filter(Boolean).sort()).toEqual([
+      'flood-bytes',
+      'flood-lines',
+      'ran',
+      'ran',
+      'ran',
+    ]);
     const logs = join(t.home, 'workspaces', out.runId, 'logs');
     for (const id of [1, 2]) {
       const log = readFileSync(join(logs, `v_${id}.log`), 'latin1');

@@ -8,7 +8,16 @@ import { loadRunView } from '../../src/store/run-view-store';
 import { executionsInFlight } from '../../app/report/in-flight';
 import { ArtifactStore } from '../../src/store/artifact-store';
 import type { SweepResult } from '../../core/sweep-state';
-import { cli, connect, makeEnv, startWorker, stopWorker, trackCleanups, waitFor, type TestEnv } from '../helpers/harness';
+import {
+  cli,
+  connect,
+  makeEnv,
+  startWorker,
+  stopWorker,
+  trackCleanups,
+  waitFor,
+  type TestEnv,
+} from '../helpers/harness';
 
 // `speedrunner report` as a person uses it: a real run, the CLI writes the report, a real browser
 // opens it from the file system, a click on a version shows its diff and metrics.
@@ -17,21 +26,40 @@ const onCleanup = trackCleanups();
 const CHROMIUM = '/usr/bin/chromium';
 const noBrowser = !existsSync(CHROMIUM);
 if (noBrowser) {
-  console.warn(`report e2e: SKIPPED — ${CHROMIUM} is missing. \`npm run setup\` installs it when run as root on Debian (apt-get install -y chromium); otherwise install Chromium yourself.`);
+  console.warn(
+    `report e2e: SKIPPED — ${CHROMIUM} is missing. \`npm run setup\` installs it when run as root on Debian (apt-get install -y chromium); otherwise install Chromium yourself.`,
+  );
 }
 const ARTIFACTS = join(ROOT, 'test-artifacts');
 
 /** The fixture's replies to the analysis calls (metric reader, outcome summaries); ideas and edits are ours. */
-const analysisRules = loadScript(join(ROOT, 'test/fixtures/scripts/counter-faster.yaml')).rules.filter((r) => !['ideator', 'coder'].includes(r.system ?? ''));
-const edit = (search: string, replace: string) => `counter.py\n<<<<<<< SEARCH\n${search}\n=======\n${replace}\n>>>>>>> REPLACE\n`;
+const analysisRules = loadScript(join(ROOT, 'test/fixtures/scripts/counter-faster.yaml')).rules.filter(
+  (r) => !['ideator', 'coder'].includes(r.system ?? ''),
+);
+const edit = (search: string, replace: string) =>
+  `counter.py\n<<<<<<< SEARCH\n${search}\n=======\n${replace}\n>>>>>>> REPLACE\n`;
 
 /** Drafts of every kind (faster, crashing, silent), then improvements that compound. */
 const mixedScript: Script = {
   latency_ms: 0,
   rules: [
-    { name: 'ideator', system: 'ideator', replies: ['Cut the delay by 50%', 'Crash it on purpose', 'Cut the delay by 20%', 'Print no score'] },
-    { name: 'coder-50', system: 'coder', user: 'by 50%', replies: [edit('MODE = "ok"', 'MODE = "ok"\nDELAY = DELAY * 0.5')] },
-    { name: 'coder-20', system: 'coder', user: 'by 20%', replies: [edit('MODE = "ok"', 'MODE = "ok"\nDELAY = DELAY * 0.8')] },
+    {
+      name: 'ideator',
+      system: 'ideator',
+      replies: ['Cut the delay by 50%', 'Crash it on purpose', 'Cut the delay by 20%', 'Print no score'],
+    },
+    {
+      name: 'coder-50',
+      system: 'coder',
+      user: 'by 50%',
+      replies: [edit('MODE = "ok"', 'MODE = "ok"\nDELAY = DELAY * 0.5')],
+    },
+    {
+      name: 'coder-20',
+      system: 'coder',
+      user: 'by 20%',
+      replies: [edit('MODE = "ok"', 'MODE = "ok"\nDELAY = DELAY * 0.8')],
+    },
     { name: 'coder-crash', system: 'coder', user: 'Crash it', replies: [edit('MODE = "ok"', 'MODE = "crash"')] },
     { name: 'coder-silent', system: 'coder', user: 'no score', replies: [edit('MODE = "ok"', 'MODE = "silent"')] },
     ...analysisRules,
@@ -83,7 +111,14 @@ async function openPage(url: string, ready = '.node'): Promise<{ page: Page; err
   page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
   // Anything the page asks for beyond its own file would be a broken "self-contained" promise.
   // (Following a link to another report beside it is fine; fetching anything else is not.)
-  page.on('request', (r) => r.url() !== url && !r.isNavigationRequest() && !r.url().startsWith('data:') && errors.push(`request for ${r.url()}`));
+  page.on(
+    'request',
+    (r) =>
+      r.url() !== url &&
+      !r.isNavigationRequest() &&
+      !r.url().startsWith('data:') &&
+      errors.push(`request for ${r.url()}`),
+  );
   await page.goto(url);
   await page.waitForSelector(ready);
   return { page, errors };
@@ -92,105 +127,122 @@ async function openPage(url: string, ready = '.node'): Promise<{ page: Page; err
 const fmt = (v: number) => (Number.isInteger(v) ? String(v) : String(Number(v.toPrecision(5))));
 
 describe('the HTML report', () => {
-  it.skipIf(noBrowser)('shows a finished run whose workers are gone: tree, a clicked version\'s diff, metrics and log, the plot', async () => {
-    const { t, model, workers } = await setUp(mixedScript);
-    const runId = await startRun(t, [`model.base_url=${model.url}`, 'science_runner=aide', 'n_iterations=6']);
-    await (await connect(t.port)).workflow.getHandle(runId).result();
-    for (const w of workers) await stopWorker(w);
+  it.skipIf(noBrowser)(
+    "shows a finished run whose workers are gone: tree, a clicked version's diff, metrics and log, the plot",
+    async () => {
+      const { t, model, workers } = await setUp(mixedScript);
+      const runId = await startRun(t, [`model.base_url=${model.url}`, 'science_runner=aide', 'n_iterations=6']);
+      await (await connect(t.port)).workflow.getHandle(runId).result();
+      for (const w of workers) await stopWorker(w);
 
-    const r = await report(t, runId);
-    // No worker answers: the report is built from the run's stored view.
-    expect(r).toMatchObject({ source: 'store', status: 'COMPLETED' });
-    const store = new ArtifactStore(join(t.home, 'store'));
-    const view = (await loadRunView(store, runId))!;
-    expect(view.nodes.length).toBeGreaterThan(6); // the root and at least one version per iteration
+      const r = await report(t, runId);
+      // No worker answers: the report is built from the run's stored view.
+      expect(r).toMatchObject({ source: 'store', status: 'COMPLETED' });
+      const store = new ArtifactStore(join(t.home, 'store'));
+      const view = (await loadRunView(store, runId))!;
+      expect(view.nodes.length).toBeGreaterThan(6); // the root and at least one version per iteration
 
-    const { page, errors } = await openPage(r.url);
-    await expect(page.locator('header h1').textContent()).resolves.toBe(runId);
-    await expect(page.locator('header .badges').textContent()).resolves.toContain('COMPLETED');
-    expect(await page.locator('.node').count()).toBe(view.nodes.length);
-    // The best version and the path to it are marked.
-    expect(await page.locator(`.node.best[data-id="${view.best!.id}"]`).count()).toBe(1);
-    expect(await page.locator('.link.best').count()).toBe(pathTo(view, view.best!.id).length - 1);
+      const { page, errors } = await openPage(r.url);
+      await expect(page.locator('header h1').textContent()).resolves.toBe(runId);
+      await expect(page.locator('header .badges').textContent()).resolves.toContain('COMPLETED');
+      expect(await page.locator('.node').count()).toBe(view.nodes.length);
+      // The best version and the path to it are marked.
+      expect(await page.locator(`.node.best[data-id="${view.best!.id}"]`).count()).toBe(1);
+      expect(await page.locator('.link.best').count()).toBe(pathTo(view, view.best!.id).length - 1);
 
-    const faster = view.nodes.find((n) => n.plan.includes('50%') && n.status === 'ok')!;
-    await page.locator(`.node[data-id="${faster.id}"]`).click();
-    const detail = page.locator('#detail');
-    await expect(detail.locator('h2').textContent()).resolves.toContain(`v_${faster.id}`);
-    const diff = (await detail.locator('.diff').innerText()).replace(/\s+/g, ' ');
-    expect(diff).toContain('DELAY = DELAY * 0.5');
-    expect(await detail.locator('.d2h-ins').count()).toBeGreaterThan(0);
-    const metrics = await detail.locator('table.metrics').innerText();
-    expect(metrics).toMatch(new RegExp(`score\\s+${fmt(faster.metrics.score).replace('.', '\\.')}`));
-    expect(await detail.locator('#log-tail').innerText()).toContain(`score: ${faster.metrics.score.toFixed(3)}`);
-    // The link to the whole log points at a file beside the page that holds the execution's log.
-    const href = await detail.locator('a.log-link').getAttribute('href');
-    expect(readFileSync(join(r.index, '..', href!), 'utf8')).toBe(await store.getText(faster.logRef!));
-    expect(page.url()).toMatch(new RegExp(`#v_${faster.id}$`));
+      const faster = view.nodes.find((n) => n.plan.includes('50%') && n.status === 'ok')!;
+      await page.locator(`.node[data-id="${faster.id}"]`).click();
+      const detail = page.locator('#detail');
+      await expect(detail.locator('h2').textContent()).resolves.toContain(`v_${faster.id}`);
+      const diff = (await detail.locator('.diff').innerText()).replace(/\s+/g, ' ');
+      expect(diff).toContain('DELAY = DELAY * 0.5');
+      expect(await detail.locator('.d2h-ins').count()).toBeGreaterThan(0);
+      const metrics = await detail.locator('table.metrics').innerText();
+      expect(metrics).toMatch(new RegExp(`score\\s+${fmt(faster.metrics.score).replace('.', '\\.')}`));
+      expect(await detail.locator('#log-tail').innerText()).toContain(`score: ${faster.metrics.score.toFixed(3)}`);
+      // The link to the whole log points at a file beside the page that holds the execution's log.
+      const href = await detail.locator('a.log-link').getAttribute('href');
+      expect(readFileSync(join(r.index, '..', href!), 'utf8')).toBe(await store.getText(faster.logRef!));
+      expect(page.url()).toMatch(new RegExp(`#v_${faster.id}$`));
 
-    // A crashed version says why.
-    const crashed = view.nodes.find((n) => n.status === 'crashed');
-    if (crashed) {
-      await page.locator(`.node[data-id="${crashed.id}"]`).click();
-      expect(await detail.innerText()).toContain('deliberate crash');
-    }
-    // The plot of the metric per version is drawn.
-    expect(await page.locator('#plot .uplot canvas').count()).toBeGreaterThan(0);
-    await expect(page.locator('pre.config').textContent()).resolves.toContain('"n_iterations": 6');
-    expect(errors).toEqual([]);
+      // A crashed version says why.
+      const crashed = view.nodes.find((n) => n.status === 'crashed');
+      if (crashed) {
+        await page.locator(`.node[data-id="${crashed.id}"]`).click();
+        expect(await detail.innerText()).toContain('deliberate crash');
+      }
+      // The plot of the metric per version is drawn.
+      expect(await page.locator('#plot .uplot canvas').count()).toBeGreaterThan(0);
+      await expect(page.locator('pre.config').textContent()).resolves.toContain('"n_iterations": 6');
+      expect(errors).toEqual([]);
 
-    await page.locator(`.node[data-id="${faster.id}"]`).click();
-    mkdirSync(ARTIFACTS, { recursive: true });
-    await page.screenshot({ path: join(ARTIFACTS, 'report-run.png'), fullPage: true });
-    await page.screenshot({ path: join(ROOT, 'docs', 'img', 'report.png') });
-  });
+      await page.locator(`.node[data-id="${faster.id}"]`).click();
+      mkdirSync(ARTIFACTS, { recursive: true });
+      await page.screenshot({ path: join(ARTIFACTS, 'report-run.png'), fullPage: true });
+      await page.screenshot({ path: join(ROOT, 'docs', 'img', 'report.png') });
+    },
+  );
 
-  it.skipIf(noBrowser)('shows a running run as it is now: the version being trained, its step, no result yet', async () => {
-    // A short grace, so the worker lets go of the minute-long execution quickly at clean-up.
-    const { t, model } = await setUp(slowScript, { SPEEDRUNNER_GPU_GRACE: '2 s' });
-    const runId = await startRun(t, [
-      `model.base_url=${model.url}`, 'science_runner=bon', 'n_iterations=3', 'task.timeout_s=180', 'timeouts.execution_heartbeat_s=3',
-    ]);
-    const client = await connect(t.port);
-    const handle = client.workflow.getHandle(runId);
-    onCleanup(() => handle.terminate('test over'));
-    // Wait until the slow version's execution has reported a training step.
-    await waitFor('a heartbeat with a training step', async () => {
-      const ex = await executionsInFlight(client, await handle.describe());
-      return ex.some((e) => e.totalSteps === 240 && (e.step ?? 0) >= 1);
-    }, 120_000);
+  it.skipIf(noBrowser)(
+    'shows a running run as it is now: the version being trained, its step, no result yet',
+    async () => {
+      // A short grace, so the worker lets go of the minute-long execution quickly at clean-up.
+      const { t, model } = await setUp(slowScript, { SPEEDRUNNER_GPU_GRACE: '2 s' });
+      const runId = await startRun(t, [
+        `model.base_url=${model.url}`,
+        'science_runner=bon',
+        'n_iterations=3',
+        'task.timeout_s=180',
+        'timeouts.execution_heartbeat_s=3',
+      ]);
+      const client = await connect(t.port);
+      const handle = client.workflow.getHandle(runId);
+      onCleanup(() => handle.terminate('test over'));
+      // Wait until the slow version's execution has reported a training step.
+      await waitFor(
+        'a heartbeat with a training step',
+        async () => {
+          const ex = await executionsInFlight(client, await handle.describe());
+          return ex.some((e) => e.totalSteps === 240 && (e.step ?? 0) >= 1);
+        },
+        120_000,
+      );
 
-    const r = await report(t, runId);
-    expect(r).toMatchObject({ source: 'query', status: 'RUNNING' });
-    const { page, errors } = await openPage(r.url);
-    const header = await page.locator('header').innerText();
-    expect(header).toContain('RUNNING');
-    expect(header).toContain('phase: executing');
-    const inFlight = await page.locator('.in-flight').innerText();
-    const step = Number(/v_1 executing\s+step (\d+)\/240/.exec(inFlight)?.[1]);
-    expect(step).toBeGreaterThanOrEqual(1);
-    expect(step).toBeLessThan(240);
-    expect(await page.locator('.node.st-ok').count()).toBe(1);
-    expect(await page.locator('.node.st-pending[data-id="1"]').count()).toBe(1);
-    await page.locator('.node[data-id="1"]').click();
-    const detail = await page.locator('#detail').innerText();
-    expect(detail).toContain('STEPS = 240');
-    expect(detail).toContain('Not measured yet.');
-    expect(errors).toEqual([]);
-    mkdirSync(ARTIFACTS, { recursive: true });
-    await page.screenshot({ path: join(ARTIFACTS, 'report-running.png'), fullPage: true });
-  });
+      const r = await report(t, runId);
+      expect(r).toMatchObject({ source: 'query', status: 'RUNNING' });
+      const { page, errors } = await openPage(r.url);
+      const header = await page.locator('header').innerText();
+      expect(header).toContain('RUNNING');
+      expect(header).toContain('phase: executing');
+      const inFlight = await page.locator('.in-flight').innerText();
+      const step = Number(/v_1 executing\s+step (\d+)\/240/.exec(inFlight)?.[1]);
+      expect(step).toBeGreaterThanOrEqual(1);
+      expect(step).toBeLessThan(240);
+      expect(await page.locator('.node.st-ok').count()).toBe(1);
+      expect(await page.locator('.node.st-pending[data-id="1"]').count()).toBe(1);
+      await page.locator('.node[data-id="1"]').click();
+      const detail = await page.locator('#detail').innerText();
+      expect(detail).toContain('STEPS = 240');
+      expect(detail).toContain('Not measured yet.');
+      expect(errors).toEqual([]);
+      mkdirSync(ARTIFACTS, { recursive: true });
+      await page.screenshot({ path: join(ARTIFACTS, 'report-running.png'), fullPage: true });
+    },
+  );
 });
 
 describe('the HTML report of a sweep', () => {
   it.skipIf(noBrowser)("shows a heat map of the outcome per cell and links to each cell's run report", async () => {
     const { t, model } = await setUp(mixedScript);
     const file = join(t.home, 'sweep.yaml');
-    writeFileSync(file, JSON.stringify({
-      matrix: { task: 'counter', model: 'scripted', science_runner: ['bon', 'aide'], seed: [1, 2] },
-      overrides: ['n_iterations=1', `model.base_url=${model.url}`, 'task.env.COUNTER_STEPS=2'],
-      concurrency: 2,
-    }));
+    writeFileSync(
+      file,
+      JSON.stringify({
+        matrix: { task: 'counter', model: 'scripted', science_runner: ['bon', 'aide'], seed: [1, 2] },
+        overrides: ['n_iterations=1', `model.base_url=${model.url}`, 'task.env.COUNTER_STEPS=2'],
+        concurrency: 2,
+      }),
+    );
     const submitted = await cli(t, ['sweep', file, '--detach', '--json']);
     expect(submitted.exitCode, submitted.stderr).toBe(0);
     const { sweepId } = JSON.parse(submitted.stdout) as { sweepId: string };

@@ -20,8 +20,14 @@ describe('a Temporal reset of a finished run', () => {
     }
     const runsFile = join(t.home, 'executions.txt');
     const started = await cli(t, [
-      'run', 'task=counter', `model.base_url=${model.url}`, 'science_runner=bon',
-      'n_iterations=2', `task.env.COUNTER_RUNS_FILE=${runsFile}`, '--detach', '--json',
+      'run',
+      'task=counter',
+      `model.base_url=${model.url}`,
+      'science_runner=bon',
+      'n_iterations=2',
+      `task.env.COUNTER_RUNS_FILE=${runsFile}`,
+      '--detach',
+      '--json',
     ]);
     expect(started.exitCode, started.stderr).toBe(0);
     const { runId } = JSON.parse(started.stdout);

@@ -9,13 +9,25 @@ import { cli, makeEnv, processesMatching } from '../helpers/harness';
 describe('a run whose versions fail in every way', () => {
   it('records each failure with its reason, goes on, and keeps the good version', async () => {
     const tag = `outcomes-${Date.now()}`;
-    const t = makeEnv(inject('temporalPort'), { OPENAI_API_KEY: 'sk-must-not-leak', TEMPORAL_API_KEY_FAKE: 'nope', SPEEDRUNNER_SANDBOX: 'auto' });
+    const t = makeEnv(inject('temporalPort'), {
+      OPENAI_API_KEY: 'sk-must-not-leak',
+      TEMPORAL_API_KEY_FAKE: 'nope',
+      SPEEDRUNNER_SANDBOX: 'auto',
+    });
     const valFile = join(t.home, 'val.bin');
     writeFileSync(valFile, 'validation data');
     const res = await cli(t, [
-      'run', 'task=counter', 'model=scripted', 'model.script=test/fixtures/scripts/counter-outcomes.yaml',
-      'science_runner=aide', 'science_runner.n_initial_hypotheses=6', 'n_iterations=1', 'task.timeout_s=4',
-      `task.args=[${tag}]`, `data.val_files=${valFile}`, '--json',
+      'run',
+      'task=counter',
+      'model=scripted',
+      'model.script=test/fixtures/scripts/counter-outcomes.yaml',
+      'science_runner=aide',
+      'science_runner.n_initial_hypotheses=6',
+      'n_iterations=1',
+      'task.timeout_s=4',
+      `task.args=[${tag}]`,
+      `data.val_files=${valFile}`,
+      '--json',
     ]);
     expect(res.exitCode, res.stderr).toBe(0);
     const out = JSON.parse(res.stdout);
@@ -32,12 +44,16 @@ describe('a run whose versions fail in every way', () => {
     expect(byId[3].metrics.harness_wall_ms).toBeGreaterThanOrEqual(4000);
     expect(byId[4]).toMatchObject({ status: 'buggy' });
     expect(byId[4]).not.toHaveProperty('snapshot');
-    expect(byId[4].reason).toMatch(/no applicable edit after 3 attempts: the reply contains no SEARCH\/REPLACE edit block/);
+    expect(byId[4].reason).toMatch(
+      /no applicable edit after 3 attempts: the reply contains no SEARCH\/REPLACE edit block/,
+    );
     expect(byId[5]).toMatchObject({ status: 'ok', valid: true, metrics: { score: 0.5 } });
     // v_6 tries to rewrite the validation data. In the sandbox the data is read-only and the attempt
     // crashes it; where the host has no sandbox it runs and is fastest, but breaks data.modified, which
     // makes it buggy and so never the best.
-    const sandboxed = !readFileSync(join(t.home, 'workspaces', out.runId, 'logs', 'v_6.log'), 'utf8').includes('SANDBOX UNAVAILABLE');
+    const sandboxed = !readFileSync(join(t.home, 'workspaces', out.runId, 'logs', 'v_6.log'), 'utf8').includes(
+      'SANDBOX UNAVAILABLE',
+    );
     if (sandboxed) {
       expect(byId[6]).toMatchObject({ status: 'crashed', valid: false });
       expect(byId[6].reason).toMatch(/Read-only file system/);

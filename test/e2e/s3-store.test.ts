@@ -6,7 +6,13 @@ import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  CreateBucketCommand,
+  GetObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
 import { loadScript, startScriptedServer } from '../../src/llm/scripted-server';
 import { ROOT, venvBin } from '../../src/paths';
 import { loadRunView } from '../../src/store/run-view-store';
@@ -19,7 +25,11 @@ import { cli, connect, makeEnv, startWorker, stopWorker, trackCleanups, waitFor 
 // through a recording HTTP proxy that counts requests and bytes and can cut an upload mid-body.
 
 const onCleanup = trackCleanups();
-const CREDS = { AWS_ACCESS_KEY_ID: 'testing-access-key', AWS_SECRET_ACCESS_KEY: 'testing-secret-never-shown', AWS_REGION: 'us-east-1' };
+const CREDS = {
+  AWS_ACCESS_KEY_ID: 'testing-access-key',
+  AWS_SECRET_ACCESS_KEY: 'testing-secret-never-shown',
+  AWS_REGION: 'us-east-1',
+};
 
 interface Exchange {
   via: string;
@@ -53,7 +63,15 @@ class RecordingProxy {
       req.on('data', (c: Buffer) => {
         up += c.length;
         if (cut && up >= this.cutAfter) {
-          this.log.push({ via, method: req.method!, path: req.url!, status: 0, up, down: 0, ms: performance.now() - started });
+          this.log.push({
+            via,
+            method: req.method!,
+            path: req.url!,
+            status: 0,
+            up,
+            down: 0,
+            ms: performance.now() - started,
+          });
           req.socket.destroy(); // the connection drops mid-upload, as a network failure would
           return;
         }
@@ -61,18 +79,29 @@ class RecordingProxy {
       });
       req.on('end', () => {
         if (req.socket.destroyed) return;
-        const out = request({ host: '127.0.0.1', port: this.upstream, method: req.method, path: req.url, headers: req.headers }, (up2) => {
-          let down = 0;
-          res.writeHead(up2.statusCode!, up2.headers);
-          up2.on('data', (c: Buffer) => {
-            down += c.length;
-            res.write(c);
-          });
-          up2.on('end', () => {
-            res.end();
-            this.log.push({ via, method: req.method!, path: req.url!, status: up2.statusCode!, up, down, ms: performance.now() - started });
-          });
-        });
+        const out = request(
+          { host: '127.0.0.1', port: this.upstream, method: req.method, path: req.url, headers: req.headers },
+          (up2) => {
+            let down = 0;
+            res.writeHead(up2.statusCode!, up2.headers);
+            up2.on('data', (c: Buffer) => {
+              down += c.length;
+              res.write(c);
+            });
+            up2.on('end', () => {
+              res.end();
+              this.log.push({
+                via,
+                method: req.method!,
+                path: req.url!,
+                status: up2.statusCode!,
+                up,
+                down,
+                ms: performance.now() - started,
+              });
+            });
+          },
+        );
         out.on('error', () => req.socket.destroy());
         out.end(Buffer.concat(chunks));
       });
@@ -109,7 +138,12 @@ beforeAll(async () => {
     saved[k] = process.env[k];
     process.env[k] = v;
   }
-  raw = new S3Client({ region: 'us-east-1', endpoint: `http://127.0.0.1:${motoPort}`, forcePathStyle: true, credentials: { accessKeyId: 'x', secretAccessKey: 'y' } });
+  raw = new S3Client({
+    region: 'us-east-1',
+    endpoint: `http://127.0.0.1:${motoPort}`,
+    forcePathStyle: true,
+    credentials: { accessKeyId: 'x', secretAccessKey: 'y' },
+  });
 });
 
 afterAll(async () => {
@@ -134,13 +168,18 @@ function cacheDir() {
   return dir;
 }
 
-const rawGet = async (b: string, key: string) => Buffer.from(await (await raw.send(new GetObjectCommand({ Bucket: b, Key: key }))).Body!.transformToByteArray());
-const rawPut = (b: string, key: string, body: string | Buffer) => raw.send(new PutObjectCommand({ Bucket: b, Key: key, Body: body }));
+const rawGet = async (b: string, key: string) =>
+  Buffer.from(await (await raw.send(new GetObjectCommand({ Bucket: b, Key: key }))).Body!.transformToByteArray());
+const rawPut = (b: string, key: string, body: string | Buffer) =>
+  raw.send(new PutObjectCommand({ Bucket: b, Key: key, Body: body }));
 const blobKey = (prefix: string, hash: string) => `${prefix}/blobs/${hash.slice(0, 2)}/${hash.slice(2)}`;
 /** A run's history as text with every payload decoded, so nothing can hide in base64. */
 function decodedHistory(history: unknown): string {
   const json = JSON.stringify(history);
-  return json.replace(/"data":"([A-Za-z0-9+/=]+)"/g, (_m, b64: string) => `"data":${JSON.stringify(Buffer.from(b64, 'base64').toString('utf8'))}`);
+  return json.replace(
+    /"data":"([A-Za-z0-9+/=]+)"/g,
+    (_m, b64: string) => `"data":${JSON.stringify(Buffer.from(b64, 'base64').toString('utf8'))}`,
+  );
 }
 
 /** Exchanges with the proxy from now on. */
@@ -154,7 +193,11 @@ describe('the S3 artifact store', () => {
     const b = await bucket();
     const store = new ArtifactStore(`s3://${b}/team/store`, { cacheDir: cacheDir() });
     expect(store.location).toBe(`s3://${b}/team/store`);
-    const snap = await store.putSnapshot({ 'a.py': 'print(1)\n', 'pkg/b.py': 'print(2)\n', 'data.bin': Buffer.from([0, 255, 1, 254]) });
+    const snap = await store.putSnapshot({
+      'a.py': 'print(1)\n',
+      'pkg/b.py': 'print(2)\n',
+      'data.bin': Buffer.from([0, 255, 1, 254]),
+    });
     await store.setRef('runs/r1/view', snap);
     const keys = (await raw.send(new ListObjectsV2Command({ Bucket: b }))).Contents!.map((o) => o.Key).sort();
     expect(keys).toHaveLength(5); // 3 files + manifest + ref
@@ -166,7 +209,11 @@ describe('the S3 artifact store', () => {
     const other = new ArtifactStore(`s3://${b}/team/store/`, { cacheDir: cacheDir() });
     expect(await other.getRef('runs/r1/view')).toBe(snap);
     expect(await other.getRef('runs/none')).toBeUndefined();
-    expect(await other.readSnapshotFiles(snap)).toEqual({ 'a.py': 'print(1)\n', 'pkg/b.py': 'print(2)\n', 'data.bin': Buffer.from([0, 255, 1, 254]).toString('utf8') });
+    expect(await other.readSnapshotFiles(snap)).toEqual({
+      'a.py': 'print(1)\n',
+      'pkg/b.py': 'print(2)\n',
+      'data.bin': Buffer.from([0, 255, 1, 254]).toString('utf8'),
+    });
 
     // A large blob that another host uploaded is found with one HEAD, not sent again ...
     const foreign = randomBytes(200_000);
@@ -185,7 +232,11 @@ describe('the S3 artifact store', () => {
     const again = mark();
     await store.putBlob(foreign);
     await store.putBlob(small);
-    await store.putSnapshot({ 'a.py': 'print(1)\n', 'pkg/b.py': 'print(2)\n', 'data.bin': Buffer.from([0, 255, 1, 254]) });
+    await store.putSnapshot({
+      'a.py': 'print(1)\n',
+      'pkg/b.py': 'print(2)\n',
+      'data.bin': Buffer.from([0, 255, 1, 254]),
+    });
     expect(again()).toEqual([]);
   });
 
@@ -196,7 +247,9 @@ describe('the S3 artifact store', () => {
     await rawPut(b, blobKey('s', hash), 'tampered bytes'); // same size, other content
     const fresh = new ArtifactStore(`s3://${b}/s`, { cacheDir: cacheDir() });
     await expect(fresh.getBlob(hash)).rejects.toThrow(`artifact ${hash} in s3://${b}/s is corrupt (hash mismatch)`);
-    await expect(fresh.getBlob(sha256('never stored'))).rejects.toThrow(`artifact ${sha256('never stored')} is missing from the store at s3://${b}/s`);
+    await expect(fresh.getBlob(sha256('never stored'))).rejects.toThrow(
+      `artifact ${sha256('never stored')} is missing from the store at s3://${b}/s`,
+    );
   });
 
   it('a host caches blobs it read: the second read makes no request; a damaged cache copy is fetched again', async () => {
@@ -236,7 +289,9 @@ describe('the S3 artifact store', () => {
     const other = randomBytes(2 * 1024 * 1024);
     proxy.cutPuts = 100;
     try {
-      await expect(store.putBlob(other)).rejects.toThrow(new RegExp(`^artifact store s3://${b}/u: could not write blobs/${sha256(other).slice(0, 2)}/`));
+      await expect(store.putBlob(other)).rejects.toThrow(
+        new RegExp(`^artifact store s3://${b}/u: could not write blobs/${sha256(other).slice(0, 2)}/`),
+      );
     } finally {
       proxy.cutPuts = 0;
     }
@@ -295,12 +350,25 @@ describe('a run with store=s3://…', () => {
     // Each worker reaches S3 through its own proxy port, so the cost of each is known.
     const caches = { control: cacheDir(), gpu: cacheDir() };
     for (const kind of ['control', 'gpu'] as const) {
-      const w = await startWorker(t, kind, { ...CREDS, AWS_ENDPOINT_URL: await proxy.listen(kind), SPEEDRUNNER_BLOB_CACHE: caches[kind] });
+      const w = await startWorker(t, kind, {
+        ...CREDS,
+        AWS_ENDPOINT_URL: await proxy.listen(kind),
+        SPEEDRUNNER_BLOB_CACHE: caches[kind],
+      });
       onCleanup(() => stopWorker(w));
     }
     const from = proxy.log.length;
     const started = Date.now();
-    const res = await cli(t, ['run', 'task=counter', `model.base_url=${model.url}`, 'science_runner=bon', 'n_iterations=4', `store=s3://${b}/runs`, '--detach', '--json']);
+    const res = await cli(t, [
+      'run',
+      'task=counter',
+      `model.base_url=${model.url}`,
+      'science_runner=bon',
+      'n_iterations=4',
+      `store=s3://${b}/runs`,
+      '--detach',
+      '--json',
+    ]);
     expect(res.exitCode, res.stderr).toBe(0);
     const { runId } = JSON.parse(res.stdout);
     const client = await connect(t.port);

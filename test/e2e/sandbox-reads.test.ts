@@ -36,12 +36,21 @@ beforeAll(() => {
   writeFileSync(join(other, 'train.py'), CANARY);
 });
 afterAll(() => {
-  for (const [k, v] of Object.entries(saved)) if (v === undefined) delete process.env[k];
-  else process.env[k] = v;
+  for (const [k, v] of Object.entries(saved))
+    if (v === undefined) delete process.env[k];
+    else process.env[k] = v;
   rmSync(dir, { recursive: true, force: true });
 });
 
-const task = taskSchema.parse({ id: 't', description: 'd', workspace_template: 'w', fnames: ['train.py'], entry_fname: 'train.py', timeout_s: 60, selection_metric: 'score' });
+const task = taskSchema.parse({
+  id: 't',
+  description: 'd',
+  workspace_template: 'w',
+  fnames: ['train.py'],
+  entry_fname: 'train.py',
+  timeout_s: 60,
+  selection_metric: 'score',
+});
 
 async function execute(code: string, nodeId: number) {
   const store = new ArtifactStore(join(home, 'store'));
@@ -49,7 +58,11 @@ async function execute(code: string, nodeId: number) {
   const data = join(dir, 'data');
   mkdirSync(data, { recursive: true });
   writeFileSync(join(data, 'train_0.bin'), 'tokens');
-  const r = await executeVersion(store, { runId: 'reads', nodeId, snapshot, task, data: { train_files: join(data, 'train_*.bin'), val_tokens: 1 } }, []);
+  const r = await executeVersion(
+    store,
+    { runId: 'reads', nodeId, snapshot, task, data: { train_files: join(data, 'train_*.bin'), val_tokens: 1 } },
+    [],
+  );
   return { ...r, log: (await store.getBlob(r.logRef)).toString('utf8') };
 }
 
@@ -67,16 +80,42 @@ const LOOK = (paths: string[]) =>
   ].join('\n');
 
 describe.skipIf(!isolation.wrap)('allow-list filesystem', () => {
-  it("reads nothing of the host but its workspace, data, Python and system: no /etc/shadow, SPEEDRUNNER_HOME, other scratch, checkout, /root, /home", async () => {
+  it('reads nothing of the host but its workspace, data, Python and system: no /etc/shadow, SPEEDRUNNER_HOME, other scratch, checkout, /root, /home', async () => {
     const data = join(dir, 'data', 'train_0.bin');
     const otherRun = join(scratchDir('other-run', 7), 'workspace', 'train.py');
-    const paths = ['/etc/shadow', '/etc/passwd', join(home, 'temporal.db'), join(home, 'store'), home, otherRun, join(ROOT, 'package.json'), ROOT, '/root', '/home', data, join(home, 'tiktoken-cache')];
+    const paths = [
+      '/etc/shadow',
+      '/etc/passwd',
+      join(home, 'temporal.db'),
+      join(home, 'store'),
+      home,
+      otherRun,
+      join(ROOT, 'package.json'),
+      ROOT,
+      '/root',
+      '/home',
+      data,
+      join(home, 'tiktoken-cache'),
+    ];
     const r = await execute(LOOK(paths), 1);
     expect(r.outcome).toBe('ok');
     expect(r.log).not.toContain(CANARY);
-    const seen = JSON.parse(r.log.split('\n').find((l) => l.startsWith('SEEN '))!.slice(5)) as Record<string, string | string[]>;
+    const seen = JSON.parse(
+      r.log
+        .split('\n')
+        .find((l) => l.startsWith('SEEN '))!
+        .slice(5),
+    ) as Record<string, string | string[]>;
     const ENOENT = 'errno 2';
-    for (const p of ['/etc/shadow', join(home, 'temporal.db'), join(home, 'store'), otherRun, join(ROOT, 'package.json'), '/home']) expect([p, seen[p]]).toEqual([p, ENOENT]);
+    for (const p of [
+      '/etc/shadow',
+      join(home, 'temporal.db'),
+      join(home, 'store'),
+      otherRun,
+      join(ROOT, 'package.json'),
+      '/home',
+    ])
+      expect([p, seen[p]]).toEqual([p, ENOENT]);
     expect(seen['/etc/passwd']).toMatch(/^root:x:0:0:/); // the sandbox's own, a few lines
     expect(String(seen['/etc/passwd']).split('\n').length).toBeLessThanOrEqual(4);
     expect(seen[home]).toEqual(['tiktoken-cache']); // the one directory of the home it is told about
@@ -85,7 +124,10 @@ describe.skipIf(!isolation.wrap)('allow-list filesystem', () => {
     // The checkout shows only the project venv (the interpreter's prefix), /root only the path to the base interpreter.
     const hostRoot = readdirSync('/root');
     expect(hostRoot.length).toBeGreaterThan(1);
-    for (const [p, host] of [[ROOT, readdirSync(ROOT)], ['/root', hostRoot]] as const) {
+    for (const [p, host] of [
+      [ROOT, readdirSync(ROOT)],
+      ['/root', hostRoot],
+    ] as const) {
       const inside = seen[p] as string[];
       expect(inside.length).toBeLessThan(host.length);
       for (const entry of inside) expect(['.venv', '.pyenv']).toContain(entry);
@@ -100,10 +142,16 @@ describe.skipIf(!isolation.wrap)('allow-list filesystem', () => {
         'import ctypes, os',
         'libc = ctypes.CDLL(None, use_errno=True)',
         `shmid = libc.shmget(${key}, 4096, ${create ? '0o1000 | 0o600' : '0'})`,
-        create ? 'libc.shmat.restype = ctypes.c_void_p\nctypes.memmove(libc.shmat(shmid, None, 0), b"left-behind", 11)\nprint("made", shmid)' : 'print("found" if shmid >= 0 else f"gone errno {ctypes.get_errno()}")',
+        create
+          ? 'libc.shmat.restype = ctypes.c_void_p\nctypes.memmove(libc.shmat(shmid, None, 0), b"left-behind", 11)\nprint("made", shmid)'
+          : 'print("found" if shmid >= 0 else f"gone errno {ctypes.get_errno()}")',
         'print("score: 1")',
       ].join('\n');
-    const onHost = () => readFileSync('/proc/sysvipc/shm', 'utf8').split('\n').slice(1).some((l) => l.trim().split(/\s+/)[0] === String(key));
+    const onHost = () =>
+      readFileSync('/proc/sysvipc/shm', 'utf8')
+        .split('\n')
+        .slice(1)
+        .some((l) => l.trim().split(/\s+/)[0] === String(key));
     const made = await execute(shm(true), 2);
     expect(made.log).toMatch(/made \d+/);
     expect(onHost()).toBe(false);
@@ -114,7 +162,15 @@ describe.skipIf(!isolation.wrap)('allow-list filesystem', () => {
     const ws = join(dir, 'off');
     mkdirSync(ws, { recursive: true });
     writeFileSync(join(ws, 's.py'), shm(true));
-    const off = await runExecution({ argv: [PYTHON, 's.py'], cwd: ws, env: { PATH: '/usr/bin:/bin' }, timeoutMs: 30_000, logPath: join(ws, 'log'), python: PYTHON, sandbox: { mode: 'off', network: false, limits: {} } });
+    const off = await runExecution({
+      argv: [PYTHON, 's.py'],
+      cwd: ws,
+      env: { PATH: '/usr/bin:/bin' },
+      timeoutMs: 30_000,
+      logPath: join(ws, 'log'),
+      python: PYTHON,
+      sandbox: { mode: 'off', network: false, limits: {} },
+    });
     expect(off.outcome).toBe('ok');
     try {
       expect(onHost()).toBe(true);

@@ -33,16 +33,22 @@ beforeAll(async () => {
   port = (server.address() as AddressInfo).port;
 });
 afterAll(() => {
-  for (const [k, v] of Object.entries(saved)) if (v === undefined) delete process.env[k];
-  else process.env[k] = v;
+  for (const [k, v] of Object.entries(saved))
+    if (v === undefined) delete process.env[k];
+    else process.env[k] = v;
   server?.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
 const task = (timeout_s = 60) =>
   taskSchema.parse({
-    id: 't', description: 'd', workspace_template: 'w', fnames: ['train.py'], entry_fname: 'train.py',
-    timeout_s, selection_metric: 'score',
+    id: 't',
+    description: 'd',
+    workspace_template: 'w',
+    fnames: ['train.py'],
+    entry_fname: 'train.py',
+    timeout_s,
+    selection_metric: 'score',
   });
 
 /** Runs `code` as a version's train.py; returns its outcome and log. */
@@ -52,7 +58,17 @@ async function execute(code: string, nodeId: number, timeout_s = 60) {
   const data = join(dir, 'data');
   mkdirSync(data, { recursive: true });
   writeFileSync(join(data, 'train_0.bin'), 'tokens');
-  const r = await executeVersion(store, { runId: 'sandbox', nodeId, snapshot, task: task(timeout_s), data: { train_files: join(data, 'train_*.bin'), val_tokens: 1 } }, []);
+  const r = await executeVersion(
+    store,
+    {
+      runId: 'sandbox',
+      nodeId,
+      snapshot,
+      task: task(timeout_s),
+      data: { train_files: join(data, 'train_*.bin'), val_tokens: 1 },
+    },
+    [],
+  );
   return { ...r, log: (await store.getBlob(r.logRef)).toString('utf8') };
 }
 
@@ -81,29 +97,36 @@ describe('sandbox of agent-written code', () => {
     expect(r.log).not.toContain(SECRET);
   });
 
-  it.skipIf(!isolation.wrap)('writes outside its workspace never reach the host: repo, /tmp, scratch, data files; its workspace and TMPDIR are writable', async () => {
-    const escapes = [join(ROOT, `sandbox-escape-${process.pid}.txt`), join(tmpdir(), `sandbox-escape-${process.pid}.txt`), join(dir, 'scratch', 'escape.txt')];
-    const data = join(dir, 'data', 'train_0.bin');
-    const code = [
-      'import os, tempfile',
-      `for p in ${JSON.stringify([...escapes, data])}:`,
-      '    try:',
-      '        open(p, "a").write("x"); print("wrote", p)',
-      '    except OSError as e: print("denied", p, e.errno)',
-      'open("in-workspace.txt", "w").write("ok")',
-      'tempfile.NamedTemporaryFile(delete=False).write(b"ok")',
-      'print("workspace ok")',
-    ].join('\n');
-    const r = await execute(code, 2);
-    expect(r.outcome).toBe('ok');
-    expect(r.log).toContain(`denied ${ROOT}/sandbox-escape`); // the checkout is not there: a read-only root
-    expect(r.log).toContain(`denied ${data} 30`); // the data is there, read-only (EROFS)
-    expect(r.log).toContain('workspace ok');
-    // The private /tmp takes writes (and the path down to the workspace is in it); none reaches the host.
-    for (const t of escapes) expect(existsSync(t)).toBe(false);
-    expect(readFileSync(data, 'utf8')).toBe('tokens');
-    expect(r.dataChanged).toBeUndefined();
-  });
+  it.skipIf(!isolation.wrap)(
+    'writes outside its workspace never reach the host: repo, /tmp, scratch, data files; its workspace and TMPDIR are writable',
+    async () => {
+      const escapes = [
+        join(ROOT, `sandbox-escape-${process.pid}.txt`),
+        join(tmpdir(), `sandbox-escape-${process.pid}.txt`),
+        join(dir, 'scratch', 'escape.txt'),
+      ];
+      const data = join(dir, 'data', 'train_0.bin');
+      const code = [
+        'import os, tempfile',
+        `for p in ${JSON.stringify([...escapes, data])}:`,
+        '    try:',
+        '        open(p, "a").write("x"); print("wrote", p)',
+        '    except OSError as e: print("denied", p, e.errno)',
+        'open("in-workspace.txt", "w").write("ok")',
+        'tempfile.NamedTemporaryFile(delete=False).write(b"ok")',
+        'print("workspace ok")',
+      ].join('\n');
+      const r = await execute(code, 2);
+      expect(r.outcome).toBe('ok');
+      expect(r.log).toContain(`denied ${ROOT}/sandbox-escape`); // the checkout is not there: a read-only root
+      expect(r.log).toContain(`denied ${data} 30`); // the data is there, read-only (EROFS)
+      expect(r.log).toContain('workspace ok');
+      // The private /tmp takes writes (and the path down to the workspace is in it); none reaches the host.
+      for (const t of escapes) expect(existsSync(t)).toBe(false);
+      expect(readFileSync(data, 'utf8')).toBe('tokens');
+      expect(r.dataChanged).toBeUndefined();
+    },
+  );
 
   it('cannot reach a loopback HTTP server of the host (when network namespaces work here)', async () => {
     const code = [
@@ -120,7 +143,7 @@ describe('sandbox of agent-written code', () => {
       expect(r.log).not.toContain('GOT');
       expect(r.log).toContain('own loopback ok'); // torchrun's rendezvous needs it
     } else {
-      expect(r.log).toContain('GOT b\'reached\''); // the server works; only the warning protects
+      expect(r.log).toContain("GOT b'reached'"); // the server works; only the warning protects
       expect(r.log).toContain('WARNING: SANDBOX UNAVAILABLE');
     }
   });
@@ -128,9 +151,20 @@ describe('sandbox of agent-written code', () => {
   it('with network allowed (worker --network) the same server answers', async () => {
     const scratch = join(dir, 'net');
     mkdirSync(scratch, { recursive: true });
-    writeFileSync(join(scratch, 's.py'), `import urllib.request\nprint("GOT", urllib.request.urlopen("http://127.0.0.1:${port}/", timeout=5).read())\n`);
+    writeFileSync(
+      join(scratch, 's.py'),
+      `import urllib.request\nprint("GOT", urllib.request.urlopen("http://127.0.0.1:${port}/", timeout=5).read())\n`,
+    );
     const sandbox: SandboxSettings = { mode: 'auto', network: true, limits: {} };
-    const r = await runExecution({ argv: [PYTHON, 's.py'], cwd: scratch, env: { PATH: '/usr/bin:/bin' }, timeoutMs: 60_000, logPath: join(scratch, 'log'), python: PYTHON, sandbox });
+    const r = await runExecution({
+      argv: [PYTHON, 's.py'],
+      cwd: scratch,
+      env: { PATH: '/usr/bin:/bin' },
+      timeoutMs: 60_000,
+      logPath: join(scratch, 'log'),
+      python: PYTHON,
+      sandbox,
+    });
     expect(r.outcome).toBe('ok');
     expect(readFileSync(join(scratch, 'log'), 'utf8')).toContain("GOT b'reached'");
   });
@@ -144,7 +178,9 @@ describe('sandbox of agent-written code', () => {
     const deadline = Date.now() + 5000;
     let left: string[];
     do {
-      left = execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).split('\n').filter((l) => l.includes(`sleep ${marker}`));
+      left = execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' })
+        .split('\n')
+        .filter((l) => l.includes(`sleep ${marker}`));
       if (left.length) await new Promise((res) => setTimeout(res, 100));
     } while (left.length && Date.now() < deadline);
     expect(left).toEqual([]);
@@ -158,7 +194,9 @@ describe('sandbox of agent-written code', () => {
     const deadline = Date.now() + 5000;
     let left: string[];
     do {
-      left = execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).split('\n').filter((l) => l.includes(`sleep ${marker}`));
+      left = execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' })
+        .split('\n')
+        .filter((l) => l.includes(`sleep ${marker}`));
       if (left.length) await new Promise((res) => setTimeout(res, 100));
     } while (left.length && Date.now() < deadline);
     expect(left).toEqual([]);
@@ -168,8 +206,19 @@ describe('sandbox of agent-written code', () => {
     const scratch = join(dir, 'off');
     mkdirSync(scratch, { recursive: true });
     const marker = `303.${process.pid}${Math.floor(Math.random() * 1e6)}`;
-    writeFileSync(join(scratch, 's.py'), `import os, subprocess\nsubprocess.Popen(["sleep", "${marker}"], start_new_session=True)\nprint("key" if any("sk-sandbox" in v for v in os.environ.values()) else "nokey")\n`);
-    const r = await runExecution({ argv: [PYTHON, 's.py'], cwd: scratch, env: { PATH: '/usr/bin:/bin' }, timeoutMs: 60_000, logPath: join(scratch, 'log'), python: PYTHON, sandbox: { mode: 'off', network: false, limits: {} } });
+    writeFileSync(
+      join(scratch, 's.py'),
+      `import os, subprocess\nsubprocess.Popen(["sleep", "${marker}"], start_new_session=True)\nprint("key" if any("sk-sandbox" in v for v in os.environ.values()) else "nokey")\n`,
+    );
+    const r = await runExecution({
+      argv: [PYTHON, 's.py'],
+      cwd: scratch,
+      env: { PATH: '/usr/bin:/bin' },
+      timeoutMs: 60_000,
+      logPath: join(scratch, 'log'),
+      python: PYTHON,
+      sandbox: { mode: 'off', network: false, limits: {} },
+    });
     expect(r.outcome).toBe('ok');
     const log = readFileSync(join(scratch, 'log'), 'utf8');
     expect(log.split('\n')[0]).toContain('sandbox off');
@@ -183,7 +232,15 @@ describe('sandbox of agent-written code', () => {
     mkdirSync(scratch, { recursive: true });
     writeFileSync(join(scratch, 's.py'), 'while True: pass\n');
     const sandbox: SandboxSettings = { mode: 'auto', network: false, limits: { cpu_s: 1 } };
-    const r = await runExecution({ argv: [PYTHON, 's.py'], cwd: scratch, env: { PATH: '/usr/bin:/bin' }, timeoutMs: 60_000, logPath: join(scratch, 'log'), python: PYTHON, sandbox });
+    const r = await runExecution({
+      argv: [PYTHON, 's.py'],
+      cwd: scratch,
+      env: { PATH: '/usr/bin:/bin' },
+      timeoutMs: 60_000,
+      logPath: join(scratch, 'log'),
+      python: PYTHON,
+      sandbox,
+    });
     expect(r.outcome).toBe('failed');
     expect([128 + 9, 128 + 24]).toContain(r.exitCode); // SIGXCPU at the soft limit
   });

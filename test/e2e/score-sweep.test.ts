@@ -16,7 +16,9 @@ function taskRoot(): string {
   const root = mkdtempSync(join(tmpdir(), 'score-tasks-'));
   mkdirSync(join(root, 'config', 'task', 'scorefix'), { recursive: true });
   mkdirSync(join(root, 'hints'), { recursive: true });
-  cpSync(join(FIXTURE_TASKS, 'workspace_templates', 'counter'), join(root, 'workspace_templates', 'counter'), { recursive: true });
+  cpSync(join(FIXTURE_TASKS, 'workspace_templates', 'counter'), join(root, 'workspace_templates', 'counter'), {
+    recursive: true,
+  });
   writeFileSync(join(root, 'hints', 'one.md'), 'Fewer steps finish sooner.\n');
   for (const r of [1, 2]) {
     writeFileSync(
@@ -34,7 +36,7 @@ function taskRoot(): string {
         'selection_metric: score',
         'lower_is_better: true',
         "hints: { '1': hints/one.md }",
-        "records: { metric: score, baseline: 2, target: 1 }",
+        'records: { metric: score, baseline: 2, target: 1 }',
         '',
       ].join('\n'),
     );
@@ -53,7 +55,12 @@ describe('score of a sweep and of a query', () => {
     onCleanup(() => stopWorker(gpu));
 
     const file = join(t.home, 'score-sweep.yaml');
-    const overrides = ['n_iterations=1', 'execute_root=false', `model.base_url=${model.url}`, 'task.env.COUNTER_STEPS=2'];
+    const overrides = [
+      'n_iterations=1',
+      'execute_root=false',
+      `model.base_url=${model.url}`,
+      'task.env.COUNTER_STEPS=2',
+    ];
     const matrix = { task: ['scorefix/counter_1', 'scorefix/counter_2'], model: 'scripted', hint_level: ['0', '1'] };
     writeFileSync(file, JSON.stringify({ id: `score-sweep-${Date.now()}`, overrides, matrix, concurrency: 4 }));
     const submitted = await cli(t, ['sweep', file, '--detach', '--json']);
@@ -69,14 +76,28 @@ describe('score of a sweep and of a query', () => {
     expect(bySweep.exitCode, bySweep.stderr).toBe(0);
     const out = JSON.parse(bySweep.stdout);
     expect(out.runs.map((r: { runId: string }) => r.runId).sort()).toEqual(cellRuns);
-    for (const r of out.runs) expect(r).toMatchObject({ hint_level_source: 'config', model: 'scripted', scaffold: 'aide', fsr: expect.any(Number) });
+    for (const r of out.runs)
+      expect(r).toMatchObject({
+        hint_level_source: 'config',
+        model: 'scripted',
+        scaffold: 'aide',
+        fsr: expect.any(Number),
+      });
     expect(out.runs.map((r: { hint_level: string }) => r.hint_level).sort()).toEqual(['0', '0', '1', '1']);
     expect(out.groups.map((g: { key: object; rows: number }) => [g.key, g.rows])).toEqual([
       [{ hint_level: '0', scaffold: 'aide', model: 'scripted' }, 2],
       [{ hint_level: '1', scaffold: 'aide', model: 'scripted' }, 2],
     ]);
 
-    const byQuery = await cli(t, ['score', `SweepId="${sweepId}"`, '--json', '--resamples', '500', '--group-by', 'model']);
+    const byQuery = await cli(t, [
+      'score',
+      `SweepId="${sweepId}"`,
+      '--json',
+      '--resamples',
+      '500',
+      '--group-by',
+      'model',
+    ]);
     expect(byQuery.exitCode, byQuery.stderr).toBe(0);
     const q = JSON.parse(byQuery.stdout);
     expect(q.runs.map((r: { runId: string }) => r.runId).sort()).toEqual(cellRuns);

@@ -14,7 +14,11 @@ import { cli, makeEnv, startWorker, stopWorker, trackCleanups, waitFor, type Tes
 const onCleanup = trackCleanups();
 // The SDK's own enum (not our table of it) says what the server stored.
 const { IndexedValueType: Wire } = proto.temporal.api.enums.v1;
-const IndexedValueType = { KEYWORD: Wire.INDEXED_VALUE_TYPE_KEYWORD, INT: Wire.INDEXED_VALUE_TYPE_INT, DOUBLE: Wire.INDEXED_VALUE_TYPE_DOUBLE };
+const IndexedValueType = {
+  KEYWORD: Wire.INDEXED_VALUE_TYPE_KEYWORD,
+  INT: Wire.INDEXED_VALUE_TYPE_INT,
+  DOUBLE: Wire.INDEXED_VALUE_TYPE_DOUBLE,
+};
 const API_KEY = 'tmprl-test-key-never-to-be-seen';
 
 /** Cluster mode on the test server: TEMPORAL_ADDRESS / TEMPORAL_NAMESPACE, as an operator would set them. */
@@ -32,7 +36,10 @@ async function connection() {
 /** A run's history as text with every payload decoded, so nothing can hide in base64. */
 function decodedHistory(history: unknown): string {
   const json = JSON.stringify(history);
-  return json.replace(/"data":"([A-Za-z0-9+/=]+)"/g, (_m, b64: string) => `"data":${JSON.stringify(Buffer.from(b64, 'base64').toString('utf8'))}`);
+  return json.replace(
+    /"data":"([A-Za-z0-9+/=]+)"/g,
+    (_m, b64: string) => `"data":${JSON.stringify(Buffer.from(b64, 'base64').toString('utf8'))}`,
+  );
 }
 
 const freshNamespace = () => `sr-ns-${randomBytes(4).toString('hex')}`;
@@ -67,13 +74,23 @@ describe('setup-namespace', () => {
     const ns = freshNamespace();
     const c = await connection();
     await c.workflowService.registerNamespace({ namespace: ns, workflowExecutionRetentionPeriod: msToTs('1 day') });
-    await waitFor('namespace registered', async () => c.workflowService.describeNamespace({ namespace: ns }).then(() => true, () => false));
+    await waitFor('namespace registered', async () =>
+      c.workflowService.describeNamespace({ namespace: ns }).then(
+        () => true,
+        () => false,
+      ),
+    );
     await waitFor('conflicting attribute added', async () =>
-      c.operatorService.addSearchAttributes({ namespace: ns, searchAttributes: { Phase: IndexedValueType.INT } }).then(() => true, () => false),
+      c.operatorService.addSearchAttributes({ namespace: ns, searchAttributes: { Phase: IndexedValueType.INT } }).then(
+        () => true,
+        () => false,
+      ),
     );
     const res = await cli(clusterEnv(ns), ['setup-namespace']);
     expect(res.exitCode).toBe(1);
-    expect(res.stderr).toContain(`namespace '${ns}' already has search attributes of other types: Phase is INT, runs need KEYWORD. Use another namespace, or remove them first.`);
+    expect(res.stderr).toContain(
+      `namespace '${ns}' already has search attributes of other types: Phase is INT, runs need KEYWORD. Use another namespace, or remove them first.`,
+    );
     const attrs = (await c.operatorService.listSearchAttributes({ namespace: ns })).customAttributes!;
     expect(attrs.Phase).toBe(IndexedValueType.INT);
     expect(attrs.Task).toBeUndefined();
@@ -91,7 +108,15 @@ describe('setup-namespace', () => {
       expect(w.output()).toContain(`namespace ${ns}`);
       expect(w.output()).not.toContain(API_KEY);
     }
-    const started = await cli(t, ['run', 'task=counter', `model.base_url=${model.url}`, 'science_runner=bon', 'n_iterations=1', '--detach', '--json']);
+    const started = await cli(t, [
+      'run',
+      'task=counter',
+      `model.base_url=${model.url}`,
+      'science_runner=bon',
+      'n_iterations=1',
+      '--detach',
+      '--json',
+    ]);
     expect(started.exitCode, started.stderr).toBe(0);
     const { runId } = JSON.parse(started.stdout);
 

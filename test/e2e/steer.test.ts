@@ -4,14 +4,24 @@ import { loadScript, startScriptedServer } from '../../src/llm/scripted-server';
 import { ROOT } from '../../src/paths';
 import { loadRunView } from '../../src/store/run-view-store';
 import { ArtifactStore } from '../../src/store/artifact-store';
-import { cli, connect, makeEnv, startWorker, stopWorker, trackCleanups, waitFor, type TestEnv } from '../helpers/harness';
+import {
+  cli,
+  connect,
+  makeEnv,
+  startWorker,
+  stopWorker,
+  trackCleanups,
+  waitFor,
+  type TestEnv,
+} from '../helpers/harness';
 
 // The CLI's steering commands reach a live run through real processes (signals and an update, as the
 // Temporal UI would send them). What each does to the loop is tested in the workflow tier
 // (test/workflow/steering.test.ts); here only that the commands arrive and answer.
 const onCleanup = trackCleanups();
 
-const nodesRecorded = async (t: TestEnv, runId: string) => (await loadRunView(new ArtifactStore(join(t.home, 'store')), runId))?.nodes.length ?? 0;
+const nodesRecorded = async (t: TestEnv, runId: string) =>
+  (await loadRunView(new ArtifactStore(join(t.home, 'store')), runId))?.nodes.length ?? 0;
 const status = async (t: TestEnv, runId: string) => JSON.parse((await cli(t, ['status', runId, '--json'])).stdout);
 
 describe('steering a run from the CLI', () => {
@@ -23,7 +33,15 @@ describe('steering a run from the CLI', () => {
       const w = await startWorker(t, kind);
       onCleanup(() => stopWorker(w));
     }
-    const started = await cli(t, ['run', 'task=counter', `model.base_url=${model.url}`, 'science_runner=bon', 'n_iterations=50', '--detach', '--json']);
+    const started = await cli(t, [
+      'run',
+      'task=counter',
+      `model.base_url=${model.url}`,
+      'science_runner=bon',
+      'n_iterations=50',
+      '--detach',
+      '--json',
+    ]);
     expect(started.exitCode, started.stderr).toBe(0);
     const runId = JSON.parse(started.stdout).runId as string;
     await waitFor('root recorded', async () => (await nodesRecorded(t, runId)) >= 1);

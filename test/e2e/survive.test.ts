@@ -9,7 +9,19 @@ import { loadRunView } from '../../src/store/run-view-store';
 import { ArtifactStore } from '../../src/store/artifact-store';
 import { freePort, startDevServer, stopDevServer } from '../../temporal/client/dev-server';
 import { ROOT } from '../../src/paths';
-import { cli, connect, makeEnv, processesMatching, sleep, startWorker, stopWorker, trackCleanups, waitFor, type TestEnv, type WorkerProcess } from '../helpers/harness';
+import {
+  cli,
+  connect,
+  makeEnv,
+  processesMatching,
+  sleep,
+  startWorker,
+  stopWorker,
+  trackCleanups,
+  waitFor,
+  type TestEnv,
+  type WorkerProcess,
+} from '../helpers/harness';
 
 // The run survives its parts dying: real worker processes killed with SIGKILL, a real dev server
 // stopped and restarted on the same SQLite file. Each run must end complete, no node lost or doubled.
@@ -32,8 +44,16 @@ async function worker(t: TestEnv, kind: 'control' | 'gpu'): Promise<WorkerProces
 /** Starts a run of the counter task through the CLI (`--detach`): one draft, then one improvement per iteration. */
 async function startRun(t: TestEnv, model: ScriptedServer, tag: string, extra: string[]) {
   const res = await cli(t, [
-    'run', 'task=counter', `model.base_url=${model.url}`, 'science_runner=bon',
-    'timeouts.execution_heartbeat_s=3', 'timeouts.llm_heartbeat_s=3', `task.args=[${tag}]`, ...extra, '--detach', '--json',
+    'run',
+    'task=counter',
+    `model.base_url=${model.url}`,
+    'science_runner=bon',
+    'timeouts.execution_heartbeat_s=3',
+    'timeouts.llm_heartbeat_s=3',
+    `task.args=[${tag}]`,
+    ...extra,
+    '--detach',
+    '--json',
   ]);
   expect(res.exitCode, res.stderr).toBe(0);
   return JSON.parse(res.stdout).runId as string;
@@ -88,7 +108,9 @@ describe('a run survives', () => {
     await expectCompleteTree(t, runId, 3);
     // The execution really ran twice: the second attempt on the new worker.
     const history = await client.workflow.getHandle(runId).fetchHistory();
-    const attempts = history.events!.filter((e) => e.activityTaskStartedEventAttributes).map((e) => e.activityTaskStartedEventAttributes!.attempt ?? 0);
+    const attempts = history
+      .events!.filter((e) => e.activityTaskStartedEventAttributes)
+      .map((e) => e.activityTaskStartedEventAttributes!.attempt ?? 0);
     expect(Math.max(...attempts)).toBeGreaterThanOrEqual(2);
   });
 
@@ -115,7 +137,10 @@ describe('a run survives', () => {
     expect(result.usage.calls).toBe(10);
     expect(model.requests.length).toBeGreaterThanOrEqual(10);
     expect(model.requests.length).toBeLessThanOrEqual(11);
-    const byRule = model.requests.reduce<Record<string, number>>((acc, r) => ({ ...acc, [r.rule]: (acc[r.rule] ?? 0) + 1 }), {});
+    const byRule = model.requests.reduce<Record<string, number>>(
+      (acc, r) => ({ ...acc, [r.rule]: (acc[r.rule] ?? 0) + 1 }),
+      {},
+    );
     expect(byRule.ideator + byRule.coder + byRule['summarizer-ok']).toBe(model.requests.length);
   });
 
@@ -148,7 +173,14 @@ describe('a run survives', () => {
     await stopWorker(control);
     await stopWorker(gpu);
     const stored = JSON.parse((await cli(t, ['status', runId, '--json'])).stdout);
-    expect(stored).toMatchObject({ runId, status: 'COMPLETED', source: 'store', phase: 'done', nodes: 5, best: live.best });
+    expect(stored).toMatchObject({
+      runId,
+      status: 'COMPLETED',
+      source: 'store',
+      phase: 'done',
+      nodes: 5,
+      best: live.best,
+    });
     const tree = (await cli(t, ['tree', runId])).stdout;
     expect(tree).toContain('read from the stored snapshot');
     expect(tree).toMatch(/└─ v_4 improve of v_3 \[ok\] score=.*★ best/); // bon: one draft, then improvements of the best

@@ -22,15 +22,21 @@ describe('speedrunner tasks import', () => {
   it('imports the reference tasks, which then list and show', async () => {
     const res = await cli(t, ['tasks', 'import', REF]);
     expect(res.exitCode, res.stderr).toBe(0);
-    for (const id of IDS) expect(res.stdout).toMatch(new RegExp(`^created\\s+${id}  \\(baseline \\d+ ms → target \\d+ ms\\)`, 'm'));
-    expect(res.stdout).toContain(`3 created, 0 updated, 0 unchanged, 0 failed; written under ${join(t.home, 'imported')}`);
+    for (const id of IDS)
+      expect(res.stdout).toMatch(new RegExp(`^created\\s+${id}  \\(baseline \\d+ ms → target \\d+ ms\\)`, 'm'));
+    expect(res.stdout).toContain(
+      `3 created, 0 updated, 0 unchanged, 0 failed; written under ${join(t.home, 'imported')}`,
+    );
 
     const list = await cli(t, ['tasks', 'list', '--json']);
     expect(list.exitCode, list.stderr).toBe(0);
     const ids = JSON.parse(list.stdout).map((x: { id: string }) => x.id);
     expect(ids).toEqual(expect.arrayContaining(['nanogpt_baseline', ...IDS]));
     const show = JSON.parse((await cli(t, ['tasks', 'show', IDS[0]])).stdout);
-    expect(show).toMatchObject({ records: { baseline: 3100000, target: 2250000, excluded_from_scores: false }, root: join(t.home, 'imported') });
+    expect(show).toMatchObject({
+      records: { baseline: 3100000, target: 2250000, excluded_from_scores: false },
+      root: join(t.home, 'imported'),
+    });
   });
 
   it('reports unchanged tasks on a second import', async () => {
@@ -43,7 +49,10 @@ describe('speedrunner tasks import', () => {
 
   it.each([
     ['/nonexistent/llm-speedrunner', /is not an llm-speedrunner checkout: no such directory/],
-    [join(ROOT, 'test', 'fixtures', 'tasks'), /is not an llm-speedrunner checkout: missing config\/task\/nanogpt_speedrun\//],
+    [
+      join(ROOT, 'test', 'fixtures', 'tasks'),
+      /is not an llm-speedrunner checkout: missing config\/task\/nanogpt_speedrun\//,
+    ],
   ])('refuses %s with exit code 2 and says what is missing', async (path, message) => {
     const res = await cli(t, ['tasks', 'import', path]);
     expect(res.exitCode).toBe(2);
@@ -70,7 +79,12 @@ describe('speedrunner tasks import', () => {
 describe('speedrunner score', () => {
   const t = env();
 
-  const node = (id: number, status: NodeRecord['status'], metrics: Record<string, number>, extra: Partial<NodeRecord> = {}): NodeRecord => ({
+  const node = (
+    id: number,
+    status: NodeRecord['status'],
+    metrics: Record<string, number>,
+    extra: Partial<NodeRecord> = {},
+  ): NodeRecord => ({
     id,
     parent: id === 0 ? null : 0,
     stage: id === 0 ? 'root' : 'draft',
@@ -87,8 +101,16 @@ describe('speedrunner score', () => {
   async function fakeRun(runId: string, task: string, model: string, nodes: NodeRecord[], config?: object) {
     const store = new ArtifactStore(join(t.home, 'store'));
     const summary: Omit<RunView, 'nodes' | 'updated_at'> = {
-      runId, task, model, science_runner: 'aide', phase: 'done', iteration: nodes.length - 1, n_iterations: nodes.length - 1,
-      selection_metric: 'train_time', lower_is_better: true, usage: noUsage(),
+      runId,
+      task,
+      model,
+      science_runner: 'aide',
+      phase: 'done',
+      iteration: nodes.length - 1,
+      n_iterations: nodes.length - 1,
+      selection_metric: 'train_time',
+      lower_is_better: true,
+      usage: noUsage(),
     };
     const configRef = config ? await store.putJson(config) : undefined;
     for (const n of nodes) await recordNode(store, join(t.home, 'workspaces'), summary, n, configRef);
@@ -109,18 +131,44 @@ describe('speedrunner score', () => {
     // v_1 carries a warning only, which excludes nothing.
     await fakeRun('run-c', IDS[0], 'm1', [
       node(0, 'ok', {}),
-      node(1, 'ok', { val_loss: 3.2, train_time: 2000000 }, { flags: ['train_gpt2.py:12 (added) touches the validation loss: val_loss += loss.detach()'] }),
-      node(2, 'ok', { val_loss: 3.2, train_time: 900000, harness_wall_ms: 300000 }, { violations: [{ rule: 'clock.exceeds-wall', detail: 'reported train_time 900000 ms, but the whole execution took 300000 ms on the harness clock' }] }),
+      node(
+        1,
+        'ok',
+        { val_loss: 3.2, train_time: 2000000 },
+        { flags: ['train_gpt2.py:12 (added) touches the validation loss: val_loss += loss.detach()'] },
+      ),
+      node(
+        2,
+        'ok',
+        { val_loss: 3.2, train_time: 900000, harness_wall_ms: 300000 },
+        {
+          violations: [
+            {
+              rule: 'clock.exceeds-wall',
+              detail: 'reported train_time 900000 ms, but the whole execution took 300000 ms on the harness clock',
+            },
+          ],
+        },
+      ),
     ]);
     // no human records: not scorable.
     await fakeRun('run-d', 'collatz', 'm1', [node(0, 'ok', { score: 1 }), node(1, 'ok', { score: 0.5 })]);
     // a run that stored its config: hint level, scaffold and model come from there, not from the view.
-    await fakeRun('run-e', IDS[1], 'view-model', [node(0, 'ok', {}), node(1, 'ok', { val_loss: 3.2, train_time: 1825000 })], {
-      task: { id: IDS[1], records: { metric: 'train_time', baseline: 2250000, target: 1400000, excluded_from_scores: false } },
-      model: { id: 'm2' },
-      science_runner: { id: 'bon' },
-      hint_level: '1+2',
-    });
+    await fakeRun(
+      'run-e',
+      IDS[1],
+      'view-model',
+      [node(0, 'ok', {}), node(1, 'ok', { val_loss: 3.2, train_time: 1825000 })],
+      {
+        task: {
+          id: IDS[1],
+          records: { metric: 'train_time', baseline: 2250000, target: 1400000, excluded_from_scores: false },
+        },
+        model: { id: 'm2' },
+        science_runner: { id: 'bon' },
+        hint_level: '1+2',
+      },
+    );
   });
 
   it('scores each run by FSR and aggregates across them', async () => {
@@ -128,17 +176,43 @@ describe('speedrunner score', () => {
     expect(res.exitCode, res.stderr).toBe(0);
     const out = JSON.parse(res.stdout);
     const byId = Object.fromEntries(out.runs.map((r: { runId: string }) => [r.runId, r]));
-    expect(byId['run-a']).toMatchObject({ task: IDS[0], record: 1, t_agent_ms: 2800000, baseline_ms: 3100000, target_ms: 2250000, excluded: false, best_node: 1, valid_versions: 1, flags: [], violations: [] });
+    expect(byId['run-a']).toMatchObject({
+      task: IDS[0],
+      record: 1,
+      t_agent_ms: 2800000,
+      baseline_ms: 3100000,
+      target_ms: 2250000,
+      excluded: false,
+      best_node: 1,
+      valid_versions: 1,
+      flags: [],
+      violations: [],
+    });
     // (a crashed v_3 with a great time does not count either)
     expect(byId['run-a'].fsr).toBeCloseTo(300000 / 850000, 9);
     expect(byId['run-b']).toMatchObject({ fsr: 1, t_agent_ms: 1400000, best_node: 1 });
     expect(byId['run-c']).toMatchObject({ t_agent_ms: 2000000, best_node: 1, valid_versions: 1 });
     expect(byId['run-c'].fsr).toBeCloseTo(1100000 / 850000, 9);
-    expect(byId['run-c'].violations).toEqual(['v_2: clock.exceeds-wall: reported train_time 900000 ms, but the whole execution took 300000 ms on the harness clock']);
-    expect(byId['run-c'].flags).toEqual(['v_1: train_gpt2.py:12 (added) touches the validation loss: val_loss += loss.detach()']);
+    expect(byId['run-c'].violations).toEqual([
+      'v_2: clock.exceeds-wall: reported train_time 900000 ms, but the whole execution took 300000 ms on the harness clock',
+    ]);
+    expect(byId['run-c'].flags).toEqual([
+      'v_1: train_gpt2.py:12 (added) touches the validation loss: val_loss += loss.detach()',
+    ]);
     // No stored config and not workflows in Temporal: their hint level is taken as 0, and said so.
-    expect(byId['run-a']).toMatchObject({ hint_level: '0', hint_level_source: 'assumed', model: 'm1', scaffold: 'aide' });
-    expect(byId['run-e']).toMatchObject({ hint_level: '1+2', hint_level_source: 'config', model: 'm2', scaffold: 'bon', fsr: 0.5 });
+    expect(byId['run-a']).toMatchObject({
+      hint_level: '0',
+      hint_level_source: 'assumed',
+      model: 'm1',
+      scaffold: 'aide',
+    });
+    expect(byId['run-e']).toMatchObject({
+      hint_level: '1+2',
+      hint_level_source: 'config',
+      model: 'm2',
+      scaffold: 'bon',
+      fsr: 0.5,
+    });
 
     // one group per configuration; record 1 has two runs of (0, aide, m1), padded to 3 with the smaller
     expect(out.groups.map((g: { key: object }) => g.key)).toEqual([
@@ -148,7 +222,9 @@ describe('speedrunner score', () => {
     const g = out.groups[0];
     expect(g.records).toEqual([IDS[0], IDS[1]]);
     expect(g).toMatchObject({ rows: 2, n: 6, runs: 3, padded: 2 });
-    expect(g.values[IDS[0]].map((v: number) => +v.toFixed(9))).toEqual([22 / 17, 6 / 17, 6 / 17].map((v) => +v.toFixed(9)));
+    expect(g.values[IDS[0]].map((v: number) => +v.toFixed(9))).toEqual(
+      [22 / 17, 6 / 17, 6 / 17].map((v) => +v.toFixed(9)),
+    );
     expect(g.fsr_bar).toBeCloseTo(85 / 102, 9); // rank means 39/34, 23/34, 23/34
     expect(g.mean.value).toBeCloseTo(85 / 102, 9);
     expect(g.median.value).toBeCloseTo(23 / 34, 9);
@@ -170,17 +246,27 @@ describe('speedrunner score', () => {
     const res = await cli(t, ['score', 'run-a', 'run-b', 'run-c', '--resamples', '2000']);
     expect(res.exitCode, res.stderr).toBe(0);
     expect(res.stdout).toMatch(/^run\s+task\s+model\s+scaffold\s+hint\s+valid\s+t_agent\s+baseline\s+target\s+FSR$/m);
-    expect(res.stdout).toMatch(/^run-a\s+nanogpt_speedrun\/speedrun_record_1\s+m1\s+aide\s+0\?\s+1\s+2800\.0s\s+3100\.0s\s+2250\.0s\s+0\.353$/m);
-    expect(res.stdout).toContain('run-c: version left out, integrity violation v_2: clock.exceeds-wall: reported train_time 900000 ms');
-    expect(res.stdout).toContain('hint level 0 assumed (the run stored no config, and Temporal has none) for: run-a, run-b, run-c');
-    expect(res.stdout).toMatch(/^hint\s+scaffold\s+model\s+records\s+runs\s+FSR-bar ± SEM\s+median\s+IQM\s+mean\s+opt\. gap$/m);
+    expect(res.stdout).toMatch(
+      /^run-a\s+nanogpt_speedrun\/speedrun_record_1\s+m1\s+aide\s+0\?\s+1\s+2800\.0s\s+3100\.0s\s+2250\.0s\s+0\.353$/m,
+    );
+    expect(res.stdout).toContain(
+      'run-c: version left out, integrity violation v_2: clock.exceeds-wall: reported train_time 900000 ms',
+    );
+    expect(res.stdout).toContain(
+      'hint level 0 assumed (the run stored no config, and Temporal has none) for: run-a, run-b, run-c',
+    );
+    expect(res.stdout).toMatch(
+      /^hint\s+scaffold\s+model\s+records\s+runs\s+FSR-bar ± SEM\s+median\s+IQM\s+mean\s+opt\. gap$/m,
+    );
     expect(res.stdout).toMatch(/^0\s+aide\s+m1\s+2\s+3\s+0\.833 ± 0\.157\s+0\.676 \[/m);
   });
 
   it('refuses unknown runs and runs without records with exit 2', async () => {
     const unknown = await cli(t, ['score', 'run-b', 'no-such-run']);
     expect(unknown.exitCode).toBe(2);
-    expect(unknown.stderr).toContain(`unknown run or sweep id no-such-run: no stored view in ${join(t.home, 'store')}, and no workflow of that id on the server`);
+    expect(unknown.stderr).toContain(
+      `unknown run or sweep id no-such-run: no stored view in ${join(t.home, 'store')}, and no workflow of that id on the server`,
+    );
     const noRecords = await cli(t, ['score', 'run-b', 'run-d']);
     expect(noRecords.exitCode).toBe(2);
     expect(noRecords.stderr).toContain('cannot score run-d (task collatz has no human records)');
@@ -193,8 +279,15 @@ describe('an imported record through the durable run', () => {
     const t = env();
     expect((await cli(t, ['tasks', 'import', REF])).exitCode).toBe(0);
     const res = await cli(t, [
-      'run', 'task=nanogpt_speedrun/speedrun_record_1', 'task.launcher=python', 'task.gpus_per_execution=0',
-      'model=scripted', 'model.script=test/fixtures/scripts/record-stand-in.yaml', 'science_runner=bon', 'n_iterations=1', '--json',
+      'run',
+      'task=nanogpt_speedrun/speedrun_record_1',
+      'task.launcher=python',
+      'task.gpus_per_execution=0',
+      'model=scripted',
+      'model.script=test/fixtures/scripts/record-stand-in.yaml',
+      'science_runner=bon',
+      'n_iterations=1',
+      '--json',
     ]);
     expect(res.exitCode, res.stderr).toBe(0);
     const out = JSON.parse(res.stdout);

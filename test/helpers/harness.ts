@@ -50,9 +50,18 @@ export interface WorkerProcess {
 }
 
 /** Starts `speedrunner worker <kind>` and waits until it says it is up. */
-export async function startWorker(t: TestEnv, kind: 'control' | 'gpu', extraEnv: Record<string, string> = {}): Promise<WorkerProcess> {
+export async function startWorker(
+  t: TestEnv,
+  kind: 'control' | 'gpu',
+  extraEnv: Record<string, string> = {},
+): Promise<WorkerProcess> {
   const args = kind === 'gpu' ? ['worker', 'gpu', '--gpus', 'none'] : ['worker', 'control'];
-  const proc = execa(process.execPath, [CLI, ...args], { env: { ...t.env, ...extraEnv }, reject: false, all: true, buffer: false });
+  const proc = execa(process.execPath, [CLI, ...args], {
+    env: { ...t.env, ...extraEnv },
+    reject: false,
+    all: true,
+    buffer: false,
+  });
   let out = '';
   proc.all?.on('data', (c: Buffer) => (out += c.toString()));
   const deadline = Date.now() + 60_000;
@@ -85,7 +94,11 @@ export function trackCleanups(): (cleanup: () => Promise<unknown>) => void {
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 90_000): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined | false> | T | undefined | false,
+  timeoutMs = 90_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await probe();

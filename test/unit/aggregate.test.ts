@@ -55,17 +55,43 @@ describe('stratifiedBootstrap', () => {
   });
 
   it('resamples rows within each column: a column whose rows agree has no spread', () => {
-    const constant = stratifiedBootstrap([[0.5, 0.5, 0.5], [0.2, 0.2, 0.2], [0.1, 0.1, 0.1]], { resamples: 500 });
-    expect(constant.mean).toEqual({ value: expect.closeTo(0.8 / 3, 12), lo: expect.closeTo(0.8 / 3, 12), hi: expect.closeTo(0.8 / 3, 12) });
-    const varied = stratifiedBootstrap([[0, 1, 0, 1], [0, 1, 0, 1], [0, 1, 0, 1]], { resamples: 2000, seed: 3 });
+    const constant = stratifiedBootstrap(
+      [
+        [0.5, 0.5, 0.5],
+        [0.2, 0.2, 0.2],
+        [0.1, 0.1, 0.1],
+      ],
+      { resamples: 500 },
+    );
+    expect(constant.mean).toEqual({
+      value: expect.closeTo(0.8 / 3, 12),
+      lo: expect.closeTo(0.8 / 3, 12),
+      hi: expect.closeTo(0.8 / 3, 12),
+    });
+    const varied = stratifiedBootstrap(
+      [
+        [0, 1, 0, 1],
+        [0, 1, 0, 1],
+        [0, 1, 0, 1],
+      ],
+      { resamples: 2000, seed: 3 },
+    );
     expect(varied.mean.lo).toBeLessThan(0.5);
     expect(varied.mean.hi).toBeGreaterThan(0.5);
   });
 
   it('is deterministic for a seed and differs across seeds', () => {
-    const cols = [[0.1, 0.4, 0.35, 0.8, 0.05], [0.6, 0.3, 0.9, 0.2, 0.45], [0.2, 0.2, 0.1, 0.0, 0.3]];
-    expect(stratifiedBootstrap(cols, { seed: 7, resamples: 1000 })).toEqual(stratifiedBootstrap(cols, { seed: 7, resamples: 1000 }));
-    expect(stratifiedBootstrap(cols, { seed: 8, resamples: 1000 }).iqm.lo).not.toBe(stratifiedBootstrap(cols, { seed: 7, resamples: 1000 }).iqm.lo);
+    const cols = [
+      [0.1, 0.4, 0.35, 0.8, 0.05],
+      [0.6, 0.3, 0.9, 0.2, 0.45],
+      [0.2, 0.2, 0.1, 0.0, 0.3],
+    ];
+    expect(stratifiedBootstrap(cols, { seed: 7, resamples: 1000 })).toEqual(
+      stratifiedBootstrap(cols, { seed: 7, resamples: 1000 }),
+    );
+    expect(stratifiedBootstrap(cols, { seed: 8, resamples: 1000 }).iqm.lo).not.toBe(
+      stratifiedBootstrap(cols, { seed: 7, resamples: 1000 }).iqm.lo,
+    );
   });
 });
 
@@ -103,7 +129,12 @@ describe('aggregateScores', () => {
 
 describe('the checked-in table against Python rliable', () => {
   const rows = table.runs;
-  const groupings: Record<string, string[] | undefined> = { config: undefined, hint: ['hint_level'], scaffold: ['scaffold'], model: ['model'] };
+  const groupings: Record<string, string[] | undefined> = {
+    config: undefined,
+    hint: ['hint_level'],
+    scaffold: ['scaffold'],
+    model: ['model'],
+  };
   const ours: GroupScore[] = Object.values(groupings).flatMap((groupBy) => aggregateScores(rows, { groupBy, seed: 0 }));
   const find = (key: Record<string, string>) => ours.find((g) => JSON.stringify(g.key) === JSON.stringify(key));
 
@@ -121,7 +152,8 @@ describe('the checked-in table against Python rliable', () => {
       g.rank_means.forEach((v, i) => expect(v, at).toBeCloseTo(e.rank_means[i], 3));
       expect(g.fsr_bar, at).toBeCloseTo(e.fsr_bar, 3);
       expect(g.sem, at).toBeCloseTo(e.sem, 3);
-      for (const name of ['median', 'iqm', 'mean', 'optimality_gap'] as const) expect(g[name].value, `${at} ${name}`).toBeCloseTo(e[name].value, 3);
+      for (const name of ['median', 'iqm', 'mean', 'optimality_gap'] as const)
+        expect(g[name].value, `${at} ${name}`).toBeCloseTo(e[name].value, 3);
     }
   });
 

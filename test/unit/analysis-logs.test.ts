@@ -38,10 +38,20 @@ async function setUp() {
       ],
     }),
   );
-  const base = resolveRunConfig(['task=collatz', 'model=scripted', `model.base_url=${server.url}`, `store=${join(dir, 'store')}`], {});
+  const base = resolveRunConfig(
+    ['task=collatz', 'model=scripted', `model.base_url=${server.url}`, `store=${join(dir, 'store')}`],
+    {},
+  );
   const task = taskSchema.parse({
-    id: 't', description: 'd', workspace_template: 'w', fnames: ['m.py'], entry_fname: 'm.py', timeout_s: 30,
-    selection_metric: 'time', metric_patterns: { time: '^time: ([\\d.]+)', answer: '^answer: (\\d+)' }, metric_types: { answer: 'int' },
+    id: 't',
+    description: 'd',
+    workspace_template: 'w',
+    fnames: ['m.py'],
+    entry_fname: 'm.py',
+    timeout_s: 30,
+    selection_metric: 'time',
+    metric_patterns: { time: '^time: ([\\d.]+)', answer: '^answer: (\\d+)' },
+    metric_types: { answer: 'int' },
   });
   const config: RunConfig = { ...base, task, max_log_len: 2000 };
   return { config, store: new ArtifactStore(config.store) };
@@ -50,7 +60,12 @@ async function setUp() {
 async function sentRequests(store: ArtifactStore): Promise<string[]> {
   const refs = join(dir, 'store', 'refs', 'llm');
   const out: string[] = [];
-  for (const key of readdirSync(refs)) out.push(await store.getText((await store.getJson<{ requestRef: string }>((await store.getRef(`llm/${key}`))!)).requestRef));
+  for (const key of readdirSync(refs))
+    out.push(
+      await store.getText(
+        (await store.getJson<{ requestRef: string }>((await store.getRef(`llm/${key}`))!)).requestRef,
+      ),
+    );
   return out;
 }
 
@@ -58,7 +73,12 @@ describe('analysis reads logs in bounded pieces', () => {
   it('metrics from anywhere in a log with a 5 MB line; prompts get a bounded, redacted end', async () => {
     const { config, store } = await setUp();
     const log = ['time: 99', 'x'.repeat(5_000_000), `leaked ${KEY} here`, 'time: 1.5', ''].join('\n');
-    const a = await analyzeExecution(store, { runId: 'r', nodeId: 1, config, exec: { outcome: 'ok', exitCode: 0, wallMs: 10, logRef: await store.putBlob(log) } });
+    const a = await analyzeExecution(store, {
+      runId: 'r',
+      nodeId: 1,
+      config,
+      exec: { outcome: 'ok', exitCode: 0, wallMs: 10, logRef: await store.putBlob(log) },
+    });
     expect(a.metrics).toMatchObject({ time: 1.5, answer: 7 }); // answer: asked of the LLM
     const sent = await sentRequests(store);
     expect(sent).toHaveLength(2);
@@ -75,8 +95,15 @@ describe('analysis reads logs in bounded pieces', () => {
 
   it('an execution stopped at the output limit is crashed with that reason', async () => {
     const { config, store } = await setUp();
-    const logRef = await store.putBlob('time: 1\n[speedrunner: output limit (64 MiB): 5 bytes cut here; the first 1 and the last 1 bytes are kept]\nyy');
-    const a = await analyzeExecution(store, { runId: 'r', nodeId: 2, config, exec: { outcome: 'output_limit', exitCode: 137, wallMs: 10, logRef } });
+    const logRef = await store.putBlob(
+      'time: 1\n[speedrunner: output limit (64 MiB): 5 bytes cut here; the first 1 and the last 1 bytes are kept]\nyy',
+    );
+    const a = await analyzeExecution(store, {
+      runId: 'r',
+      nodeId: 2,
+      config,
+      exec: { outcome: 'output_limit', exitCode: 137, wallMs: 10, logRef },
+    });
     expect(a).toMatchObject({ status: 'crashed', valid: false, reason: 'output limit (64 MiB)' });
   });
 });

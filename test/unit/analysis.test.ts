@@ -47,11 +47,19 @@ const baseTask: TaskInput = {
 
 async function setUp(script: Script, task: Partial<TaskInput> = {}, over: string[] = []) {
   server = await startScriptedServer(script);
-  const base = resolveRunConfig(['task=collatz', 'model=scripted', `model.base_url=${server.url}`, `store=${join(dir, 'store')}`, ...over], {});
+  const base = resolveRunConfig(
+    ['task=collatz', 'model=scripted', `model.base_url=${server.url}`, `store=${join(dir, 'store')}`, ...over],
+    {},
+  );
   const config: RunConfig = { ...base, task: taskSchema.parse({ ...baseTask, ...task }) };
   const store = new ArtifactStore(config.store);
   const run = async (log: string, exec: Partial<ExecutionResult> = {}, nodeId = 1) =>
-    analyzeExecution(store, { runId: 'r', nodeId, config, exec: { outcome: 'ok', exitCode: 0, wallMs: 1234, logRef: await store.putBlob(log), ...exec } });
+    analyzeExecution(store, {
+      runId: 'r',
+      nodeId,
+      config,
+      exec: { outcome: 'ok', exitCode: 0, wallMs: 1234, logRef: await store.putBlob(log), ...exec },
+    });
   return { config, store, run, server };
 }
 
@@ -86,15 +94,28 @@ describe('analyzeExecution: patterns', () => {
 
   it('metrics_at_most and metrics_at_least make the version invalid', async () => {
     const { run } = await setUp(rules(['{}']), { metrics_at_most: { time: 5 }, metrics_at_least: { answer: 41 } });
-    expect(await run('time: 6\nanswer: 42\n')).toMatchObject({ status: 'buggy', valid: false, reason: 'time=6 breaks the bound time <= 5' });
-    expect(await run('time: 4\nanswer: 40\n', {}, 2)).toMatchObject({ status: 'buggy', valid: false, reason: 'answer=40 breaks the bound answer >= 41' });
+    expect(await run('time: 6\nanswer: 42\n')).toMatchObject({
+      status: 'buggy',
+      valid: false,
+      reason: 'time=6 breaks the bound time <= 5',
+    });
+    expect(await run('time: 4\nanswer: 40\n', {}, 2)).toMatchObject({
+      status: 'buggy',
+      valid: false,
+      reason: 'answer=40 breaks the bound answer >= 41',
+    });
     expect(await run('time: 4\nanswer: 41\n', {}, 3)).toMatchObject({ status: 'ok', valid: true });
   });
 
   it('a crash keeps the last log line as its reason and asks the LLM for no metric', async () => {
     const { run } = await setUp(rules(['{"time": 1}']));
     const a = await run('starting\nZeroDivisionError: division by zero\n', { outcome: 'failed', exitCode: 1 });
-    expect(a).toMatchObject({ status: 'crashed', valid: false, reason: 'exited with code 1: ZeroDivisionError: division by zero', summary: SUMMARY });
+    expect(a).toMatchObject({
+      status: 'crashed',
+      valid: false,
+      reason: 'exited with code 1: ZeroDivisionError: division by zero',
+      summary: SUMMARY,
+    });
     expect(server!.requests.map((r) => r.rule)).toEqual(['summarizer']);
   });
 });
@@ -124,11 +145,15 @@ describe('analyzeExecution: LLM metric fallback', () => {
   });
 
   it('an invalid reply (not JSON, wrong type) is ignored with a note in the reason', async () => {
-    const { run } = await setUp(rules(['I could not find it, sorry.', '{"answer": 41.5}']), { metrics_at_least: { answer: 41 } });
+    const { run } = await setUp(rules(['I could not find it, sorry.', '{"answer": 41.5}']), {
+      metrics_at_least: { answer: 41 },
+    });
     const a = await run('time: 2.5\n');
     expect(a.status).toBe('buggy');
     expect(a.metrics).toEqual({ time: 2.5, harness_wall_ms: 1234 });
-    expect(a.reason).toMatch(/^answer=missing breaks the bound answer >= 41; the LLM's metric reply was ignored: no JSON object in "I could not find it/);
+    expect(a.reason).toMatch(
+      /^answer=missing breaks the bound answer >= 41; the LLM's metric reply was ignored: no JSON object in "I could not find it/,
+    );
     const b = await run('time: 2.5\n', {}, 2);
     expect(b.reason).toMatch(/the LLM's metric reply was ignored: answer: .*int/i);
     expect(b.llm_metrics).toBeUndefined();
@@ -137,12 +162,19 @@ describe('analyzeExecution: LLM metric fallback', () => {
   it('null means the log does not state it; a wrong JSON shape is an error', () => {
     expect(parseMetricReply('{"a": null, "b": 2}', { a: 'float', b: 'int' })).toEqual({ metrics: { b: 2 } });
     expect(parseMetricReply('{"a": "fast"}', { a: 'float' })).toMatchObject({ error: expect.stringContaining('a:') });
-    expect(parseMetricReply('[1, 2]', { a: 'float' })).toMatchObject({ error: expect.stringContaining('no JSON object') });
-    expect(parseMetricReply('{"a": 1,}', { a: 'float' })).toMatchObject({ error: expect.stringContaining('not valid JSON') });
+    expect(parseMetricReply('[1, 2]', { a: 'float' })).toMatchObject({
+      error: expect.stringContaining('no JSON object'),
+    });
+    expect(parseMetricReply('{"a": 1,}', { a: 'float' })).toMatchObject({
+      error: expect.stringContaining('not valid JSON'),
+    });
   });
 
   it('llm_metric_fallback=false and llm_summary=false make no call at all', async () => {
-    const { run } = await setUp(rules(['{"answer": 42}']), {}, ['analysis.llm_metric_fallback=false', 'analysis.llm_summary=false']);
+    const { run } = await setUp(rules(['{"answer": 42}']), {}, [
+      'analysis.llm_metric_fallback=false',
+      'analysis.llm_summary=false',
+    ]);
     const a = await run('time: 2.5\n');
     expect(a.metrics).toEqual({ time: 2.5, harness_wall_ms: 1234 });
     expect(a.summary).toBeUndefined();
@@ -178,19 +210,32 @@ describe('analyzeExecution: eval command and private metrics', () => {
   const evalTask: Partial<TaskInput> = {
     metric_patterns: { time: '^time: ([\\d.]+)', holdout: '^holdout: ([\\d.]+)' },
     metric_types: { time: 'float' },
-    eval: { args: ['python', 'eval.py'], metric_patterns: { eval_acc: '^eval_acc: ([\\d.]+)', eval_pub: '^eval_pub: ([\\d.]+)' }, metric_types: { eval_pub: 'float' } },
+    eval: {
+      args: ['python', 'eval.py'],
+      metric_patterns: { eval_acc: '^eval_acc: ([\\d.]+)', eval_pub: '^eval_pub: ([\\d.]+)' },
+      metric_types: { eval_pub: 'float' },
+    },
     private_metrics: ['holdout', 'eval_acc'],
   };
   // A rule placed first that would answer any request showing a private metric: it must never match.
-  const leakRule = { name: 'leak', user: `${PRIVATE_VALUES.map((v) => v.replace('.', '\\.')).join('|')}|holdout|eval_acc`, replies: ['leaked'] };
-  const withLeakRule = (analyzer: string[], summaries: string[]) => scriptSchema.parse({ rules: [leakRule, ...rules(analyzer, summaries).rules] });
+  const leakRule = {
+    name: 'leak',
+    user: `${PRIVATE_VALUES.map((v) => v.replace('.', '\\.')).join('|')}|holdout|eval_acc`,
+    replies: ['leaked'],
+  };
+  const withLeakRule = (analyzer: string[], summaries: string[]) =>
+    scriptSchema.parse({ rules: [leakRule, ...rules(analyzer, summaries).rules] });
   const mainLog = 'time: 2.5\nholdout: 0.98765\nthe holdout set looked fine\ndone\n';
-  const evalLog = 'loading model\neval_acc: 0.91234\n(public score printed as eval_pub = 3.5)\nscore 0.91234 is good\nfinished\n';
+  const evalLog =
+    'loading model\neval_acc: 0.91234\n(public score printed as eval_pub = 3.5)\nscore 0.91234 is good\nfinished\n';
 
   it('eval metrics are read from the eval log; private ones kept apart and out of every request and the summary', async () => {
-    const summaryWithLeak = 'The run finished and the eval passed. It scored eval_acc 0.91234 on held-out data. Timing looks normal.';
+    const summaryWithLeak =
+      'The run finished and the eval passed. It scored eval_acc 0.91234 on held-out data. Timing looks normal.';
     const { run, store } = await setUp(withLeakRule(['{"eval_pub": 3.5}'], [summaryWithLeak]), evalTask);
-    const a = await run(mainLog, { eval: { outcome: 'ok', exitCode: 0, wallMs: 50, logRef: await store.putBlob(evalLog) } });
+    const a = await run(mainLog, {
+      eval: { outcome: 'ok', exitCode: 0, wallMs: 50, logRef: await store.putBlob(evalLog) },
+    });
     expect(a.metrics).toEqual({ time: 2.5, eval_pub: 3.5, harness_wall_ms: 1234 });
     expect(a.private_metrics).toEqual({ holdout: 0.98765, eval_acc: 0.91234 });
     expect(a).toMatchObject({ status: 'ok', valid: true, llm_metrics: ['eval_pub'] });
@@ -207,18 +252,42 @@ describe('analyzeExecution: eval command and private metrics', () => {
   });
 
   it('bounds apply to private metrics, and the reason shows neither their name nor their value', async () => {
-    const { run, store } = await setUp(withLeakRule(['{"eval_pub": 3.5}'], [SUMMARY]), { ...evalTask, metrics_at_least: { eval_acc: 0.95 } });
-    const a = await run(mainLog, { eval: { outcome: 'ok', exitCode: 0, wallMs: 50, logRef: await store.putBlob(evalLog) } });
+    const { run, store } = await setUp(withLeakRule(['{"eval_pub": 3.5}'], [SUMMARY]), {
+      ...evalTask,
+      metrics_at_least: { eval_acc: 0.95 },
+    });
+    const a = await run(mainLog, {
+      eval: { outcome: 'ok', exitCode: 0, wallMs: 50, logRef: await store.putBlob(evalLog) },
+    });
     expect(a).toMatchObject({ status: 'buggy', valid: false, reason: 'a private metric breaks its bound' });
     expect(server!.requests.map((r) => r.rule)).not.toContain('leak');
   });
 
   it('a failed eval command makes the version buggy with its last line; a timed-out one says so', async () => {
     const { run, store } = await setUp(withLeakRule(['{}'], [SUMMARY]), evalTask);
-    const failed = await run(mainLog, { eval: { outcome: 'failed', exitCode: 2, wallMs: 5, logRef: await store.putBlob('Traceback\nFileNotFoundError: model.pt\n') } });
-    expect(failed).toMatchObject({ status: 'buggy', valid: false, reason: 'the eval command exited with code 2: FileNotFoundError: model.pt' });
-    const hung = await run(mainLog, { eval: { outcome: 'timeout', wallMs: 600_000, logRef: await store.putBlob('loading\n') } }, 2);
-    expect(hung).toMatchObject({ status: 'buggy', valid: false, reason: "the eval command was killed after its 600s timeout" });
+    const failed = await run(mainLog, {
+      eval: {
+        outcome: 'failed',
+        exitCode: 2,
+        wallMs: 5,
+        logRef: await store.putBlob('Traceback\nFileNotFoundError: model.pt\n'),
+      },
+    });
+    expect(failed).toMatchObject({
+      status: 'buggy',
+      valid: false,
+      reason: 'the eval command exited with code 2: FileNotFoundError: model.pt',
+    });
+    const hung = await run(
+      mainLog,
+      { eval: { outcome: 'timeout', wallMs: 600_000, logRef: await store.putBlob('loading\n') } },
+      2,
+    );
+    expect(hung).toMatchObject({
+      status: 'buggy',
+      valid: false,
+      reason: 'the eval command was killed after its 600s timeout',
+    });
     // No metric was asked of the LLM for a failed eval.
     expect(server!.requests.map((r) => r.rule)).toEqual(['summarizer', 'summarizer']);
   });
@@ -226,7 +295,11 @@ describe('analyzeExecution: eval command and private metrics', () => {
 
 describe('redactPrivate', () => {
   it('drops the lines that name, match or print a private metric, and nothing else', async () => {
-    const t = taskSchema.parse({ ...baseTask, metric_patterns: { ...baseTask.metric_patterns, hid: '^H=(\\d+)' }, private_metrics: ['hid', 'secret_acc'] });
+    const t = taskSchema.parse({
+      ...baseTask,
+      metric_patterns: { ...baseTask.metric_patterns, hid: '^H=(\\d+)' },
+      private_metrics: ['hid', 'secret_acc'],
+    });
     const log = 'time: 1\nH=12\nsecret_acc: 0.5\nSECRET_ACC was fine\nprinted 123456 here\nanswer: 7\n';
     expect(redactPrivate(t, log, { hid: 123456 })).toBe('time: 1\nanswer: 7\n');
     expect(redactPrivate(taskSchema.parse(baseTask), log)).toBe(log);

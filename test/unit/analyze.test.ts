@@ -45,7 +45,11 @@ describe('extractMetrics (regex)', () => {
   it('takes the best match of the selection metric with metric_extract best, the last for the others', () => {
     const log = `${LOG}\nanswer: 7\nloss: 9`;
     expect(extractMetrics(task({ metric_extract: 'best' }), log)).toEqual({ time: 10.25, answer: 7, loss: 9 });
-    expect(extractMetrics(task({ metric_extract: 'best', lower_is_better: false }), log)).toEqual({ time: 30.5, answer: 7, loss: 9 });
+    expect(extractMetrics(task({ metric_extract: 'best', lower_is_better: false }), log)).toEqual({
+      time: 30.5,
+      answer: 7,
+      loss: 9,
+    });
     expect(extractMetrics(task({ metric_extract: 'last', lower_is_better: false }), log).time).toBe(20);
   });
 
@@ -65,13 +69,17 @@ describe('extractMetrics (regex)', () => {
     expect(extractMetrics(task(), '')).toEqual({});
   });
 
-  it('reads the shipped collatz task\'s output', () => {
+  it("reads the shipped collatz task's output", () => {
     const home = mkdtempSync(join(tmpdir(), 'sr-analyze-'));
     const saved = process.env.SPEEDRUNNER_HOME;
     process.env.SPEEDRUNNER_HOME = home;
     try {
       const collatz = loadTask('collatz');
-      expect(extractMetrics(collatz, 'answer: 77031\nchain_length: 351\ntime_ms: 812.5\n')).toEqual({ answer: 77031, chain_length: 351, time_ms: 812.5 });
+      expect(extractMetrics(collatz, 'answer: 77031\nchain_length: 351\ntime_ms: 812.5\n')).toEqual({
+        answer: 77031,
+        chain_length: 351,
+        time_ms: 812.5,
+      });
     } finally {
       if (saved === undefined) delete process.env.SPEEDRUNNER_HOME;
       else process.env.SPEEDRUNNER_HOME = saved;
@@ -82,14 +90,24 @@ describe('extractMetrics (regex)', () => {
 
 describe('extractEvalMetrics', () => {
   it("reads the eval log by the eval command's own patterns and types, not the training ones", () => {
-    const t = task({ eval: { args: ['python', 'eval.py'], metric_patterns: { acc: '^acc=([\\d.]+)', n: '^n=(\\d+)' }, metric_types: { n: 'int' } } });
+    const t = task({
+      eval: {
+        args: ['python', 'eval.py'],
+        metric_patterns: { acc: '^acc=([\\d.]+)', n: '^n=(\\d+)' },
+        metric_types: { n: 'int' },
+      },
+    });
     expect(extractEvalMetrics(t, 'time: 5\nacc=0.5\nacc=0.75\nn=12.9\n')).toEqual({ acc: 0.75, n: 12 });
     expect(extractEvalMetrics(task(), 'acc=0.5')).toEqual({});
   });
 });
 
 describe('extractMetrics (speedrun)', () => {
-  const speedrun = task({ metric_parser: 'speedrun', selection_metric: 'train_time', metric_patterns: { time: '^(\\d+)' } });
+  const speedrun = task({
+    metric_parser: 'speedrun',
+    selection_metric: 'train_time',
+    metric_patterns: { time: '^(\\d+)' },
+  });
 
   it('reads step, val_loss and train_time from the last validation line, ignoring regex patterns', () => {
     const log = [
@@ -122,33 +140,54 @@ describe('judgeExecution', () => {
 
   it('a sandbox limit names the limit, believed only for an execution that ended badly', () => {
     const limit = 'memory: 128 MiB reached';
-    expect(judgeExecution(t, { outcome: 'failed', exitCode: 137, wallMs: 5, limit }, {}, '')).toEqual({ status: 'crashed', valid: false, reason: 'sandbox limit (memory: 128 MiB reached)' });
-    expect(judgeExecution(t, { outcome: 'timeout', wallMs: 30_000, limit: 'processes: 64' }, {}, '').reason).toBe("sandbox limit (processes: 64), then killed after the task's 30s timeout");
+    expect(judgeExecution(t, { outcome: 'failed', exitCode: 137, wallMs: 5, limit }, {}, '')).toEqual({
+      status: 'crashed',
+      valid: false,
+      reason: 'sandbox limit (memory: 128 MiB reached)',
+    });
+    expect(judgeExecution(t, { outcome: 'timeout', wallMs: 30_000, limit: 'processes: 64' }, {}, '').reason).toBe(
+      "sandbox limit (processes: 64), then killed after the task's 30s timeout",
+    );
     expect(judgeExecution(t, { ...ok, limit }, { time: 1, answer: 41, loss: 1 }, '').status).toBe('ok');
   });
 
   it('a crash, with the last log line', () => {
-    const tail = 'Traceback (most recent call last):\n  File "main.py", line 3\nZeroDivisionError: division by zero\n\n';
+    const tail =
+      'Traceback (most recent call last):\n  File "main.py", line 3\nZeroDivisionError: division by zero\n\n';
     expect(judgeExecution(t, { outcome: 'failed', exitCode: 1, wallMs: 5 }, {}, tail)).toEqual({
       status: 'crashed',
       valid: false,
       reason: 'exited with code 1: ZeroDivisionError: division by zero',
     });
-    expect(judgeExecution(t, { outcome: 'failed', exitCode: 137, wallMs: 5 }, {}, '')).toEqual({ status: 'crashed', valid: false, reason: 'exited with code 137' });
+    expect(judgeExecution(t, { outcome: 'failed', exitCode: 137, wallMs: 5 }, {}, '')).toEqual({
+      status: 'crashed',
+      valid: false,
+      reason: 'exited with code 137',
+    });
     expect(judgeExecution(t, { outcome: 'cancelled', wallMs: 5 }, {}, 'x').reason).toBe('exited with code none: x');
     // a failed run is crashed even when it printed good metrics
-    expect(judgeExecution(t, { outcome: 'failed', exitCode: 2, wallMs: 5 }, { time: 1, answer: 41, loss: 1 }, '').status).toBe('crashed');
+    expect(
+      judgeExecution(t, { outcome: 'failed', exitCode: 2, wallMs: 5 }, { time: 1, answer: 41, loss: 1 }, '').status,
+    ).toBe('crashed');
     // the last line is cut to 300 characters
     const long = judgeExecution(t, { outcome: 'failed', exitCode: 1, wallMs: 5 }, {}, 'E'.repeat(1000));
     expect(long.reason).toBe(`exited with code 1: ${'E'.repeat(300)}`);
   });
 
   it('a missing selection metric', () => {
-    expect(judgeExecution(t, ok, { answer: 41 }, '')).toEqual({ status: 'buggy', valid: false, reason: 'the log has no time metric' });
+    expect(judgeExecution(t, ok, { answer: 41 }, '')).toEqual({
+      status: 'buggy',
+      valid: false,
+      reason: 'the log has no time metric',
+    });
   });
 
   it('a NaN or infinite selection metric', () => {
-    expect(judgeExecution(t, ok, { time: NaN, answer: 41, loss: 1 }, '')).toEqual({ status: 'buggy', valid: false, reason: 'time is NaN' });
+    expect(judgeExecution(t, ok, { time: NaN, answer: 41, loss: 1 }, '')).toEqual({
+      status: 'buggy',
+      valid: false,
+      reason: 'time is NaN',
+    });
     expect(judgeExecution(t, ok, { time: Infinity, answer: 41, loss: 1 }, '').reason).toBe('time is Infinity');
   });
 
@@ -164,16 +203,34 @@ describe('judgeExecution', () => {
       reason: 'answer=39 breaks the bound answer >= 40',
     });
     expect(judgeExecution(t, ok, { time: 1, loss: 1 }, '').reason).toBe('answer=missing breaks the bound answer <= 42');
-    expect(judgeExecution(t, ok, { time: 1, answer: 41, loss: -0.5 }, '').reason).toBe('loss=-0.5 breaks the bound loss >= 0');
-    expect(judgeExecution(t, ok, { time: 1, answer: 41, loss: NaN }, '').reason).toBe('loss=NaN breaks the bound loss >= 0');
-    const speedrun = task({ metric_parser: 'speedrun', selection_metric: 'train_time', metrics_at_most: { val_loss: 3.28 } });
-    expect(judgeExecution(speedrun, ok, { train_time: 1000, val_loss: NaN, step: 10 }, '').reason).toBe('val_loss=NaN breaks the bound val_loss <= 3.28');
-    expect(judgeExecution(speedrun, ok, { train_time: 1000, val_loss: 3.29, step: 10 }, '').reason).toBe('val_loss=3.29 breaks the bound val_loss <= 3.28');
+    expect(judgeExecution(t, ok, { time: 1, answer: 41, loss: -0.5 }, '').reason).toBe(
+      'loss=-0.5 breaks the bound loss >= 0',
+    );
+    expect(judgeExecution(t, ok, { time: 1, answer: 41, loss: NaN }, '').reason).toBe(
+      'loss=NaN breaks the bound loss >= 0',
+    );
+    const speedrun = task({
+      metric_parser: 'speedrun',
+      selection_metric: 'train_time',
+      metrics_at_most: { val_loss: 3.28 },
+    });
+    expect(judgeExecution(speedrun, ok, { train_time: 1000, val_loss: NaN, step: 10 }, '').reason).toBe(
+      'val_loss=NaN breaks the bound val_loss <= 3.28',
+    );
+    expect(judgeExecution(speedrun, ok, { train_time: 1000, val_loss: 3.29, step: 10 }, '').reason).toBe(
+      'val_loss=3.29 breaks the bound val_loss <= 3.28',
+    );
   });
 
   it('a private metric breaking a bound is reported without its name or value', () => {
-    expect(judgeExecution(t, ok, { time: 1, answer: 43, loss: 1 }, '', ['answer'])).toEqual({ status: 'buggy', valid: false, reason: 'a private metric breaks its bound' });
-    expect(judgeExecution(t, ok, { time: 1, answer: 41, loss: -1 }, '', ['answer']).reason).toBe('loss=-1 breaks the bound loss >= 0');
+    expect(judgeExecution(t, ok, { time: 1, answer: 43, loss: 1 }, '', ['answer'])).toEqual({
+      status: 'buggy',
+      valid: false,
+      reason: 'a private metric breaks its bound',
+    });
+    expect(judgeExecution(t, ok, { time: 1, answer: 41, loss: -1 }, '', ['answer']).reason).toBe(
+      'loss=-1 breaks the bound loss >= 0',
+    );
   });
 
   it('ok when every check passes, bounds inclusive', () => {
@@ -182,9 +239,15 @@ describe('judgeExecution', () => {
   });
 
   it('the harness wall metric can be the selection metric', () => {
-    const collatzLike = task({ selection_metric: HARNESS_WALL_METRIC, metrics_at_least: { answer: 41 }, metrics_at_most: { answer: 41 } });
+    const collatzLike = task({
+      selection_metric: HARNESS_WALL_METRIC,
+      metrics_at_least: { answer: 41 },
+      metrics_at_most: { answer: 41 },
+    });
     const metrics = { ...extractMetrics(collatzLike, 'answer: 41\ntime: 0.001\n'), [HARNESS_WALL_METRIC]: 812 };
     expect(judgeExecution(collatzLike, ok, metrics, '')).toEqual({ status: 'ok', valid: true });
-    expect(judgeExecution(collatzLike, ok, { answer: 41 }, '').reason).toBe(`the log has no ${HARNESS_WALL_METRIC} metric`);
+    expect(judgeExecution(collatzLike, ok, { answer: 41 }, '').reason).toBe(
+      `the log has no ${HARNESS_WALL_METRIC} metric`,
+    );
   });
 });

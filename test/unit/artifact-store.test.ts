@@ -89,7 +89,9 @@ describe('blobs', () => {
 describe('canonicalJson', () => {
   it('sorts keys at every depth and keeps array order', () => {
     expect(canonicalJson({ b: 1, a: 2 })).toBe('{"a":2,"b":1}');
-    expect(canonicalJson({ z: { d: 1, c: [{ f: 1, e: 2 }] }, a: 'x' })).toBe('{"a":"x","z":{"c":[{"e":2,"f":1}],"d":1}}');
+    expect(canonicalJson({ z: { d: 1, c: [{ f: 1, e: 2 }] }, a: 'x' })).toBe(
+      '{"a":"x","z":{"c":[{"e":2,"f":1}],"d":1}}',
+    );
     expect(canonicalJson([3, 1, 2])).toBe('[3,1,2]');
     expect(canonicalJson({ a: 1, b: 2 })).toBe(canonicalJson({ b: 2, a: 1 }));
     expect(canonicalJson({ a: 1 })).not.toBe(canonicalJson({ a: 2 }));
@@ -222,7 +224,9 @@ describe('damage is repaired or refused', () => {
   it('a ref that holds no hash is an error, not a pointer to garbage', async () => {
     await mkdir(join(store.root, 'refs', 'runs'), { recursive: true });
     await writeFile(join(store.root, 'refs', 'runs', 'half'), 'abc123');
-    await expect(store.getRef('runs/half')).rejects.toThrow('ref runs/half in ' + store.root + ' holds no artifact hash');
+    await expect(store.getRef('runs/half')).rejects.toThrow(
+      'ref runs/half in ' + store.root + ' holds no artifact hash',
+    );
     await expect(store.setRef('runs/half', 'not-a-hash')).rejects.toThrow(/not a sha256 hash/);
   });
 });
@@ -238,11 +242,17 @@ describe('store locations', () => {
   });
 
   it('parses s3://bucket/prefix and refuses credentials, bad buckets and unknown schemes', () => {
-    expect(parseStoreLocation('s3://my-bucket/team/runs/')).toEqual({ kind: 's3', bucket: 'my-bucket', prefix: 'team/runs' });
+    expect(parseStoreLocation('s3://my-bucket/team/runs/')).toEqual({
+      kind: 's3',
+      bucket: 'my-bucket',
+      prefix: 'team/runs',
+    });
     expect(parseStoreLocation('s3://my-bucket')).toEqual({ kind: 's3', bucket: 'my-bucket', prefix: '' });
     expect(parseStoreLocation('file:///srv/store')).toEqual({ kind: 'file', root: '/srv/store' });
     expect(parseStoreLocation('relative/store')).toEqual({ kind: 'file', root: 'relative/store' });
-    expect(() => parseStoreLocation('s3://AKIAXXXX:topsecret@bucket/p')).toThrow(/credentials do not belong in the store URL; set AWS_ACCESS_KEY_ID/);
+    expect(() => parseStoreLocation('s3://AKIAXXXX:topsecret@bucket/p')).toThrow(
+      /credentials do not belong in the store URL; set AWS_ACCESS_KEY_ID/,
+    );
     try {
       parseStoreLocation('s3://AKIAXXXX:topsecret@bucket/p');
     } catch (err) {
@@ -250,7 +260,9 @@ describe('store locations', () => {
     }
     expect(() => parseStoreLocation('s3://Bad_Bucket/p')).toThrow(/not a valid S3 bucket name/);
     expect(() => parseStoreLocation('s3://bucket/a/../b')).toThrow(/'\.' or '\.\.' segments/);
-    expect(() => parseStoreLocation('gs://bucket/p')).toThrow(/unsupported scheme; use a path, file:\/\/<path> or s3:\/\/<bucket>\/<prefix>/);
+    expect(() => parseStoreLocation('gs://bucket/p')).toThrow(
+      /unsupported scheme; use a path, file:\/\/<path> or s3:\/\/<bucket>\/<prefix>/,
+    );
   });
 
   it('run configs keep s3:// as it is and make file:// and relative paths absolute under SPEEDRUNNER_HOME', () => {
@@ -262,9 +274,13 @@ describe('store locations', () => {
       expect(resolveStoreSetting('file://rel', home)).toBe(join(home, 'rel'));
       expect(resolveRunConfig(['task=collatz', 'model=scripted']).store).toBe(join(home, 'store'));
       expect(resolveRunConfig(['task=collatz', 'model=scripted', 'store=s3://bkt/team']).store).toBe('s3://bkt/team');
-      expect(resolveRunConfig(['task=collatz', 'model=scripted', 'store=file:///mnt/shared/store']).store).toBe('/mnt/shared/store');
+      expect(resolveRunConfig(['task=collatz', 'model=scripted', 'store=file:///mnt/shared/store']).store).toBe(
+        '/mnt/shared/store',
+      );
       expect(resolveRunConfig(['task=collatz', 'model=scripted', 'store=file://mine']).store).toBe(join(home, 'mine'));
-      expect(() => resolveRunConfig(['task=collatz', 'model=scripted', 'store=s3://key:secret@bkt/x'])).toThrow(ConfigError);
+      expect(() => resolveRunConfig(['task=collatz', 'model=scripted', 'store=s3://key:secret@bkt/x'])).toThrow(
+        ConfigError,
+      );
     } finally {
       if (saved === undefined) delete process.env.SPEEDRUNNER_HOME;
       else process.env.SPEEDRUNNER_HOME = saved;

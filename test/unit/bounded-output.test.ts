@@ -21,7 +21,12 @@ function split(chunks: (string | Buffer)[], max?: number) {
 
 describe('LineSplitter', () => {
   it('lines across chunks, each stamped when its last byte arrived; the unfinished last one at the end', () => {
-    expect(split(['a', 'b\nc', 'd\n\ne', 'f'])).toEqual([['ab', 10], ['cd', 20], ['', 20], ['ef', 30]]);
+    expect(split(['a', 'b\nc', 'd\n\ne', 'f'])).toEqual([
+      ['ab', 10],
+      ['cd', 20],
+      ['', 20],
+      ['ef', 30],
+    ]);
     expect(split(['x\n'])).toEqual([['x', 0]]);
     expect(split([])).toEqual([]);
   });
@@ -36,7 +41,10 @@ describe('LineSplitter', () => {
     const lines = split([long.slice(0, 100), long.slice(100), '\nnext\n']);
     expect(lines.map(([l]) => l.length)).toEqual([MAX_LINE_BYTES, 4]);
     expect(lines[1]).toEqual(['next', 20]);
-    expect(split(['abcdefgh\nij'], 4)).toEqual([['abcd', 0], ['ij', 0]]);
+    expect(split(['abcdefgh\nij'], 4)).toEqual([
+      ['abcd', 0],
+      ['ij', 0],
+    ]);
   });
 
   it('100 MB without a newline: one pass, well under a few seconds, one cut line', () => {
@@ -60,7 +68,9 @@ describe('CappedLog', () => {
     for (let i = 0; i < 10; i++) log.write(Buffer.from(`line ${i}\n`));
     expect(log.over).toBe(false);
     await log.close();
-    expect(readFileSync(path, 'utf8')).toBe(`# a harness note\n${Array.from({ length: 10 }, (_, i) => `line ${i}\n`).join('')}`);
+    expect(readFileSync(path, 'utf8')).toBe(
+      `# a harness note\n${Array.from({ length: 10 }, (_, i) => `line ${i}\n`).join('')}`,
+    );
   });
 
   it('over the cap: head and latest tail kept, a marker between, the file about the cap', async () => {
@@ -81,7 +91,9 @@ describe('CappedLog', () => {
     expect(statSync(path).size).toBeLessThan(cap + 200);
     expect(text.startsWith('line 0 \nline 1 z\n')).toBe(true);
     expect(text.endsWith('THE LAST LINE\n')).toBe(true);
-    expect(text).toMatch(/\n\[speedrunner: output limit \(1 MiB\): \d+ bytes cut here; the first 524288 and the last 524288 bytes are kept\]\n/);
+    expect(text).toMatch(
+      /\n\[speedrunner: output limit \(1 MiB\): \d+ bytes cut here; the first 524288 and the last 524288 bytes are kept\]\n/,
+    );
     const cut = Number(/(\d+) bytes cut/.exec(text)![1]);
     expect(cut + cap).toBe(written + 'THE LAST LINE\n'.length);
   });

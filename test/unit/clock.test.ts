@@ -53,8 +53,15 @@ describe('ClockRecorder', () => {
     const rec = new ClockRecorder(speedrunLineKind);
     run.forEach((line, i) => rec.line(line, 100 + i * 10 + 0.4)); // whole ms are kept
     expect(rec.clock()).toEqual({
-      steps: [[1, 130], [2, 140]],
-      vals: [[0, 120], [10, 150], [20, 160]],
+      steps: [
+        [1, 130],
+        [2, 140],
+      ],
+      vals: [
+        [0, 120],
+        [10, 150],
+        [20, 160],
+      ],
       lines: 8,
       firstOutputMs: 100,
       lastOutputMs: 170,
@@ -62,7 +69,19 @@ describe('ClockRecorder', () => {
   });
 
   it('a regex task has no step lines; a silent execution has no output times', () => {
-    const rec = new ClockRecorder(lineKindFor(taskSchema.parse({ id: 't', description: 'd', workspace_template: 'w', fnames: ['a.py'], entry_fname: 'a.py', timeout_s: 1, selection_metric: 'x' })));
+    const rec = new ClockRecorder(
+      lineKindFor(
+        taskSchema.parse({
+          id: 't',
+          description: 'd',
+          workspace_template: 'w',
+          fnames: ['a.py'],
+          entry_fname: 'a.py',
+          timeout_s: 1,
+          selection_metric: 'x',
+        }),
+      ),
+    );
     run.forEach((line, i) => rec.line(line, i));
     expect(rec.clock()).toEqual({ steps: [], vals: [], lines: 8, firstOutputMs: 0, lastOutputMs: 7 });
     expect(new ClockRecorder(speedrunLineKind).clock()).toEqual({ steps: [], vals: [], lines: 0 });

@@ -18,7 +18,10 @@ beforeEach(() => {
   process.env.SPEEDRUNNER_TASK_PATH = FIXTURE_TASKS;
 });
 afterEach(() => {
-  for (const [k, name] of [['home', 'SPEEDRUNNER_HOME'], ['path', 'SPEEDRUNNER_TASK_PATH']] as const) {
+  for (const [k, name] of [
+    ['home', 'SPEEDRUNNER_HOME'],
+    ['path', 'SPEEDRUNNER_TASK_PATH'],
+  ] as const) {
     if (saved[k] === undefined) delete process.env[name];
     else process.env[name] = saved[k];
   }
@@ -118,7 +121,14 @@ describe('model=auto', () => {
 describe('group selection and overrides', () => {
   it('selects group files and applies dotted overrides on top of them', () => {
     const c = resolveRunConfig(
-      ['science_runner=bon', 'science_runner.debug_prob=0.25', 'model=gpt-4o', 'model.temperature=0.2', 'task.timeout_s=5', 'n_iterations=12'],
+      [
+        'science_runner=bon',
+        'science_runner.debug_prob=0.25',
+        'model=gpt-4o',
+        'model.temperature=0.2',
+        'task.timeout_s=5',
+        'n_iterations=12',
+      ],
       {},
     );
     expect(c.science_runner.id).toBe('bon');
@@ -140,7 +150,13 @@ describe('group selection and overrides', () => {
 
   it('parses values as YAML: numbers, booleans, lists, nested defaults', () => {
     const c = resolveRunConfig(
-      ['task.args=[--config,tiny]', 'execute_root=false', 'seed=42', 'timeouts.llm_call_s=30', 'data.train_files=/d/train_*.bin'],
+      [
+        'task.args=[--config,tiny]',
+        'execute_root=false',
+        'seed=42',
+        'timeouts.llm_call_s=30',
+        'data.train_files=/d/train_*.bin',
+      ],
       {},
     );
     expect(c.task.args).toEqual(['--config', 'tiny']);
@@ -148,7 +164,10 @@ describe('group selection and overrides', () => {
     expect(c.seed).toBe(42);
     expect(c.timeouts).toEqual({ llm_call_s: 30, llm_heartbeat_s: 30, execution_heartbeat_s: 60 });
     expect(c.data.train_files).toBe('/d/train_*.bin');
-    expect(parseOverride('a.b=[1, two]')).toEqual([['a', 'b'], [1, 'two']]);
+    expect(parseOverride('a.b=[1, two]')).toEqual([
+      ['a', 'b'],
+      [1, 'two'],
+    ]);
     expect(parseOverride('x=')).toEqual([['x'], '']);
     expect(parseOverride('x=a=b')).toEqual([['x'], 'a=b']);
   });
@@ -159,7 +178,9 @@ describe('group selection and overrides', () => {
   });
 
   it('gives the scripted model the task-specific script, else the default script', () => {
-    expect(resolveRunConfig(['model=scripted'], { OPENAI_API_KEY: 'x' }).model.script).toBe('data/scripts/collatz.yaml');
+    expect(resolveRunConfig(['model=scripted'], { OPENAI_API_KEY: 'x' }).model.script).toBe(
+      'data/scripts/collatz.yaml',
+    );
     const counter = resolveRunConfig(['task=counter'], {});
     expect(counter.task.id).toBe('counter');
     expect(counter.task_root).toBe(FIXTURE_TASKS);
@@ -178,7 +199,9 @@ describe('errors', () => {
   it('an unknown group value lists the valid choices', () => {
     const err = configError(() => resolveRunConfig(['science_runner=nope'], {}));
     expect(err.message).toContain("unknown science_runner 'nope'");
-    expect(err.message).toContain('Valid choices: aide, bon, evolutionary, flat, forest, greedy, mcts, multi_aide, paper_aide, puct, tree');
+    expect(err.message).toContain(
+      'Valid choices: aide, bon, evolutionary, flat, forest, greedy, mcts, multi_aide, paper_aide, puct, tree',
+    );
     const t = configError(() => resolveRunConfig(['task=nope'], {}));
     expect(t.message).toMatch(/Valid choices: .*collatz.*counter/);
   });
@@ -208,13 +231,17 @@ describe('errors', () => {
   });
 
   it('bad override syntax', () => {
-    expect(configError(() => resolveRunConfig(['noequals'], {})).message).toContain("'noequals' is not of the form key=value");
+    expect(configError(() => resolveRunConfig(['noequals'], {})).message).toContain(
+      "'noequals' is not of the form key=value",
+    );
     expect(configError(() => resolveRunConfig(['=3'], {})).message).toContain('not of the form key=value');
     expect(configError(() => resolveRunConfig(['a..b=3'], {})).message).toContain("bad override key 'a..b'");
   });
 
   it('a group selected with a non-string value is refused', () => {
-    expect(configError(() => resolveRunConfig(['task=3'], {})).message).toContain('task must name an entry of config/task/');
+    expect(configError(() => resolveRunConfig(['task=3'], {})).message).toContain(
+      'task must name an entry of config/task/',
+    );
   });
 });
 
@@ -233,7 +260,8 @@ describe('listGroup and extra task roots', () => {
     const extra = mkdtempSync(join(tmpdir(), 'sr-config-root-'));
     try {
       mkdirSync(join(extra, 'config', 'task', 'nested'), { recursive: true });
-      const task = 'description: d\nworkspace_template: w\nfnames: [a.py]\nentry_fname: a.py\ntimeout_s: 3\nselection_metric: s\n';
+      const task =
+        'description: d\nworkspace_template: w\nfnames: [a.py]\nentry_fname: a.py\ntimeout_s: 3\nselection_metric: s\n';
       writeFileSync(join(extra, 'config', 'task', 'nested', 'deep.yaml'), task);
       writeFileSync(join(extra, 'config', 'task', 'collatz.yaml'), task);
       process.env.SPEEDRUNNER_TASK_PATH = `${FIXTURE_TASKS}:${extra}`;
@@ -258,7 +286,8 @@ describe('listGroup and extra task roots', () => {
     try {
       mkdirSync(join(extra, 'config', 'task'), { recursive: true });
       const file = join(extra, 'config', 'task', 'edited.yaml');
-      const task = (timeout: number) => `description: d\nworkspace_template: w\nfnames: [a.py]\nentry_fname: a.py\ntimeout_s: ${timeout}\nselection_metric: s\n`;
+      const task = (timeout: number) =>
+        `description: d\nworkspace_template: w\nfnames: [a.py]\nentry_fname: a.py\ntimeout_s: ${timeout}\nselection_metric: s\n`;
       writeFileSync(file, task(3));
       process.env.SPEEDRUNNER_TASK_PATH = extra;
       const first = loadTask('edited');

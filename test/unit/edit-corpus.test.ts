@@ -14,7 +14,11 @@ describe('edit-reply corpus', () => {
 
   for (const c of CASES) {
     it(c.name, () => {
-      const opts = { fnames: c.fnames ?? ['train_gpt2.py'], allowNewFiles: c.allowNewFiles, versionPaths: Object.keys(ALL_FILES) };
+      const opts = {
+        fnames: c.fnames ?? ['train_gpt2.py'],
+        allowNewFiles: c.allowNewFiles,
+        versionPaths: Object.keys(ALL_FILES),
+      };
       let res: EditApplication | undefined;
       let refusal: EditError | undefined;
       try {

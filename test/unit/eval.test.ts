@@ -21,7 +21,10 @@ beforeEach(() => {
   process.env.SR_TEST_SECRET = 'leak-me-not-4711';
 });
 afterEach(() => {
-  for (const [k, v] of [['SPEEDRUNNER_SCRATCH', saved.scratch], ['SR_TEST_SECRET', saved.secret]] as const) {
+  for (const [k, v] of [
+    ['SPEEDRUNNER_SCRATCH', saved.scratch],
+    ['SR_TEST_SECRET', saved.secret],
+  ] as const) {
     if (v === undefined) delete process.env[k];
     else process.env[k] = v;
   }
@@ -56,7 +59,11 @@ const task = (over: Partial<TaskInput> = {}) =>
     eval: {
       args: ['python', 'eval.py'],
       timeout_s: 20,
-      metric_patterns: { eval_acc: '^eval_acc: ([\\d.]+)', secret_seen: '^secret_seen: (\\d)', cwd_ok: '^cwd_ok: (\\d)' },
+      metric_patterns: {
+        eval_acc: '^eval_acc: ([\\d.]+)',
+        secret_seen: '^secret_seen: (\\d)',
+        cwd_ok: '^cwd_ok: (\\d)',
+      },
       metric_types: { secret_seen: 'int', cwd_ok: 'int' },
     },
     private_metrics: ['eval_acc'],
@@ -84,15 +91,28 @@ describe('eval command', () => {
     expect(existsSync(scratchDir('run-eval', 1))).toBe(false);
 
     const config = resolveRunConfig(['task=collatz', `store=${join(dir, 'store')}`, 'analysis.llm_summary=false'], {});
-    const a = await analyzeExecution(store, { runId: 'run-eval', nodeId: 1, config: { ...config, task: task() }, exec: r });
-    expect(a).toMatchObject({ status: 'ok', valid: true, metrics: { time: 1.5, secret_seen: 0, cwd_ok: 1 }, private_metrics: { eval_acc: 0.875 } });
+    const a = await analyzeExecution(store, {
+      runId: 'run-eval',
+      nodeId: 1,
+      config: { ...config, task: task() },
+      exec: r,
+    });
+    expect(a).toMatchObject({
+      status: 'ok',
+      valid: true,
+      metrics: { time: 1.5, secret_seen: 0, cwd_ok: 1 },
+      private_metrics: { eval_acc: 0.875 },
+    });
     expect(a.metrics.eval_acc).toBeUndefined();
     expect(a.usage.calls).toBe(0);
   });
 
   it('is killed at its own timeout, while the training run stays ok', async () => {
     const t = task();
-    const { store, r } = await execute({ ...t, eval: { ...t.eval!, args: ['python', 'eval.py', '--hang'], timeout_s: 1 } });
+    const { store, r } = await execute({
+      ...t,
+      eval: { ...t.eval!, args: ['python', 'eval.py', '--hang'], timeout_s: 1 },
+    });
     expect(r.outcome).toBe('ok');
     expect(r.eval?.outcome).toBe('timeout');
     expect(r.eval!.wallMs).toBeLessThan(15_000);
@@ -109,7 +129,11 @@ describe('eval command', () => {
   });
 
   it('a leading `python` is the task interpreter; other commands run as given', () => {
-    expect(evalCommand(['python', 'eval.py', '--x'], '/venv/bin/python')).toEqual(['/venv/bin/python', 'eval.py', '--x']);
+    expect(evalCommand(['python', 'eval.py', '--x'], '/venv/bin/python')).toEqual([
+      '/venv/bin/python',
+      'eval.py',
+      '--x',
+    ]);
     expect(evalCommand(['bash', 'eval.sh'], '/venv/bin/python')).toEqual(['bash', 'eval.sh']);
   });
 });

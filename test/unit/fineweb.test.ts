@@ -5,7 +5,13 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DownloadError, UnreachableError, downloadFineweb, downloadShard, finewebFileNames } from '../../src/data/fineweb';
+import {
+  DownloadError,
+  UnreachableError,
+  downloadFineweb,
+  downloadShard,
+  finewebFileNames,
+} from '../../src/data/fineweb';
 import { encodeShard } from '../../src/data/shards';
 import { freePort } from '../../temporal/client/dev-server';
 
@@ -37,7 +43,11 @@ function serve(req: IncomingMessage, res: ServerResponse) {
   const files: Record<string, Buffer> = {
     'fineweb_val_000000.bin': VAL,
     'fineweb_train_000001.bin': TRAIN,
-    'fineweb_train_000002.bin': url.pathname.startsWith('/corrupt/') ? CORRUPT : url.pathname.startsWith('/short/') ? SHORT : TRAIN,
+    'fineweb_train_000002.bin': url.pathname.startsWith('/corrupt/')
+      ? CORRUPT
+      : url.pathname.startsWith('/short/')
+        ? SHORT
+        : TRAIN,
   };
   const body = files[name];
   if (!body) {
@@ -52,7 +62,10 @@ function serve(req: IncomingMessage, res: ServerResponse) {
       res.writeHead(416, { 'content-range': `bytes */${body.length}` }).end();
       return;
     }
-    res.writeHead(206, { 'content-length': body.length - start, 'content-range': `bytes ${start}-${body.length - 1}/${body.length}` });
+    res.writeHead(206, {
+      'content-length': body.length - start,
+      'content-range': `bytes ${start}-${body.length - 1}/${body.length}`,
+    });
   } else {
     res.writeHead(200, { 'content-length': body.length });
   }
@@ -87,7 +100,11 @@ const fast = { retryDelayMs: 10, connectTimeoutMs: 2000 };
 
 describe('finewebFileNames', () => {
   it('names the val shard then train shards from 1', () => {
-    expect(finewebFileNames(2)).toEqual(['fineweb_val_000000.bin', 'fineweb_train_000001.bin', 'fineweb_train_000002.bin']);
+    expect(finewebFileNames(2)).toEqual([
+      'fineweb_val_000000.bin',
+      'fineweb_train_000001.bin',
+      'fineweb_train_000002.bin',
+    ]);
     expect(() => finewebFileNames(0)).toThrow(/from 1 to 103/);
     expect(() => finewebFileNames(104)).toThrow(/from 1 to 103/);
   });
@@ -97,7 +114,11 @@ describe('downloadFineweb against a local server', () => {
   it('downloads, checks and renames each shard, and skips valid ones the next time', async () => {
     const out = await fresh('plain');
     const progress: number[] = [];
-    const got = await downloadFineweb(out, 1, { ...fast, baseUrl: `${base}/ok`, onProgress: (p) => progress.push(p.received) });
+    const got = await downloadFineweb(out, 1, {
+      ...fast,
+      baseUrl: `${base}/ok`,
+      onProgress: (p) => progress.push(p.received),
+    });
     expect(got.map((f) => [f.name, f.tokens, f.bytes, f.outcome])).toEqual([
       ['fineweb_val_000000.bin', 3000, 1024 + 6000, 'downloaded'],
       ['fineweb_train_000001.bin', 5000, 1024 + 10000, 'downloaded'],
@@ -123,7 +144,11 @@ describe('downloadFineweb against a local server', () => {
     const out = await fresh('cut');
     cutOnce.add('/ok/fineweb_train_000001.bin');
     const retries: string[] = [];
-    const got = await downloadShard('fineweb_train_000001.bin', out, { ...fast, baseUrl: `${base}/ok`, onRetry: (_n, _a, e) => retries.push(e.message) });
+    const got = await downloadShard('fineweb_train_000001.bin', out, {
+      ...fast,
+      baseUrl: `${base}/ok`,
+      onRetry: (_n, _a, e) => retries.push(e.message),
+    });
     expect(retries).toHaveLength(1);
     expect(hits).toHaveLength(2);
     expect(hits[0].range).toBeUndefined();
@@ -158,9 +183,15 @@ describe('downloadFineweb against a local server', () => {
   it('rejects a file that is not a valid shard and leaves nothing behind', async () => {
     for (const kind of ['corrupt', 'short']) {
       const out = await fresh(kind);
-      const err = await downloadShard('fineweb_train_000002.bin', out, { ...fast, baseUrl: `${base}/${kind}` }).catch((e) => e);
+      const err = await downloadShard('fineweb_train_000002.bin', out, { ...fast, baseUrl: `${base}/${kind}` }).catch(
+        (e) => e,
+      );
       expect(err).toBeInstanceOf(DownloadError);
-      expect(err.message).toMatch(kind === 'corrupt' ? /not a valid shard, deleted: .*bad magic number 0/ : /not a valid shard, deleted: .*size mismatch/);
+      expect(err.message).toMatch(
+        kind === 'corrupt'
+          ? /not a valid shard, deleted: .*bad magic number 0/
+          : /not a valid shard, deleted: .*size mismatch/,
+      );
       expect(await readdir(out)).toEqual([]);
     }
   });
@@ -185,9 +216,13 @@ describe('downloadFineweb against a local server', () => {
     const out = await fresh('offline');
     const port = await freePort(); // free, so nothing listens: connection refused
     const t0 = Date.now();
-    const err = await downloadFineweb(out, 1, { baseUrl: `http://127.0.0.1:${port}/x`, retryDelayMs: 5000 }).catch((e) => e);
+    const err = await downloadFineweb(out, 1, { baseUrl: `http://127.0.0.1:${port}/x`, retryDelayMs: 5000 }).catch(
+      (e) => e,
+    );
     expect(err).toBeInstanceOf(UnreachableError);
-    expect(err.message).toMatch(new RegExp(`cannot reach 127\\.0\\.0\\.1:${port}: .*ECONNREFUSED.*speedrunner data from-text`));
+    expect(err.message).toMatch(
+      new RegExp(`cannot reach 127\\.0\\.0\\.1:${port}: .*ECONNREFUSED.*speedrunner data from-text`),
+    );
     expect(Date.now() - t0).toBeLessThan(2000);
   });
 
@@ -199,7 +234,10 @@ describe('downloadFineweb against a local server', () => {
     try {
       const port = (silent.address() as AddressInfo).port;
       const t0 = Date.now();
-      const err = await downloadShard('fineweb_val_000000.bin', out, { baseUrl: `http://127.0.0.1:${port}/`, connectTimeoutMs: 300 }).catch((e) => e);
+      const err = await downloadShard('fineweb_val_000000.bin', out, {
+        baseUrl: `http://127.0.0.1:${port}/`,
+        connectTimeoutMs: 300,
+      }).catch((e) => e);
       expect(err).toBeInstanceOf(UnreachableError);
       expect(err.message).toMatch(/no answer within/);
       expect(Date.now() - t0).toBeLessThan(2000);

@@ -18,9 +18,18 @@ const enc = new Tiktoken(gpt2);
 const DOCS = {
   'a.txt': 'Hello world! The quick brown fox jumps over the lazy dog.\nSecond line, with ümlauts and emoji 🚀.',
   'b.txt': 'A literal <|endoftext|> inside text stays ordinary text.',
-  'c.jsonl': ['{"text": "First JSONL document about speedruns."}', '', '{"text": "Second one: val_loss 3.28 in 3 minutes.", "id": 2}'].join('\n'),
+  'c.jsonl': [
+    '{"text": "First JSONL document about speedruns."}',
+    '',
+    '{"text": "Second one: val_loss 3.28 in 3 minutes.", "id": 2}',
+  ].join('\n'),
 };
-const DOC_TEXTS = [DOCS['a.txt'], DOCS['b.txt'], 'First JSONL document about speedruns.', 'Second one: val_loss 3.28 in 3 minutes.'];
+const DOC_TEXTS = [
+  DOCS['a.txt'],
+  DOCS['b.txt'],
+  'First JSONL document about speedruns.',
+  'Second one: val_loss 3.28 in 3 minutes.',
+];
 // What the shards must hold, from js-tiktoken directly: EOT before each document.
 const EXPECTED = DOC_TEXTS.flatMap((d) => [EOT_TOKEN, ...enc.encode(d, [], [])]);
 

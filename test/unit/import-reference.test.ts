@@ -71,7 +71,9 @@ describe('importReferenceTasks on the fixture', () => {
     expect(t1.env).toEqual({ PYTORCH_CUDA_ALLOC_CONF: 'expandable_segments:True' });
     // task fields read from exp_config_args, interpolations resolved from the merged defaults,
     // the reference's literal `\n`s turned into line breaks
-    expect(t1.description).toBe('Make train_gpt2.py reach a val_loss of at most 3.28 in as little train_time as possible.');
+    expect(t1.description).toBe(
+      'Make train_gpt2.py reach a val_loss of at most 3.28 in as little train_time as possible.',
+    );
     expect(t1.code_instructions).toBe(
       'Keep these parts of train_gpt2.py as they are:\n- it runs under torchrun with 8 processes.\n- the data paths and the validation token count.\nBreaking one of these makes the run invalid.',
     );
@@ -91,34 +93,42 @@ describe('importReferenceTasks on the fixture', () => {
       expect(await readFile(join(dest, WS, 'record_3', f))).toEqual(await readFile(join(ref, WS, 'record_3', f)));
     }
     for (const p of Object.values(t1.hints)) {
-      expect(await readFile(join(dest, p), 'utf8')).toBe(await readFile(join(ref, KNOW, 'record_1', p.split('/').pop()!), 'utf8'));
+      expect(await readFile(join(dest, p), 'utf8')).toBe(
+        await readFile(join(ref, KNOW, 'record_1', p.split('/').pop()!), 'utf8'),
+      );
     }
-    expect(await listTree(dest)).toEqual([
-      'config/task/nanogpt_speedrun/speedrun_record_1.yaml',
-      'config/task/nanogpt_speedrun/speedrun_record_2.yaml',
-      'config/task/nanogpt_speedrun/speedrun_record_3.yaml',
-      `${KNOW}/optimizer_notes.md`,
-      // every hint file is copied (a reference glob may pick the ones we do not use)
-      ...[1, 2, 3].flatMap((r) => [
-        `${KNOW}/record_${r}/level_0_diff.txt`,
-        `${KNOW}/record_${r}/level_1_pseudo.txt`,
-        `${KNOW}/record_${r}/level_2_description.txt`,
-        `${KNOW}/record_${r}/level_3_paper.txt`,
-        ...(r === 1 ? [`${KNOW}/record_1/level_3_tweets.txt`, `${KNOW}/record_1/level_4_human_tweets.txt`] : []),
-        ...(r === 2 ? [`${KNOW}/record_2/level_9_optimizer.txt`] : []),
-      ]),
-      ...[1, 2, 3].flatMap((r) => [`${WS}/record_${r}/results.json`, `${WS}/record_${r}/train_gpt2.py`]),
-    ].sort());
+    expect(await listTree(dest)).toEqual(
+      [
+        'config/task/nanogpt_speedrun/speedrun_record_1.yaml',
+        'config/task/nanogpt_speedrun/speedrun_record_2.yaml',
+        'config/task/nanogpt_speedrun/speedrun_record_3.yaml',
+        `${KNOW}/optimizer_notes.md`,
+        // every hint file is copied (a reference glob may pick the ones we do not use)
+        ...[1, 2, 3].flatMap((r) => [
+          `${KNOW}/record_${r}/level_0_diff.txt`,
+          `${KNOW}/record_${r}/level_1_pseudo.txt`,
+          `${KNOW}/record_${r}/level_2_description.txt`,
+          `${KNOW}/record_${r}/level_3_paper.txt`,
+          ...(r === 1 ? [`${KNOW}/record_1/level_3_tweets.txt`, `${KNOW}/record_1/level_4_human_tweets.txt`] : []),
+          ...(r === 2 ? [`${KNOW}/record_2/level_9_optimizer.txt`] : []),
+        ]),
+        ...[1, 2, 3].flatMap((r) => [`${WS}/record_${r}/results.json`, `${WS}/record_${r}/train_gpt2.py`]),
+      ].sort(),
+    );
   });
 
   it('is idempotent, and repairs edits and stale files on re-import', async () => {
     await importReferenceTasks(ref, dest);
-    const before = await Promise.all((await listTree(dest)).map(async (f) => [f, await readFile(join(dest, f), 'utf8')]));
+    const before = await Promise.all(
+      (await listTree(dest)).map(async (f) => [f, await readFile(join(dest, f), 'utf8')]),
+    );
 
     const again = await importReferenceTasks(ref, dest);
     expect(again.counts).toEqual({ created: 0, unchanged: 3, updated: 0, failed: 0 });
     expect(again.tasks.flatMap((t) => t.files).every((f) => f.status === 'unchanged')).toBe(true);
-    const after = await Promise.all((await listTree(dest)).map(async (f) => [f, await readFile(join(dest, f), 'utf8')]));
+    const after = await Promise.all(
+      (await listTree(dest)).map(async (f) => [f, await readFile(join(dest, f), 'utf8')]),
+    );
     expect(after).toEqual(before);
 
     await writeFile(join(dest, WS, 'record_2', 'stale.py'), 'old');
@@ -131,7 +141,9 @@ describe('importReferenceTasks on the fixture', () => {
       { path: `${KNOW}/record_2/level_1_pseudo.txt`, status: 'updated' },
       { path: `${WS}/record_2/stale.py`, status: 'removed' },
     ]);
-    const repairedTree = await Promise.all((await listTree(dest)).map(async (f) => [f, await readFile(join(dest, f), 'utf8')]));
+    const repairedTree = await Promise.all(
+      (await listTree(dest)).map(async (f) => [f, await readFile(join(dest, f), 'utf8')]),
+    );
     expect(repairedTree).toEqual(before);
   });
 
@@ -143,7 +155,9 @@ describe('importReferenceTasks on the fixture', () => {
     ]);
     expect((await loadImported(2)).records?.excluded_from_scores).toBe(true);
     expect((await loadImported(2)).timeout_s).toBe(600);
-    await expect(importReferenceTasks(ref, dest, { records: [9] })).rejects.toThrow(/speedrun_record_R\.yaml task configs for records 9/);
+    await expect(importReferenceTasks(ref, dest, { records: [9] })).rejects.toThrow(
+      /speedrun_record_R\.yaml task configs for records 9/,
+    );
   });
 });
 
@@ -151,8 +165,11 @@ describe('importReferenceTasks keeps every task field', () => {
   it("the reference's hint globs match in the imported root", async () => {
     await importReferenceTasks(ref, dest);
     expect(globSync(`${KNOW}/record_1/level_1_*.txt`, { cwd: dest })).toEqual([`${KNOW}/record_1/level_1_pseudo.txt`]);
-    expect(globSync(`${KNOW}/record_1/level_3_*.txt`, { cwd: dest }).sort()).toEqual([`${KNOW}/record_1/level_3_paper.txt`, `${KNOW}/record_1/level_3_tweets.txt`]);
-     // the paper launcher's labels: z is the no-hint run, 5 the mini-paper (level_3_paper.txt in today's checkout)
+    expect(globSync(`${KNOW}/record_1/level_3_*.txt`, { cwd: dest }).sort()).toEqual([
+      `${KNOW}/record_1/level_3_paper.txt`,
+      `${KNOW}/record_1/level_3_tweets.txt`,
+    ]);
+    // the paper launcher's labels: z is the no-hint run, 5 the mini-paper (level_3_paper.txt in today's checkout)
     expect(knowledgeFiles(`${KNOW}/record_1/level_z_*.txt`, dest)).toBe('none');
     expect(knowledgeFiles(`${KNOW}/record_1/level_5_*.txt`, dest)).toEqual([`${KNOW}/record_1/level_3_paper.txt`]);
     expect(knowledgeFiles(`${KNOW}/record_1/level_7_*.txt`, dest)).toEqual([]);
@@ -164,7 +181,10 @@ describe('importReferenceTasks keeps every task field', () => {
     await cp(join(ref, KNOW, 'record_1/level_1_pseudo.txt'), old);
     const cfg = join(ref, 'config/task/nanogpt_speedrun/default_config.yaml');
     await writeFile(cfg, (await readFile(cfg, 'utf8')).replace('job_ttl: 45', 'job_ttl: 90'));
-    await writeFile(join(ref, 'config/default.yaml'), (await readFile(join(ref, 'config/default.yaml'), 'utf8')).replace('- numpy', '- numpy\n    - scipy'));
+    await writeFile(
+      join(ref, 'config/default.yaml'),
+      (await readFile(join(ref, 'config/default.yaml'), 'utf8')).replace('- numpy', '- numpy\n    - scipy'),
+    );
     const s = await importReferenceTasks(ref, dest);
     expect(s.counts).toEqual({ created: 0, unchanged: 0, updated: 3, failed: 0 });
     expect(s.tasks[0].files.filter((f) => f.status !== 'unchanged')).toEqual([
@@ -220,25 +240,28 @@ describe('importReferenceTasks keeps every task field', () => {
 // The whole reference checkout (facebookresearch/llm-speedrunner) is not in this repository: point
 // SPEEDRUNNER_REFERENCE_CHECKOUT at one to run this.
 const CHECKOUT = process.env.SPEEDRUNNER_REFERENCE_CHECKOUT;
-describe.skipIf(!CHECKOUT)(`importReferenceTasks on the reference checkout (${CHECKOUT ?? 'skipped: set SPEEDRUNNER_REFERENCE_CHECKOUT to a checkout of facebookresearch/llm-speedrunner'})`, () => {
-  it('imports all 20 tasks with their description, instructions, packages and timeout', async () => {
-    const s = await importReferenceTasks(CHECKOUT!, dest);
-    expect(s.failed).toEqual([]);
-    expect(s.tasks).toHaveLength(20);
-    expect(s.shared.map((f) => f.path).sort()).toEqual([`${KNOW}/flex_attn.md`, `${KNOW}/muon.md`]);
-    for (const t of s.tasks) {
-      const task = await loadImported(t.record);
-      expect(task.description).toMatch(/val_loss value of 3\.28 in the shortest train_time/);
-      expect(task.code_instructions).toContain('save_checkpoint set to False');
-      expect(task.code_instructions).toContain('8xH100');
-      expect(task.code_instructions).not.toContain('\\n');
-      expect(task.packages).toEqual(expect.arrayContaining(['torch', 'numpy', 'transformers']));
-      expect(task.timeout_s).toBe(3600);
-      expect(globSync(`${KNOW}/record_${t.record}/level_1_*.txt`, { cwd: dest })).toHaveLength(1);
-    }
-    expect((await importReferenceTasks(CHECKOUT!, dest)).counts.unchanged).toBe(20);
-  }, 60_000);
-});
+describe.skipIf(!CHECKOUT)(
+  `importReferenceTasks on the reference checkout (${CHECKOUT ?? 'skipped: set SPEEDRUNNER_REFERENCE_CHECKOUT to a checkout of facebookresearch/llm-speedrunner'})`,
+  () => {
+    it('imports all 20 tasks with their description, instructions, packages and timeout', async () => {
+      const s = await importReferenceTasks(CHECKOUT!, dest);
+      expect(s.failed).toEqual([]);
+      expect(s.tasks).toHaveLength(20);
+      expect(s.shared.map((f) => f.path).sort()).toEqual([`${KNOW}/flex_attn.md`, `${KNOW}/muon.md`]);
+      for (const t of s.tasks) {
+        const task = await loadImported(t.record);
+        expect(task.description).toMatch(/val_loss value of 3\.28 in the shortest train_time/);
+        expect(task.code_instructions).toContain('save_checkpoint set to False');
+        expect(task.code_instructions).toContain('8xH100');
+        expect(task.code_instructions).not.toContain('\\n');
+        expect(task.packages).toEqual(expect.arrayContaining(['torch', 'numpy', 'transformers']));
+        expect(task.timeout_s).toBe(3600);
+        expect(globSync(`${KNOW}/record_${t.record}/level_1_*.txt`, { cwd: dest })).toHaveLength(1);
+      }
+      expect((await importReferenceTasks(CHECKOUT!, dest)).counts.unchanged).toBe(20);
+    }, 60_000);
+  },
+);
 
 describe('importReferenceTasks on broken checkouts', () => {
   it('fails the tasks that need a missing results.json, naming it, and imports the rest', async () => {
@@ -271,7 +294,11 @@ describe('importReferenceTasks on broken checkouts', () => {
     await rm(join(ref, WS, 'record_4'), { recursive: true });
     const s = await importReferenceTasks(ref, dest);
     expect(s.failed).toEqual([
-      { id: 'nanogpt_speedrun/speedrun_record_3', record: 3, error: `missing record 4 (${join(ref, WS, 'record_4')}), whose time is this task's target` },
+      {
+        id: 'nanogpt_speedrun/speedrun_record_3',
+        record: 3,
+        error: `missing record 4 (${join(ref, WS, 'record_4')}), whose time is this task's target`,
+      },
     ]);
   });
 
@@ -299,21 +326,31 @@ describe('importReferenceTasks on broken checkouts', () => {
     await writeFile(r4, JSON.stringify({ metrics: { n_steps: 1, val_loss: 3.27, train_time: 1500000 } }));
     const s = await importReferenceTasks(ref, dest, { records: [3] });
     expect(s.tasks[0].excludedFromScores).toBe(true);
-    expect(s.warnings).toEqual(['record 3: target 1500000 ms is not faster than baseline 1400000 ms; task excluded from scores']);
+    expect(s.warnings).toEqual([
+      'record 3: target 1500000 ms is not faster than baseline 1400000 ms; task excluded from scores',
+    ]);
   });
 
   it('drops fields with unresolvable interpolations and warns about unknown defaults', async () => {
     const taskFile = join(ref, 'config/task/nanogpt_speedrun/speedrun_record_1.yaml');
     await writeFile(
       taskFile,
-      ['defaults:', '- nanogpt_speedrun/default_config', '- nanogpt_speedrun/not_there', 'exp_config_args:', '  task_description: Run as ${oc.env:USER} please'].join('\n'),
+      [
+        'defaults:',
+        '- nanogpt_speedrun/default_config',
+        '- nanogpt_speedrun/not_there',
+        'exp_config_args:',
+        '  task_description: Run as ${oc.env:USER} please',
+      ].join('\n'),
     );
     const s = await importReferenceTasks(ref, dest, { records: [1] });
     expect(s.warnings).toEqual([
       expect.stringMatching(new RegExp(`^${taskFile}: defaults entry "nanogpt_speedrun/not_there" not found`)),
       `${taskFile}: exp_config_args.task_description uses \${oc.env:USER}, which cannot be resolved here; ignored`,
     ]);
-    expect((await loadImported(1)).description).toBe('Improve train_gpt2.py so that it reaches val_loss <= 3.28 in the shortest train_time possible.');
+    expect((await loadImported(1)).description).toBe(
+      'Improve train_gpt2.py so that it reaches val_loss <= 3.28 in the shortest train_time possible.',
+    );
   });
 
   it('excludes record 6 (the PyTorch upgrade to 7) by default', async () => {
@@ -324,7 +361,12 @@ describe('importReferenceTasks on broken checkouts', () => {
     await cp(join(ref, WS, 'record_4'), join(ref, WS, 'record_7'), { recursive: true });
     const s = await importReferenceTasks(ref, dest, { records: [6] });
     expect(s.tasks.map((t) => [t.id, t.excludedFromScores])).toEqual([['nanogpt_speedrun/speedrun_record_6', true]]);
-    expect((await loadImported(6)).records).toEqual({ metric: 'train_time', baseline: 1400000, target: 1310000, excluded_from_scores: true });
+    expect((await loadImported(6)).records).toEqual({
+      metric: 'train_time',
+      baseline: 1400000,
+      target: 1310000,
+      excluded_from_scores: true,
+    });
     expect(s.warnings).toEqual([`record 6: missing hint directory ${join(ref, KNOW, 'record_6')}; task has no hints`]);
   });
 

@@ -35,13 +35,21 @@ describe('parseSpeedrunLog', () => {
   it('reads values, makes step_avg optional and turns nan into NaN', () => {
     const { validations } = parseSpeedrunLog(RUN);
     expect(validations[0]).toEqual({ step: 0, totalSteps: 5100, valLoss: 10.8258, trainTimeMs: 0, stepAvgMs: NaN });
-    expect(validations[1]).toEqual({ step: 125, totalSteps: 5100, valLoss: 4.1234, trainTimeMs: 61234, stepAvgMs: 489.9 });
+    expect(validations[1]).toEqual({
+      step: 125,
+      totalSteps: 5100,
+      valLoss: 4.1234,
+      trainTimeMs: 61234,
+      stepAvgMs: 489.9,
+    });
     expect(validations[2]).toEqual({ step: 250, totalSteps: 5100, valLoss: 3.9001, trainTimeMs: 122001 });
     expect('stepAvgMs' in validations[2]).toBe(false);
   });
 
   it('reports training lines as progress only', () => {
-    const parsed = parseSpeedrunLog('step:0/100 val_loss:9.0 train_time:0ms\nstep:10/100 train_loss:5.12 train_time:1234ms step_avg:123.4ms\n');
+    const parsed = parseSpeedrunLog(
+      'step:0/100 val_loss:9.0 train_time:0ms\nstep:10/100 train_loss:5.12 train_time:1234ms step_avg:123.4ms\n',
+    );
     expect(parsed.validations).toHaveLength(1);
     expect(parsed.lastStep).toEqual({ step: 10, totalSteps: 100 });
   });
@@ -77,8 +85,14 @@ describe('speedrunMetrics', () => {
 
 describe('progressFromLine', () => {
   it('reads step and total from either kind of step line', () => {
-    expect(progressFromLine('step:10/5100 train_loss:5.12 train_time:1234ms step_avg:123.4ms')).toEqual({ step: 10, totalSteps: 5100 });
-    expect(progressFromLine('step:125/5100 val_loss:4.1234 train_time:61234ms')).toEqual({ step: 125, totalSteps: 5100 });
+    expect(progressFromLine('step:10/5100 train_loss:5.12 train_time:1234ms step_avg:123.4ms')).toEqual({
+      step: 10,
+      totalSteps: 5100,
+    });
+    expect(progressFromLine('step:125/5100 val_loss:4.1234 train_time:61234ms')).toEqual({
+      step: 125,
+      totalSteps: 5100,
+    });
   });
 
   it('ignores everything else', () => {

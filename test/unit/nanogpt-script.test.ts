@@ -9,7 +9,10 @@ import { ROOT } from '../../src/paths';
 const script = loadScript(join(ROOT, 'data', 'scripts', 'nanogpt_baseline.yaml'));
 const template = readFileSync(join(ROOT, 'workspace_templates', 'nanogpt_baseline', 'train_gpt2.py'), 'utf8');
 const reply = (name: string) => script.rules.find((r) => r.name === name)!.replies[0];
-const apply = (files: Record<string, string>, name: string) => ({ ...files, ...applyEditBlocks(files, parseEditBlocks(reply(name)), ['train_gpt2.py']) });
+const apply = (files: Record<string, string>, name: string) => ({
+  ...files,
+  ...applyEditBlocks(files, parseEditBlocks(reply(name)), ['train_gpt2.py']),
+});
 const tiny = (code: string) => /"tiny": dict\(([\s\S]*?)\),/.exec(code)![1];
 const others = (code: string) => code.replace(/"tiny": dict\([\s\S]*?\),/, '');
 

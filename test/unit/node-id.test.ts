@@ -24,10 +24,21 @@ describe('node ids on the command line', () => {
 
 describe('a fork says which old version each new one is', () => {
   const node = (id: number, parent: number | null): NodeRecord => ({
-    id, parent, stage: parent === null ? 'root' : 'improve', iteration: id, plan: `p${id}`, status: 'ok', valid: true,
-    metrics: {}, timings: { started_at: '', llm_ms: 0, exec_ms: 0 }, usage: noUsage(),
+    id,
+    parent,
+    stage: parent === null ? 'root' : 'improve',
+    iteration: id,
+    plan: `p${id}`,
+    status: 'ok',
+    valid: true,
+    metrics: {},
+    timings: { started_at: '', llm_ms: 0, exec_ms: 0 },
+    usage: noUsage(),
   });
-  const view = { runId: 'r', nodes: [node(0, null), node(1, 0), node(2, 0), node(3, 2), node(4, 3)] } as unknown as RunView;
+  const view = {
+    runId: 'r',
+    nodes: [node(0, null), node(1, 0), node(2, 0), node(3, 2), node(4, 3)],
+  } as unknown as RunView;
 
   it('lists the ancestry root first, in the order forkState numbers it', () => {
     expect(lineageIds(view, 4)).toEqual([0, 2, 3, 4]);

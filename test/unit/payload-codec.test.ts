@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { COMPRESS_FROM_BYTES, GZIP_ENCODING, compressLargePayloads } from '../../temporal/client/payload-codec';
 
-const encodingOf = (p: { metadata?: Record<string, Uint8Array> | null }) => new TextDecoder().decode(p.metadata!.encoding);
+const encodingOf = (p: { metadata?: Record<string, Uint8Array> | null }) =>
+  new TextDecoder().decode(p.metadata!.encoding);
 
 describe('compressLargePayloads', () => {
   it('leaves small payloads as plain JSON, readable in the UI', async () => {
@@ -14,8 +15,13 @@ describe('compressLargePayloads', () => {
 
   it('gzips a carried tree of 2,000 nodes to a fraction of its size and restores it exactly', async () => {
     const nodes = Array.from({ length: 2000 }, (_, id) => ({
-      id, parent: id === 0 ? null : id - 1, stage: 'improve', status: 'ok', valid: true,
-      plan: `Idea ${id}: fuse the optimizer step and try a longer warmup`, metrics: { val_loss: 3.27, train_time_ms: 180000 - id },
+      id,
+      parent: id === 0 ? null : id - 1,
+      stage: 'improve',
+      status: 'ok',
+      valid: true,
+      plan: `Idea ${id}: fuse the optimizer step and try a longer warmup`,
+      metrics: { val_loss: 3.27, train_time_ms: 180000 - id },
       summary: 'The run finished, reached the target loss and was faster than its parent.',
       snapshot: id.toString(16).padStart(64, '0'),
     }));

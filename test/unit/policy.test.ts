@@ -1,6 +1,16 @@
 import { describe, it, expect } from 'vitest';
 import { nextRandom } from '../../core/random';
-import { bestNode, bugDepth, chooseNext, planIteration, selectCurrent, speedup, type IterationConfig, type Objective, type PolicyConfig } from '../../core/policy';
+import {
+  bestNode,
+  bugDepth,
+  chooseNext,
+  planIteration,
+  selectCurrent,
+  speedup,
+  type IterationConfig,
+  type Objective,
+  type PolicyConfig,
+} from '../../core/policy';
 import type { NodeRecord, NodeStatus, Stage } from '../../core/types';
 
 const OBJ: Objective = { selection_metric: 'time', lower_is_better: true };
@@ -102,8 +112,15 @@ describe('chooseNext: drafting', () => {
   });
 
   it('improve/debug nodes do not count as drafts', () => {
-    const nodes = tree({ valid: true, time: 10 }, { valid: true, time: 5 }, { parent: 1, stage: 'improve', valid: true, time: 4 });
-    expect(chooseNext(nodes, { ...AIDE, n_initial_hypotheses: 2 }, OBJ, 1).choice).toEqual({ stage: 'draft', parent: 0 });
+    const nodes = tree(
+      { valid: true, time: 10 },
+      { valid: true, time: 5 },
+      { parent: 1, stage: 'improve', valid: true, time: 4 },
+    );
+    expect(chooseNext(nodes, { ...AIDE, n_initial_hypotheses: 2 }, OBJ, 1).choice).toEqual({
+      stage: 'draft',
+      parent: 0,
+    });
   });
 
   it('drafts when no node is valid (root included) and none can be debugged', () => {
@@ -117,7 +134,14 @@ describe('chooseNext: drafting', () => {
 });
 
 function toSpec(n: NodeRecord): Spec {
-  return { parent: n.parent, stage: n.stage, valid: n.valid, status: n.status, time: n.metrics.time, snapshot: n.snapshot ?? null };
+  return {
+    parent: n.parent,
+    stage: n.stage,
+    valid: n.valid,
+    status: n.status,
+    time: n.metrics.time,
+    snapshot: n.snapshot ?? null,
+  };
 }
 
 describe('chooseNext: debugging', () => {
@@ -163,7 +187,9 @@ describe('chooseNext: debugging', () => {
     expect([...parents]).toEqual(['debug:4']);
     // with max_bug_depth 4 both chains can be debugged; with 2, neither → improve the best valid node
     expect(new Set(choicesOver(nodes, { ...cfg, max_bug_depth: 4 }).map((c) => c.parent))).toEqual(new Set([4, 8]));
-    expect(new Set(choicesOver(nodes, { ...cfg, max_bug_depth: 2 }).map((c) => `${c.stage}:${c.parent}`))).toEqual(new Set(['improve:1']));
+    expect(new Set(choicesOver(nodes, { ...cfg, max_bug_depth: 2 }).map((c) => `${c.stage}:${c.parent}`))).toEqual(
+      new Set(['improve:1']),
+    );
   });
 
   it('a buggy root is never debugged (the root is not a debug target, and ends bug chains)', () => {
@@ -173,7 +199,11 @@ describe('chooseNext: debugging', () => {
   });
 
   it('debug_prob follows the first random draw', () => {
-    const nodes = tree({ valid: true, time: 100 }, { stage: 'draft', valid: true, time: 60 }, { stage: 'draft', valid: false });
+    const nodes = tree(
+      { valid: true, time: 100 },
+      { stage: 'draft', valid: true, time: 60 },
+      { stage: 'draft', valid: false },
+    );
     const half: PolicyConfig = { n_initial_hypotheses: 2, debug_prob: 0.5, max_bug_depth: 3 };
     let debugs = 0;
     for (let seed = 0; seed < 400; seed++) {
@@ -209,14 +239,23 @@ describe('chooseNext: improving', () => {
   });
 
   it('ties go to the newest node', () => {
-    const nodes = tree({ valid: true, time: 50 }, { stage: 'draft', valid: true, time: 50 }, { stage: 'draft', valid: true, time: 50 }, { stage: 'draft', valid: true, time: 60 });
+    const nodes = tree(
+      { valid: true, time: 50 },
+      { stage: 'draft', valid: true, time: 50 },
+      { stage: 'draft', valid: true, time: 50 },
+      { stage: 'draft', valid: true, time: 60 },
+    );
     expect(bestNode(nodes, OBJ)?.id).toBe(2);
     expect(chooseNext(nodes, cfg, OBJ, 5).choice).toEqual({ stage: 'improve', parent: 2 });
     expect(bestNode(nodes, { selection_metric: 'time', lower_is_better: false })?.id).toBe(3);
   });
 
   it('a version with an integrity violation is never the best node, however good its metric; a warning does not count', () => {
-    const nodes = tree({ valid: true, time: 100 }, { stage: 'draft', valid: true, time: 1 }, { stage: 'draft', valid: true, time: 50 });
+    const nodes = tree(
+      { valid: true, time: 100 },
+      { stage: 'draft', valid: true, time: 1 },
+      { stage: 'draft', valid: true, time: 50 },
+    );
     expect(bestNode(nodes, OBJ)?.id).toBe(1);
     nodes[1].violations = [{ rule: 'clock.burst', detail: 'lines held back' }];
     expect(bestNode(nodes, OBJ)?.id).toBe(2);
@@ -274,7 +313,12 @@ describe('speedup', () => {
   });
 
   it('is undefined when the root is invalid, missing, or a metric is absent or not positive', () => {
-    const [bad, ok, zero, none] = tree({ valid: false, time: 100 }, { valid: true, time: 10 }, { valid: true, time: 0 }, { valid: true });
+    const [bad, ok, zero, none] = tree(
+      { valid: false, time: 100 },
+      { valid: true, time: 10 },
+      { valid: true, time: 0 },
+      { valid: true },
+    );
     expect(speedup(bad, ok, OBJ)).toBeUndefined();
     expect(speedup(undefined, ok, OBJ)).toBeUndefined();
     expect(speedup(ok, undefined, OBJ)).toBeUndefined();
@@ -291,7 +335,10 @@ const plansOver = (nodes: NodeRecord[], cfg: IterationConfig, current: number, n
 
 describe('planIteration', () => {
   it('the first iteration drafts n_initial_hypotheses versions from the root, without using the RNG', () => {
-    expect(planIteration(tree({ valid: true, time: 10 }), MULTI, 0, 42)).toEqual({ plan: { stage: 'draft', parent: 0, count: 3 }, rng: 42 });
+    expect(planIteration(tree({ valid: true, time: 10 }), MULTI, 0, 42)).toEqual({
+      plan: { stage: 'draft', parent: 0, count: 3 },
+      rng: 42,
+    });
   });
 
   it('later iterations improve the current node with n_hypotheses children', () => {
@@ -350,7 +397,11 @@ describe('selectCurrent', () => {
   });
 
   it('ties go to the newest; with no valid candidate the current node stays', () => {
-    const tied = tree({ valid: true, time: 8 }, { valid: true, time: 8 }, { parent: 1, stage: 'improve', valid: true, time: 8 });
+    const tied = tree(
+      { valid: true, time: 8 },
+      { valid: true, time: 8 },
+      { parent: 1, stage: 'improve', valid: true, time: 8 },
+    );
     expect(selectCurrent(tied, 'local', OBJ, 1, [2])).toBe(2);
     const none = tree({ valid: false }, { valid: false }, { valid: false });
     expect(selectCurrent(none, 'local', OBJ, 0, [1, 2])).toBe(0);

@@ -31,23 +31,37 @@ describe('checks before a run starts', () => {
 
   it('refuses a model script outside the project and SPEEDRUNNER_HOME, by path or by symlink', async () => {
     const [outside] = await problems(['model=scripted', 'model.script=../../../etc/passwd']);
-    expect(outside).toMatch(/^model\.script '\.\.\/\.\.\/\.\.\/etc\/passwd' resolves to \/etc\/passwd, outside the project .* and SPEEDRUNNER_HOME/);
+    expect(outside).toMatch(
+      /^model\.script '\.\.\/\.\.\/\.\.\/etc\/passwd' resolves to \/etc\/passwd, outside the project .* and SPEEDRUNNER_HOME/,
+    );
     symlinkSync('/etc/passwd', join(home, 'link.yaml'));
-    expect((await problems(['model=scripted', `model.script=${join(home, 'link.yaml')}`]))[0]).toMatch(/resolves to \/etc\/passwd, outside/);
+    expect((await problems(['model=scripted', `model.script=${join(home, 'link.yaml')}`]))[0]).toMatch(
+      /resolves to \/etc\/passwd, outside/,
+    );
   });
 
   it('names a missing script and the built-in ones, and takes one under SPEEDRUNNER_HOME', async () => {
-    expect((await problems(['model=scripted', 'model.script=data/scripts/nope.yaml']))[0]).toMatch(/^model\.script 'data\/scripts\/nope\.yaml': no such file .*Built-in scripts: .*data\/scripts\/collatz\.yaml/);
+    expect((await problems(['model=scripted', 'model.script=data/scripts/nope.yaml']))[0]).toMatch(
+      /^model\.script 'data\/scripts\/nope\.yaml': no such file .*Built-in scripts: .*data\/scripts\/collatz\.yaml/,
+    );
     const inHome = resolveRunConfig(['model=scripted', `model.script=${join(home, 'script.yaml')}`], {});
     expect(inHome.model.script).toBe(relative(ROOT, join(home, 'script.yaml'))); // what the scripted model joins to ROOT
     expect(await preflightProblems(inHome, roots())).toEqual([]);
-    expect((await problems(['model=scripted', `model.script=${join(home, 'empty-script.yaml')}`]))[0]).toMatch(/invalid model script .*rules: Too small/);
+    expect((await problems(['model=scripted', `model.script=${join(home, 'empty-script.yaml')}`]))[0]).toMatch(
+      /invalid model script .*rules: Too small/,
+    );
   });
 
   it('names a missing workspace template, one outside workspace_templates/, and a missing hint', async () => {
-    expect((await problems(['task.workspace_template=nope']))[0]).toMatch(/^task 'collatz': workspace_template 'nope' is not a directory .*Under .*workspace_templates: .*collatz/);
-    expect((await problems(['task.workspace_template=../../etc']))[0]).toMatch(/workspace_template '\.\.\/\.\.\/etc' points outside/);
-    expect((await problems(['task.entry_fname=main.py']))[0]).toMatch(/entry_fname 'main\.py' is not in its workspace template/);
+    expect((await problems(['task.workspace_template=nope']))[0]).toMatch(
+      /^task 'collatz': workspace_template 'nope' is not a directory .*Under .*workspace_templates: .*collatz/,
+    );
+    expect((await problems(['task.workspace_template=../../etc']))[0]).toMatch(
+      /workspace_template '\.\.\/\.\.\/etc' points outside/,
+    );
+    expect((await problems(['task.entry_fname=main.py']))[0]).toMatch(
+      /entry_fname 'main\.py' is not in its workspace template/,
+    );
     expect((await problems(['hint_level=1']))[0]).toMatch(/task 'collatz' has no hint for level 1/);
   });
 
@@ -57,11 +71,27 @@ describe('checks before a run starts', () => {
       expect.stringMatching(/^task 'nanogpt_baseline' trains on token shards: set data\.train_files=/),
       expect.stringMatching(/set data\.val_files=/),
     ]);
-    const none = await problems(['task=nanogpt_baseline', `data.train_files=${shards}/train_*.bin`, `data.val_files=${shards}/nothing_*.bin`]);
+    const none = await problems([
+      'task=nanogpt_baseline',
+      `data.train_files=${shards}/train_*.bin`,
+      `data.val_files=${shards}/nothing_*.bin`,
+    ]);
     expect(none).toEqual([`data.val_files '${shards}/nothing_*.bin' matches no file`]);
-    const bad = await problems(['task=nanogpt_baseline', `data.train_files=${shards}/train_*.bin`, `data.val_files=${home}/bad/val_*.bin`]);
-    expect(bad).toEqual([expect.stringMatching(/^data\.val_files '.*': 1 of 1 files are not valid shards: .*bad magic number 0/)]);
-    expect(await problems(['task=nanogpt_baseline', `data.train_files=${shards}/train_*.bin`, `data.val_files=${shards}/val_*.bin`])).toEqual([]);
+    const bad = await problems([
+      'task=nanogpt_baseline',
+      `data.train_files=${shards}/train_*.bin`,
+      `data.val_files=${home}/bad/val_*.bin`,
+    ]);
+    expect(bad).toEqual([
+      expect.stringMatching(/^data\.val_files '.*': 1 of 1 files are not valid shards: .*bad magic number 0/),
+    ]);
+    expect(
+      await problems([
+        'task=nanogpt_baseline',
+        `data.train_files=${shards}/train_*.bin`,
+        `data.val_files=${shards}/val_*.bin`,
+      ]),
+    ).toEqual([]);
   });
 
   it('throws one ConfigError listing every problem', async () => {

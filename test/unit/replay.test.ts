@@ -20,6 +20,10 @@ describe('recorded histories replay on the current workflow code', () => {
 
   it.each(files)('%s', async (file) => {
     const history = historyFromJSON(JSON.parse(gunzipSync(readFileSync(join(DIR, file))).toString('utf8')));
-    await Worker.runReplayHistory({ workflowBundle: { codePath: await workflowBundlePath() }, dataConverter }, history, file);
+    await Worker.runReplayHistory(
+      { workflowBundle: { codePath: await workflowBundlePath() }, dataConverter },
+      history,
+      file,
+    );
   });
 });

@@ -21,8 +21,17 @@ afterEach(() => rmSync(tmp, { recursive: true, force: true }));
 
 const usage = { input_tokens: 100, output_tokens: 20, cached_input_tokens: 0, cost_usd: 0.001, calls: 2 };
 const node = (id: number, parent: number | null, extra: Partial<NodeRecord>): NodeRecord => ({
-  id, parent, stage: parent === null ? 'root' : 'improve', iteration: id, plan: `plan ${id}`, status: 'ok', valid: true, metrics: {},
-  timings: { started_at: '2026-01-01T00:00:00.000Z', llm_ms: 10, exec_ms: 20 }, usage, ...extra,
+  id,
+  parent,
+  stage: parent === null ? 'root' : 'improve',
+  iteration: id,
+  plan: `plan ${id}`,
+  status: 'ok',
+  valid: true,
+  metrics: {},
+  timings: { started_at: '2026-01-01T00:00:00.000Z', llm_ms: 10, exec_ms: 20 },
+  usage,
+  ...extra,
 });
 
 /** root → v_1 (faster) → v_2 (crashed); v_1 → v_3 (running now). */
@@ -30,17 +39,43 @@ async function smallRun(): Promise<RunView> {
   const code = 'import time\nDELAY = 0.25\nMODE = "ok"\n\nfor i in range(4):\n    time.sleep(DELAY)\n';
   const s0 = await store.putSnapshot({ 'counter.py': code, 'data.bin': Buffer.from([0, 1, 2]) });
   const s1 = await store.deriveSnapshot(s0, { 'counter.py': code.replace('DELAY = 0.25', 'DELAY = 0.125') });
-  const s2 = await store.deriveSnapshot(s1, { 'counter.py': code.replace('MODE = "ok"', 'MODE = "crash"'), 'notes.txt': 'new file\n' });
+  const s2 = await store.deriveSnapshot(s1, {
+    'counter.py': code.replace('MODE = "ok"', 'MODE = "crash"'),
+    'notes.txt': 'new file\n',
+  });
   const s3 = await store.deriveSnapshot(s1, { 'data.bin': Buffer.from([0, 9]) as unknown as string });
   const log = Array.from({ length: 100 }, (_, i) => `step:${i + 1}/100 train_loss:1.0`).join('\n') + '\nscore: 0.5\n';
   return {
-    runId: 'run-small', task: 'counter', model: 'scripted', science_runner: 'bon', phase: 'executing', iteration: 3, n_iterations: 5,
-    selection_metric: 'score', lower_is_better: true, best: { id: 1, metric: 0.5, speedup: 2, workspace: 'w/v_1' }, usage, nodes: [
+    runId: 'run-small',
+    task: 'counter',
+    model: 'scripted',
+    science_runner: 'bon',
+    phase: 'executing',
+    iteration: 3,
+    n_iterations: 5,
+    selection_metric: 'score',
+    lower_is_better: true,
+    best: { id: 1, metric: 0.5, speedup: 2, workspace: 'w/v_1' },
+    usage,
+    nodes: [
       node(0, null, { snapshot: s0, metrics: { score: 1 }, logRef: await store.putBlob('score: 1.0\n') }),
-      node(1, 0, { snapshot: s1, metrics: { score: 0.5 }, private_metrics: { held_out: 0.7 }, logRef: await store.putBlob(log), planRef: await store.putBlob('plan 1, the whole of it: '.padEnd(900, 'x')) }),
-      node(2, 1, { snapshot: s2, status: 'crashed', valid: false, reason: 'exit code 1', logRef: await store.putBlob('Traceback\nRuntimeError: deliberate crash\n') }),
+      node(1, 0, {
+        snapshot: s1,
+        metrics: { score: 0.5 },
+        private_metrics: { held_out: 0.7 },
+        logRef: await store.putBlob(log),
+        planRef: await store.putBlob('plan 1, the whole of it: '.padEnd(900, 'x')),
+      }),
+      node(2, 1, {
+        snapshot: s2,
+        status: 'crashed',
+        valid: false,
+        reason: 'exit code 1',
+        logRef: await store.putBlob('Traceback\nRuntimeError: deliberate crash\n'),
+      }),
       node(3, 1, { snapshot: s3, status: 'pending', valid: false }),
-    ], updated_at: '2026-01-01T00:00:00.000Z',
+    ],
+    updated_at: '2026-01-01T00:00:00.000Z',
   };
 }
 
@@ -48,9 +83,15 @@ describe('the diff of a version against its parent', () => {
   it('is a unified diff of the changed text files only, which diff2html reads', async () => {
     const view = await smallRun();
     const d = await diffSnapshots(store, view.nodes[1].snapshot, view.nodes[2].snapshot!);
-    expect(d.files).toEqual([{ path: 'counter.py', added: 2, removed: 2 }, { path: 'notes.txt', added: 1, removed: 0 }]);
+    expect(d.files).toEqual([
+      { path: 'counter.py', added: 2, removed: 2 },
+      { path: 'notes.txt', added: 1, removed: 0 },
+    ]);
     const parsed = parseDiff(d.patch);
-    expect(parsed.map((f) => [f.newName, f.addedLines, f.deletedLines])).toEqual([['counter.py', 2, 2], ['notes.txt', 1, 0]]);
+    expect(parsed.map((f) => [f.newName, f.addedLines, f.deletedLines])).toEqual([
+      ['counter.py', 2, 2],
+      ['notes.txt', 1, 0],
+    ]);
     expect(d.patch).toContain('+MODE = "crash"');
     expect(d.patch).toContain('--- /dev/null');
   });
@@ -65,7 +106,10 @@ describe('the diff of a version against its parent', () => {
 describe('collecting a run report', () => {
   it('gives every node its whole plan, diff, log tail and log file, and the path to the best', async () => {
     const view = await smallRun();
-    const { data, files } = await collectRunReport({ view, status: 'RUNNING', source: 'query', executions: [{ attempt: 1, step: 3, totalSteps: 10 }] }, store);
+    const { data, files } = await collectRunReport(
+      { view, status: 'RUNNING', source: 'query', executions: [{ attempt: 1, step: 3, totalSteps: 10 }] },
+      store,
+    );
     const [root, v1, v2, v3] = data.nodes;
     expect(root.diff).toBe('');
     expect(v1.plan).toMatch(/^plan 1, the whole of it: x{800}/);
@@ -96,7 +140,12 @@ describe('collecting a run report', () => {
 
   it('cuts a huge diff in the page and writes it whole beside it', async () => {
     const view = await smallRun();
-    const { data, files } = await collectRunReport({ view, status: 'COMPLETED', source: 'store' }, store, { logTailLines: 5, logTailChars: 50, maxDiffChars: 80, maxPlanChars: 10 });
+    const { data, files } = await collectRunReport({ view, status: 'COMPLETED', source: 'store' }, store, {
+      logTailLines: 5,
+      logTailChars: 50,
+      maxDiffChars: 80,
+      maxPlanChars: 10,
+    });
     expect(data.nodes[2].diff_truncated).toBe(true);
     expect(data.nodes[2].diff.length).toBeLessThanOrEqual(80);
     expect(files.get('diffs/v_2.diff')).toContain('+new file');
@@ -105,13 +154,25 @@ describe('collecting a run report', () => {
   });
 
   it('walks the best path from the root and stops at a cycle or a missing parent', () => {
-    expect(bestPath([{ id: 0, parent: null }, { id: 1, parent: 0 }, { id: 2, parent: 1 }], 2)).toEqual([0, 1, 2]);
+    expect(
+      bestPath(
+        [
+          { id: 0, parent: null },
+          { id: 1, parent: 0 },
+          { id: 2, parent: 1 },
+        ],
+        2,
+      ),
+    ).toEqual([0, 1, 2]);
     expect(bestPath([{ id: 5, parent: 3 }], 5)).toEqual([5]);
     expect(bestPath([{ id: 0, parent: null }], undefined)).toEqual([]);
   });
 
   it('does not guess which version an execution belongs to when several are waiting', () => {
-    const waiting = [node(1, 0, { status: 'pending', snapshot: 'a' }), node(2, 0, { status: 'pending', snapshot: 'b' })];
+    const waiting = [
+      node(1, 0, { status: 'pending', snapshot: 'a' }),
+      node(2, 0, { status: 'pending', snapshot: 'b' }),
+    ];
     expect(labelExecutions([{ attempt: 1 }], waiting)).toEqual([{ attempt: 1 }]);
   });
 });
@@ -122,7 +183,11 @@ describe('writing the report', () => {
     const out = join(tmp, 'report');
     mkdirSync(join(out, 'logs'), { recursive: true });
     writeFileSync(join(out, 'logs', 'v_99.log'), 'stale');
-    const w = await writeRunReport({ view, status: 'RUNNING', source: 'query', config: { task: { id: 'counter' } } }, store, out);
+    const w = await writeRunReport(
+      { view, status: 'RUNNING', source: 'query', config: { task: { id: 'counter' } } },
+      store,
+      out,
+    );
     const html = readFileSync(w.index, 'utf8');
     expect(w.page_bytes).toBe(Buffer.byteLength(html));
     expect(readFileSync(join(out, 'logs', 'v_1.log'), 'utf8')).toContain('score: 0.5');
@@ -158,7 +223,12 @@ describe('writing the report', () => {
 
 describe('redaction', () => {
   it('takes values of credential-named variables, longest first, and key shapes', () => {
-    const secrets = secretValues({ OPENAI_API_KEY: 'abcdefgh12345', GH_TOKEN: 'abcdefgh', SHORT_KEY: 'abc', PATH: '/usr/bin:/bin' });
+    const secrets = secretValues({
+      OPENAI_API_KEY: 'abcdefgh12345',
+      GH_TOKEN: 'abcdefgh',
+      SHORT_KEY: 'abc',
+      PATH: '/usr/bin:/bin',
+    });
     expect(secrets).toEqual(['abcdefgh12345', 'abcdefgh']);
     expect(redactText('x abcdefgh12345 y abcdefgh z', secrets)).toBe('x [redacted] y [redacted] z');
     expect(redactText('key AKIAABCDEFGHIJKLMNOP here', [])).toBe('key [redacted] here');

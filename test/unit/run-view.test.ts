@@ -5,7 +5,12 @@ import { budgetReached, runFsrOf, runResult, runSummary, searchDone, stopReason 
 import type { NodeRecord } from '../../core/types';
 import { noUsage } from '../../core/usage';
 
-const node = (id: number, status: NodeRecord['status'], metrics: Record<string, number>, valid = status === 'ok'): NodeRecord => ({
+const node = (
+  id: number,
+  status: NodeRecord['status'],
+  metrics: Record<string, number>,
+  valid = status === 'ok',
+): NodeRecord => ({
   id,
   parent: id === 0 ? null : 0,
   stage: id === 0 ? 'root' : 'draft',
@@ -22,12 +27,35 @@ describe('normalizeRunState', () => {
   it('fills every default for a new run and keeps what a continued run or a fork carries', () => {
     const fresh = normalizeRunState(undefined, 7, 1000);
     expect(fresh).toEqual({
-      nodes: [], iteration: 0, rng: 7, usage: noUsage(), paused: false, extra_iterations: 0, measured: [],
-      configRef: '', device_ms: 0, started_ms: 1000, retry_queue: [],
+      nodes: [],
+      iteration: 0,
+      rng: 7,
+      usage: noUsage(),
+      paused: false,
+      extra_iterations: 0,
+      measured: [],
+      configRef: '',
+      device_ms: 0,
+      started_ms: 1000,
+      retry_queue: [],
     });
-    const fork = normalizeRunState({ nodes: [node(0, 'ok', {})], current: 0, forked_from: { runId: 'r', nodeId: 3 } }, 1, 5);
-    expect(fork).toMatchObject({ current: 0, forked_from: { runId: 'r', nodeId: 3 }, configRef: '', started_ms: 5, rng: 1 });
-    const carried = normalizeRunState({ ...fresh, iteration: 4, started_ms: 10, configRef: 'c', extra_iterations: 2 }, 99, 20);
+    const fork = normalizeRunState(
+      { nodes: [node(0, 'ok', {})], current: 0, forked_from: { runId: 'r', nodeId: 3 } },
+      1,
+      5,
+    );
+    expect(fork).toMatchObject({
+      current: 0,
+      forked_from: { runId: 'r', nodeId: 3 },
+      configRef: '',
+      started_ms: 5,
+      rng: 1,
+    });
+    const carried = normalizeRunState(
+      { ...fresh, iteration: 4, started_ms: 10, configRef: 'c', extra_iterations: 2 },
+      99,
+      20,
+    );
     expect(carried).toMatchObject({ iteration: 4, started_ms: 10, configRef: 'c', extra_iterations: 2, rng: 7 });
   });
 });
@@ -36,10 +64,25 @@ describe('run view', () => {
   const config = resolveRunConfig(['task=collatz', 'model=scripted', 'science_runner=bon', 'n_iterations=3'], {});
 
   it('summarizes the best valid version with its speed-up, and the iterations an extend added', () => {
-    const state = normalizeRunState({ nodes: [node(0, 'ok', { harness_wall_ms: 100 }), node(1, 'ok', { harness_wall_ms: 50 }), node(2, 'crashed', {})] }, 0, 0);
+    const state = normalizeRunState(
+      {
+        nodes: [
+          node(0, 'ok', { harness_wall_ms: 100 }),
+          node(1, 'ok', { harness_wall_ms: 50 }),
+          node(2, 'crashed', {}),
+        ],
+      },
+      0,
+      0,
+    );
     state.extra_iterations = 2;
     const s = runSummary(state, config, 'run-1', 'coding');
-    expect(s).toMatchObject({ runId: 'run-1', phase: 'coding', n_iterations: 5, best: { id: 1, metric: 50, speedup: 2 } });
+    expect(s).toMatchObject({
+      runId: 'run-1',
+      phase: 'coding',
+      n_iterations: 5,
+      best: { id: 1, metric: 50, speedup: 2 },
+    });
     expect(s.fsr).toBeUndefined(); // collatz has no human records
     expect(runResult(state, s)).toMatchObject({ runId: 'run-1', nodes: 3, buggy: 1, best: { id: 1 } });
   });
@@ -52,7 +95,9 @@ describe('run view', () => {
     state.device_ms = 3000;
     expect(budgetReached(state, { gpu_seconds: 3 }, 0)).toBe('budget: 3.0 GPU-seconds reached budget.gpu_seconds=3');
     expect(budgetReached(state, { wall_clock_s: 60 }, 59_000)).toBeUndefined();
-    expect(budgetReached(state, { wall_clock_s: 60 }, 61_000)).toBe('budget: 61 s of wall clock reached budget.wall_clock_s=60');
+    expect(budgetReached(state, { wall_clock_s: 60 }, 61_000)).toBe(
+      'budget: 61 s of wall clock reached budget.wall_clock_s=60',
+    );
   });
 
   it('is done when stopped, out of iterations or at the node cap', () => {
@@ -76,8 +121,24 @@ describe('run view', () => {
   });
 
   it("computes a record task's FSR from its scored versions", () => {
-    const records = { ...config, task: { ...config.task, records: { metric: 'train_time', baseline: 1000, target: 800, excluded_from_scores: false }, metrics_at_most: { val_loss: 3.28 } } };
-    const state = normalizeRunState({ nodes: [node(0, 'ok', { train_time: 1000, val_loss: 3.27 }), node(1, 'ok', { train_time: 900, val_loss: 3.275 })] }, 0, 0);
+    const records = {
+      ...config,
+      task: {
+        ...config.task,
+        records: { metric: 'train_time', baseline: 1000, target: 800, excluded_from_scores: false },
+        metrics_at_most: { val_loss: 3.28 },
+      },
+    };
+    const state = normalizeRunState(
+      {
+        nodes: [
+          node(0, 'ok', { train_time: 1000, val_loss: 3.27 }),
+          node(1, 'ok', { train_time: 900, val_loss: 3.275 }),
+        ],
+      },
+      0,
+      0,
+    );
     expect(runFsrOf(state, records as typeof config)).toBeCloseTo(0.5);
   });
 });

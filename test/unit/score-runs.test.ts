@@ -7,11 +7,24 @@ import type { NodeRecord, RunView } from '../../core/types';
 import { ArtifactStore } from '../../src/store/artifact-store';
 import { loadRunView, recordNode } from '../../src/store/run-view-store';
 import { loadStoredRuns } from '../../src/score/load-runs';
-import { checkScorable, offlineRule, recordOf, scoreRun, taskFamily, type RunFacts, type RunScore } from '../../src/score/run-score';
+import {
+  checkScorable,
+  offlineRule,
+  recordOf,
+  scoreRun,
+  taskFamily,
+  type RunFacts,
+  type RunScore,
+} from '../../src/score/run-score';
 import { ConfigError } from '../../src/config/load';
 import { isQuery } from '../../temporal/client/score-targets';
 
-const node = (id: number, status: NodeRecord['status'], metrics: Record<string, number>, extra: Partial<NodeRecord> = {}): NodeRecord => ({
+const node = (
+  id: number,
+  status: NodeRecord['status'],
+  metrics: Record<string, number>,
+  extra: Partial<NodeRecord> = {},
+): NodeRecord => ({
   id,
   parent: id === 0 ? null : 0,
   stage: id === 0 ? 'root' : 'draft',
@@ -26,8 +39,16 @@ const node = (id: number, status: NodeRecord['status'], metrics: Record<string, 
 });
 
 const summary = (runId: string): Omit<RunView, 'nodes' | 'updated_at'> => ({
-  runId, task: 'nanogpt_speedrun/speedrun_record_1', model: 'view-model', science_runner: 'view-scaffold', phase: 'done',
-  iteration: 3, n_iterations: 3, selection_metric: 'train_time', lower_is_better: true, usage: noUsage(),
+  runId,
+  task: 'nanogpt_speedrun/speedrun_record_1',
+  model: 'view-model',
+  science_runner: 'view-scaffold',
+  phase: 'done',
+  iteration: 3,
+  n_iterations: 3,
+  selection_metric: 'train_time',
+  lower_is_better: true,
+  usage: noUsage(),
 });
 
 const records = { metric: 'train_time', baseline: 1_000_000, target: 800_000, excluded_from_scores: false };
@@ -47,14 +68,27 @@ describe('scoreRun', () => {
       node(0, 'ok', { val_loss: 3.28, train_time: 990_000 }),
       node(1, 'ok', { val_loss: 3.27, train_time: 950_000 }),
       node(2, 'buggy', { val_loss: 3.285, train_time: 900_000 }),
-      node(3, 'ok', { val_loss: 3.2, train_time: 850_000 }, { violations: [{ rule: 'clock.burst', detail: 'step lines in one burst' }] }),
+      node(
+        3,
+        'ok',
+        { val_loss: 3.2, train_time: 850_000 },
+        { violations: [{ rule: 'clock.burst', detail: 'step lines in one burst' }] },
+      ),
       node(4, 'crashed', {}),
     ],
   };
 
   it('takes hint level, scaffold and model from the stored config, not the view', () => {
     const s = scoreRun({ view, config }, { target: 3.28, strict: false, offline: false });
-    expect(s).toMatchObject({ hint_level: '1+2', hint_level_source: 'config', model: 'o3-mini', scaffold: 'aide', record: 1, best_node: 1, valid_versions: 1 });
+    expect(s).toMatchObject({
+      hint_level: '1+2',
+      hint_level_source: 'config',
+      model: 'o3-mini',
+      scaffold: 'aide',
+      record: 1,
+      best_node: 1,
+      valid_versions: 1,
+    });
     expect(s.fsr).toBeCloseTo(0.25, 12);
     expect(s.violations).toEqual(['v_3: clock.burst: step lines in one burst']);
   });
@@ -68,8 +102,15 @@ describe('scoreRun', () => {
 
   it('falls back to the view and says the hint level is assumed when no config was stored', () => {
     const s = scoreRun({ view, task: { records } as never }, { target: 3.28, strict: false, offline: false });
-    expect(s).toMatchObject({ hint_level: '0', hint_level_source: 'assumed', model: 'view-model', scaffold: 'view-scaffold' });
-    expect(scoreRun({ view, task: { records } as never, temporalHintLevel: '2' }, offlineRule()).hint_level_source).toBe('temporal');
+    expect(s).toMatchObject({
+      hint_level: '0',
+      hint_level_source: 'assumed',
+      model: 'view-model',
+      scaffold: 'view-scaffold',
+    });
+    expect(
+      scoreRun({ view, task: { records } as never, temporalHintLevel: '2' }, offlineRule()).hint_level_source,
+    ).toBe('temporal');
   });
 
   it('gives an error, not a score, for a task without records', () => {
@@ -102,19 +143,36 @@ describe('stored configs of runs', () => {
 });
 
 describe('checkScorable', () => {
-  const scored = (runId: string, task: string, error?: string) => ({ runId, task, ...(error ? { error } : {}) }) as RunScore;
+  const scored = (runId: string, task: string, error?: string) =>
+    ({ runId, task, ...(error ? { error } : {}) }) as RunScore;
 
   it('accepts runs of one task family, across records', () => {
-    expect(() => checkScorable([scored('a', 'nanogpt_speedrun/speedrun_record_1'), scored('b', 'nanogpt_speedrun/speedrun_record_7')])).not.toThrow();
+    expect(() =>
+      checkScorable([
+        scored('a', 'nanogpt_speedrun/speedrun_record_1'),
+        scored('b', 'nanogpt_speedrun/speedrun_record_7'),
+      ]),
+    ).not.toThrow();
   });
 
   it('refuses runs without records and mixed task families with a ConfigError (exit 2)', () => {
-    const noRecords = () => checkScorable([scored('a', 'nanogpt_speedrun/speedrun_record_1'), scored('c', 'collatz', 'task collatz has no human records')]);
+    const noRecords = () =>
+      checkScorable([
+        scored('a', 'nanogpt_speedrun/speedrun_record_1'),
+        scored('c', 'collatz', 'task collatz has no human records'),
+      ]);
     expect(noRecords).toThrow(ConfigError);
     expect(noRecords).toThrow(/cannot score c \(task collatz has no human records\)/);
-    const mixed = () => checkScorable([scored('a', 'nanogpt_speedrun/speedrun_record_1'), scored('b', 'nanogpt_speedrun/speedrun_record_2'), scored('m', 'modded/speedrun_record_1')]);
+    const mixed = () =>
+      checkScorable([
+        scored('a', 'nanogpt_speedrun/speedrun_record_1'),
+        scored('b', 'nanogpt_speedrun/speedrun_record_2'),
+        scored('m', 'modded/speedrun_record_1'),
+      ]);
     expect(mixed).toThrow(ConfigError);
-    expect(mixed).toThrow(/different tasks cannot be scored together: nanogpt_speedrun \(2 runs, e\.g\. a\), modded \(1 run, e\.g\. m\)/);
+    expect(mixed).toThrow(
+      /different tasks cannot be scored together: nanogpt_speedrun \(2 runs, e\.g\. a\), modded \(1 run, e\.g\. m\)/,
+    );
   });
 });
 

@@ -15,7 +15,11 @@ describe('validity', () => {
 });
 
 describe('runFsr', () => {
-  const run = (versions: { val_loss?: number; train_time?: number }[]) => ({ baselineMs: 1000, targetMs: 800, versions });
+  const run = (versions: { val_loss?: number; train_time?: number }[]) => ({
+    baselineMs: 1000,
+    targetMs: 800,
+    versions,
+  });
 
   it('takes the fastest valid version: (1000 - 850) / (1000 - 800) = 0.75', () => {
     const r = runFsr(
@@ -82,4 +86,3 @@ describe('statistics', () => {
     expect(mulberry32(43)()).not.toBe(xs[0]);
   });
 });
-

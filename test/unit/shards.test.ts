@@ -45,7 +45,13 @@ describe('shards', () => {
     await writeShard(p2, Array.from(arr));
     expect(await readShardTokens(p1)).toEqual(arr);
     expect((await readFile(p1)).equals(await readFile(p2))).toBe(true);
-    expect(await readShardHeader(p1)).toEqual({ path: p1, magic: 20240520, version: 1, tokenCount: 5000, byteLength: 1024 + 10000 });
+    expect(await readShardHeader(p1)).toEqual({
+      path: p1,
+      magic: 20240520,
+      version: 1,
+      tokenCount: 5000,
+      byteLength: 1024 + 10000,
+    });
   });
 
   it('writes an empty shard as a bare header', async () => {
@@ -72,7 +78,9 @@ describe('shards', () => {
 
     const short = join(dir, 'short.bin');
     await writeFile(short, handBuilt(20240520, 1, 3, [1, 2]));
-    await expect(readShardHeader(short)).rejects.toThrow(/short\.bin: size mismatch: header says 3 tokens \(1030 bytes\) but the file has 1028 bytes/);
+    await expect(readShardHeader(short)).rejects.toThrow(
+      /short\.bin: size mismatch: header says 3 tokens \(1030 bytes\) but the file has 1028 bytes/,
+    );
 
     const tiny = join(dir, 'tiny.bin');
     await writeFile(tiny, Buffer.alloc(10));

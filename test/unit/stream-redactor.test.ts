@@ -18,14 +18,18 @@ describe('StreamRedactor', () => {
     const expected = 'before [redacted] middle [redacted][redacted] after\n';
     for (let i = 0; i <= text.length; i++) {
       expect(through([KEY, OTHER], [text.slice(0, i), text.slice(i)]).text).toBe(expected);
-      for (let j = i; j <= text.length; j += 3) expect(through([KEY, OTHER], [text.slice(0, i), text.slice(i, j), text.slice(j)]).text).toBe(expected);
+      for (let j = i; j <= text.length; j += 3)
+        expect(through([KEY, OTHER], [text.slice(0, i), text.slice(i, j), text.slice(j)]).text).toBe(expected);
     }
     // One byte at a time.
     expect(through([KEY, OTHER], [...text]).text).toBe(expected);
   });
 
   it('holds back only what could begin a secret: ordinary output passes at once', () => {
-    const { perChunk } = through([KEY], ['step:1/10 train_time:5ms\n', 'line two sk-te', 'st-0123456789abcdefXYZ!\n', 'sk-not it\n']);
+    const { perChunk } = through(
+      [KEY],
+      ['step:1/10 train_time:5ms\n', 'line two sk-te', 'st-0123456789abcdefXYZ!\n', 'sk-not it\n'],
+    );
     expect(perChunk).toEqual(['step:1/10 train_time:5ms\n', 'line two ', '[redacted]!\n', 'sk-not it\n']);
   });
 
@@ -35,7 +39,9 @@ describe('StreamRedactor', () => {
   });
 
   it('overlapping and nested secrets: the longer one is cut whole', () => {
-    expect(through(['abcdefgh', 'abcdefgh1234'], ['xx abcdefgh1234 yy abcdefgh zz']).text).toBe('xx [redacted] yy [redacted] zz');
+    expect(through(['abcdefgh', 'abcdefgh1234'], ['xx abcdefgh1234 yy abcdefgh zz']).text).toBe(
+      'xx [redacted] yy [redacted] zz',
+    );
     expect(through(['aaaaaaaa'], ['aaaaaaaaaaaa']).text).toBe('[redacted]aaaa');
   });
 
@@ -78,7 +84,17 @@ describe('secretValues', () => {
       PATH: '/usr/bin:/bin',
     };
     const secrets = secretValues(env);
-    expect(new Set(secrets)).toEqual(new Set(['abcdefgh12345', 'sk-ant-0000000000', 'temporal-key-1', 'aws/secret+key', 'aws-session-token', 'abcdefgh', 'postgres://u:pw@h/db']));
+    expect(new Set(secrets)).toEqual(
+      new Set([
+        'abcdefgh12345',
+        'sk-ant-0000000000',
+        'temporal-key-1',
+        'aws/secret+key',
+        'aws-session-token',
+        'abcdefgh',
+        'postgres://u:pw@h/db',
+      ]),
+    );
     expect(secrets.map((s) => s.length)).toEqual([...secrets].map((s) => s.length).sort((a, b) => b - a));
     expect(redactText('x postgres://u:pw@h/db y plain-value-x', secrets)).toBe('x [redacted] y plain-value-x');
   });

@@ -4,7 +4,15 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/config/load';
 import { cellName, expandMatrix, loadSweepFile, overrideStrings, parseSweepSpec } from '../../src/sweep/spec';
-import { cellRunId, cellsToRetry, outcomesForRestart, progressView, queueRetry, type CellOutcome, type SweepInput } from '../../core/sweep-state';
+import {
+  cellRunId,
+  cellsToRetry,
+  outcomesForRestart,
+  progressView,
+  queueRetry,
+  type CellOutcome,
+  type SweepInput,
+} from '../../core/sweep-state';
 
 describe('sweep matrix', () => {
   it('expands every combination in axis order, the seed varying fastest, matrix values after shared overrides', () => {
@@ -15,22 +23,43 @@ describe('sweep matrix', () => {
     const cells = expandMatrix(spec);
     expect(cells).toHaveLength(8);
     expect(cells.map((c) => [c.values.science_runner, c.values.hint_level, c.values.seed])).toEqual([
-      ['aide', '0', 1], ['aide', '0', 2], ['aide', '1+2', 1], ['aide', '1+2', 2],
-      ['bon', '0', 1], ['bon', '0', 2], ['bon', '1+2', 1], ['bon', '1+2', 2],
+      ['aide', '0', 1],
+      ['aide', '0', 2],
+      ['aide', '1+2', 1],
+      ['aide', '1+2', 2],
+      ['bon', '0', 1],
+      ['bon', '0', 2],
+      ['bon', '1+2', 1],
+      ['bon', '1+2', 2],
     ]);
-    expect(cells[0].overrides).toEqual(['n_iterations=3', 'seed=9', 'task=collatz', 'science_runner=aide', 'hint_level=0', 'seed=1']);
+    expect(cells[0].overrides).toEqual([
+      'n_iterations=3',
+      'seed=9',
+      'task=collatz',
+      'science_runner=aide',
+      'hint_level=0',
+      'seed=1',
+    ]);
     expect(cells[0].values).not.toHaveProperty('model'); // left out: the config default applies
   });
 
   it('takes overrides as a nested mapping, flattened to dotted keys (lists kept whole)', () => {
-    expect(overrideStrings({ n_iterations: 2, task: { timeout_s: 60, args: ['--a', 'b'] }, model: { base_url: 'http://x:1/v1' } })).toEqual([
-      'n_iterations=2', 'task.timeout_s=60', 'task.args=["--a","b"]', 'model.base_url=http://x:1/v1',
-    ]);
+    expect(
+      overrideStrings({
+        n_iterations: 2,
+        task: { timeout_s: 60, args: ['--a', 'b'] },
+        model: { base_url: 'http://x:1/v1' },
+      }),
+    ).toEqual(['n_iterations=2', 'task.timeout_s=60', 'task.args=["--a","b"]', 'model.base_url=http://x:1/v1']);
   });
 
   it('names cells after their resolved settings, safe in workflow ids and paths', () => {
-    expect(cellName({ task: 'collatz', model: 'scripted', science_runner: 'aide', hint_level: '0', seed: 1 })).toBe('collatz.scripted.aide.h0.s1');
-    expect(cellName({ task: 'nanogpt/record 3', model: 'gpt-5', science_runner: 'bon', hint_level: '1+2+3', seed: 12 })).toBe('nanogpt-record-3.gpt-5.bon.h1_2_3.s12');
+    expect(cellName({ task: 'collatz', model: 'scripted', science_runner: 'aide', hint_level: '0', seed: 1 })).toBe(
+      'collatz.scripted.aide.h0.s1',
+    );
+    expect(
+      cellName({ task: 'nanogpt/record 3', model: 'gpt-5', science_runner: 'bon', hint_level: '1+2+3', seed: 12 }),
+    ).toBe('nanogpt-record-3.gpt-5.bon.h1_2_3.s12');
     expect(cellRunId('sw', 'a.b', 1)).toBe('sw/a.b');
     expect(cellRunId('sw', 'a.b', 3)).toBe('sw/a.b#3');
   });
@@ -54,7 +83,13 @@ describe('sweep matrix', () => {
 });
 
 describe('sweep state', () => {
-  const input: SweepInput = { store: '/s', taskQueue: 'q', concurrency: 2, continueAsNewEvery: 10, cells: ['a', 'b', 'c', 'd'].map((n) => [n, n.repeat(64)]) };
+  const input: SweepInput = {
+    store: '/s',
+    taskQueue: 'q',
+    concurrency: 2,
+    continueAsNewEvery: 10,
+    cells: ['a', 'b', 'c', 'd'].map((n) => [n, n.repeat(64)]),
+  };
   const outcomes = (): CellOutcome[] => [
     { status: 'completed', attempt: 1, cost_usd: 0.5, gpu_seconds: 2 },
     { status: 'failed', attempt: 1, error: 'boom' },
@@ -69,7 +104,9 @@ describe('sweep state', () => {
     expect(p.cells.map((c) => c.cell)).toEqual(['a', 'b']);
     expect(p.next_offset).toBe(2);
     expect(progressView('sw', input, outcomes(), { offset: 2, limit: 2 }).next_offset).toBeUndefined();
-    expect(progressView('sw', input, outcomes(), { status: 'failed' }).cells).toEqual([{ cell: 'b', status: 'failed', attempt: 1, error: 'boom' }]);
+    expect(progressView('sw', input, outcomes(), { status: 'failed' }).cells).toEqual([
+      { cell: 'b', status: 'failed', attempt: 1, error: 'boom' },
+    ]);
     expect(progressView('sw', input, outcomes(), { limit: 1e9 }).cells).toHaveLength(4); // capped, not unbounded
   });
 

@@ -5,7 +5,13 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { defaultPython, ROOT } from '../../src/paths';
 import { taskSchema, type TaskInput } from '../../src/config/task';
-import { checkAllTasks, describeReadiness, probeEnvironment, taskPython, TaskEnvironments } from '../../src/exec/task-env';
+import {
+  checkAllTasks,
+  describeReadiness,
+  probeEnvironment,
+  taskPython,
+  TaskEnvironments,
+} from '../../src/exec/task-env';
 import { FIXTURE_TASKS } from '../helpers/harness';
 
 const PYTHON = defaultPython();
@@ -26,20 +32,34 @@ beforeAll(() => {
   chmodSync(join(noTorchEnv, 'bin', 'python'), 0o755);
   brokenEnv = join(dir, 'broken');
   mkdirSync(join(brokenEnv, 'bin'), { recursive: true });
-  writeFileSync(join(brokenEnv, 'bin', 'python'), '#!/bin/sh\necho "error while loading shared libraries: libpython3.11.so" >&2\nexit 127\n');
+  writeFileSync(
+    join(brokenEnv, 'bin', 'python'),
+    '#!/bin/sh\necho "error while loading shared libraries: libpython3.11.so" >&2\nexit 127\n',
+  );
   chmodSync(join(brokenEnv, 'bin', 'python'), 0o755);
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const task = (over: Partial<TaskInput> = {}) =>
-  taskSchema.parse({ id: 't', description: 'd', workspace_template: 'w', fnames: ['a.py'], entry_fname: 'a.py', timeout_s: 5, selection_metric: 'harness_wall_ms', ...over });
+  taskSchema.parse({
+    id: 't',
+    description: 'd',
+    workspace_template: 'w',
+    fnames: ['a.py'],
+    entry_fname: 'a.py',
+    timeout_s: 5,
+    selection_metric: 'harness_wall_ms',
+    ...over,
+  });
 
 describe('taskPython', () => {
   it('the worker python by default, a named interpreter or venv prefix, else an error naming the task', () => {
     expect(taskPython(task())).toBe(PYTHON);
     expect(taskPython(task({ environment: PYTHON }))).toBe(PYTHON);
     expect(taskPython(task({ environment: noTorchEnv }))).toBe(join(noTorchEnv, 'bin', 'python'));
-    expect(() => taskPython(task({ id: 'x', environment: join(dir, 'no-such-env') }))).toThrow(`task 'x' names environment ${join(dir, 'no-such-env')}, which has no python on this host`);
+    expect(() => taskPython(task({ id: 'x', environment: join(dir, 'no-such-env') }))).toThrow(
+      `task 'x' names environment ${join(dir, 'no-such-env')}, which has no python on this host`,
+    );
   });
 });
 
@@ -51,7 +71,13 @@ describe('probeEnvironment', () => {
     expect(p.cudaDevices).toBe(0); // the CPU build of torch on this machine
     expect(p.error).toBeUndefined();
     const plain = await probeEnvironment(PYTHON, { torch: false });
-    expect(plain).toEqual({ python: PYTHON, pythonVersion: p.pythonVersion, torch: undefined, cudaDevices: undefined, error: undefined });
+    expect(plain).toEqual({
+      python: PYTHON,
+      pythonVersion: p.pythonVersion,
+      torch: undefined,
+      cudaDevices: undefined,
+      error: undefined,
+    });
   });
 
   it('says why an environment without torch, or a python that does not run, is unusable', async () => {
@@ -61,7 +87,9 @@ describe('probeEnvironment', () => {
     expect(p.error).toBe('import torch failed: ImportError: torch is not installed in this environment');
     const b = await probeEnvironment(join(brokenEnv, 'bin', 'python'));
     expect(b.pythonVersion).toBeUndefined();
-    expect(b.error).toBe(`${join(brokenEnv, 'bin', 'python')} does not run: error while loading shared libraries: libpython3.11.so`);
+    expect(b.error).toBe(
+      `${join(brokenEnv, 'bin', 'python')} does not run: error while loading shared libraries: libpython3.11.so`,
+    );
   });
 });
 
@@ -70,10 +98,15 @@ describe('TaskEnvironments.check', () => {
     const envs = new TaskEnvironments(['0', '1']);
     const tooBig = await envs.check(task({ id: 'big', gpus_per_execution: 4 }));
     expect(tooBig).toMatchObject({ ok: false, reason: 'needs 4 GPU(s) per execution; this worker has 2 (0,1)' });
-    expect((await new TaskEnvironments([]).check(task({ gpus_per_execution: 1 }))).reason).toBe('needs 1 GPU(s) per execution; this worker has none (started with --gpus none)');
+    expect((await new TaskEnvironments([]).check(task({ gpus_per_execution: 1 }))).reason).toBe(
+      'needs 1 GPU(s) per execution; this worker has none (started with --gpus none)',
+    );
 
     const missing = await envs.check(task({ id: 'gone', environment: '/opt/envs/none' }));
-    expect(missing).toMatchObject({ ok: false, reason: "task 'gone' names environment /opt/envs/none, which has no python on this host" });
+    expect(missing).toMatchObject({
+      ok: false,
+      reason: "task 'gone' names environment /opt/envs/none, which has no python on this host",
+    });
 
     const broken = await envs.check(task({ environment: brokenEnv }));
     expect(broken.ok).toBe(false);
@@ -81,13 +114,24 @@ describe('TaskEnvironments.check', () => {
 
     // torch matters only to tasks that need it
     const torchrun = await envs.check(task({ id: 'tr', launcher: 'torchrun', environment: noTorchEnv }));
-    expect(torchrun).toMatchObject({ ok: false, torchNeeded: true, reason: 'import torch failed: ImportError: torch is not installed in this environment (the task needs torch: it uses torchrun)' });
+    expect(torchrun).toMatchObject({
+      ok: false,
+      torchNeeded: true,
+      reason:
+        'import torch failed: ImportError: torch is not installed in this environment (the task needs torch: it uses torchrun)',
+    });
     const plain = await envs.check(task({ id: 'plain', environment: noTorchEnv }));
     expect(plain).toMatchObject({ ok: true, torchNeeded: false, python: join(noTorchEnv, 'bin', 'python') });
-    expect(describeReadiness(plain)).toMatch(/^ok {3}plain — 0 GPU\(s\)\/execution, 2 here; .*no-torch\/bin\/python, Python 3\.\d+\.\d+, torch not needed$/);
+    expect(describeReadiness(plain)).toMatch(
+      /^ok {3}plain — 0 GPU\(s\)\/execution, 2 here; .*no-torch\/bin\/python, Python 3\.\d+\.\d+, torch not needed$/,
+    );
 
     const gpuTask = await envs.check(task({ id: 'g', gpus_per_execution: 2 }));
-    expect(gpuTask).toMatchObject({ ok: true, python: PYTHON, note: 'torch sees 0 CUDA device(s), fewer than the 2 this worker was given' });
+    expect(gpuTask).toMatchObject({
+      ok: true,
+      python: PYTHON,
+      note: 'torch sees 0 CUDA device(s), fewer than the 2 this worker was given',
+    });
     expect(gpuTask.torch).toMatch(/^\d+\.\d+/);
   });
 
@@ -110,7 +154,10 @@ describe('TaskEnvironments.check', () => {
       const byId = Object.fromEntries(all.map((r) => [r.task, r]));
       expect(byId.collatz).toMatchObject({ ok: true });
       expect(byId.counter).toMatchObject({ ok: true });
-      expect(byId.nanogpt_baseline).toMatchObject({ ok: false, reason: 'needs 8 GPU(s) per execution; this worker has none (started with --gpus none)' });
+      expect(byId.nanogpt_baseline).toMatchObject({
+        ok: false,
+        reason: 'needs 8 GPU(s) per execution; this worker has none (started with --gpus none)',
+      });
       expect(byId.broken_yaml.ok).toBe(false);
       expect(byId.broken_yaml.reason).toMatch(/^task file .*broken_yaml\.yaml does not load: malformed YAML/);
     } finally {
@@ -123,14 +170,28 @@ describe('TaskEnvironments.check', () => {
 describe('speedrunner worker gpu --check', () => {
   it('prints one line per task and exits 1 when some task cannot run here', async () => {
     const env = { SPEEDRUNNER_HOME: dir, SPEEDRUNNER_TASK_PATH: FIXTURE_TASKS };
-    const res = await execa(process.execPath, [join(ROOT, 'bin', 'speedrunner.js'), 'worker', 'gpu', '--gpus', '0,1', '--check'], { env, reject: false, timeout: 120_000 });
+    const res = await execa(
+      process.execPath,
+      [join(ROOT, 'bin', 'speedrunner.js'), 'worker', 'gpu', '--gpus', '0,1', '--check'],
+      { env, reject: false, timeout: 120_000 },
+    );
     expect(res.exitCode).toBe(1);
     const lines = res.stdout.split('\n');
-    expect(lines.find((l) => l.includes(' collatz '))).toMatch(/^ok {3}collatz — 0 GPU\(s\)\/execution, 2 here; .*python, Python 3\.\d+\.\d+, torch not needed$/);
-    expect(lines.find((l) => l.includes(' nanogpt_baseline '))).toBe('NO   nanogpt_baseline — 8 GPU(s)/execution, 2 here; needs 8 GPU(s) per execution; this worker has 2 (0,1)');
-    expect(lines.find((l) => l.includes(' broken_yaml '))).toMatch(/^NO {3}broken_yaml — .*does not load: malformed YAML/);
+    expect(lines.find((l) => l.includes(' collatz '))).toMatch(
+      /^ok {3}collatz — 0 GPU\(s\)\/execution, 2 here; .*python, Python 3\.\d+\.\d+, torch not needed$/,
+    );
+    expect(lines.find((l) => l.includes(' nanogpt_baseline '))).toBe(
+      'NO   nanogpt_baseline — 8 GPU(s)/execution, 2 here; needs 8 GPU(s) per execution; this worker has 2 (0,1)',
+    );
+    expect(lines.find((l) => l.includes(' broken_yaml '))).toMatch(
+      /^NO {3}broken_yaml — .*does not load: malformed YAML/,
+    );
 
-    const json = await execa(process.execPath, [join(ROOT, 'bin', 'speedrunner.js'), 'worker', 'gpu', '--gpus', '0,1,2,3,4,5,6,7', '--check', '--json'], { env: { ...env, SPEEDRUNNER_TASK_PATH: '' }, reject: false, timeout: 120_000 });
+    const json = await execa(
+      process.execPath,
+      [join(ROOT, 'bin', 'speedrunner.js'), 'worker', 'gpu', '--gpus', '0,1,2,3,4,5,6,7', '--check', '--json'],
+      { env: { ...env, SPEEDRUNNER_TASK_PATH: '' }, reject: false, timeout: 120_000 },
+    );
     expect(json.exitCode, json.stderr).toBe(0);
     const rows = JSON.parse(json.stdout) as { task: string; ok: boolean; torch?: string; note?: string }[];
     expect(rows.map((r) => [r.task, r.ok])).toEqual([

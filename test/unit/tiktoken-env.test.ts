@@ -13,7 +13,10 @@ afterAll(async () => {
   await rm(home, { recursive: true, force: true });
 });
 
-const digest = async (path: string) => createHash('sha256').update(await readFile(path)).digest('hex');
+const digest = async (path: string) =>
+  createHash('sha256')
+    .update(await readFile(path))
+    .digest('hex');
 
 describe('ensureTiktokenCacheDir', () => {
   it('writes the GPT-2 files under <home>/tiktoken-cache with the names and digests tiktoken expects', async () => {
@@ -22,8 +25,12 @@ describe('ensureTiktokenCacheDir', () => {
     const files = tiktokenCacheFiles(dir);
     // sha1 of the two openaipublic URLs: what tiktoken's read_file_cached looks for
     expect(files.map((f) => f.path.split('/').pop())).toEqual([
-      createHash('sha1').update('https://openaipublic.blob.core.windows.net/gpt-2/encodings/main/vocab.bpe').digest('hex'),
-      createHash('sha1').update('https://openaipublic.blob.core.windows.net/gpt-2/encodings/main/encoder.json').digest('hex'),
+      createHash('sha1')
+        .update('https://openaipublic.blob.core.windows.net/gpt-2/encodings/main/vocab.bpe')
+        .digest('hex'),
+      createHash('sha1')
+        .update('https://openaipublic.blob.core.windows.net/gpt-2/encodings/main/encoder.json')
+        .digest('hex'),
     ]);
     for (const f of files) expect(await digest(f.path)).toBe(f.sha256);
     // no temp directory is left behind

@@ -87,7 +87,13 @@ export class StubActivities {
         const { writeFails, violations } = this.outcomeOf(input.nodeId, false);
         return writeFails
           ? { error: writeFails, attempts: 1, usage: noUsage(), llm_ms: 1 }
-          : { snapshot: `snapshot-${input.nodeId}`, ...(violations ? { violations } : {}), attempts: 1, usage: noUsage(), llm_ms: 1 };
+          : {
+              snapshot: `snapshot-${input.nodeId}`,
+              ...(violations ? { violations } : {}),
+              attempts: 1,
+              usage: noUsage(),
+              llm_ms: 1,
+            };
       },
       analyzeVersion: async (input: { nodeId: number; exec: { logRef: string; rerun?: boolean } }) => {
         this.note('analyzeVersion', input.nodeId);

@@ -33,7 +33,12 @@ describe('the search loop', () => {
     const run = await tier.start(stubs, ['science_runner=bon', 'n_iterations=2']);
     await run.finished();
     const tree = await run.handle.query(treeQuery);
-    expect(tree.nodes[1]).toMatchObject({ status: 'buggy', valid: false, violations: broken, reason: `integrity: val.tokens: ${broken[0].detail}` });
+    expect(tree.nodes[1]).toMatchObject({
+      status: 'buggy',
+      valid: false,
+      violations: broken,
+      reason: `integrity: val.tokens: ${broken[0].detail}`,
+    });
     expect(stubs.calls.filter((c) => c.name === 'execute').map((c) => c.nodeId)).toEqual([0, 2]);
   });
 
