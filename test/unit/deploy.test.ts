@@ -135,10 +135,10 @@ describe('deploy/k8s', { timeout: 120_000 }, () => {
   } as never;
   const manifests = readdirSync(join(DEPLOY, 'k8s'))
     .filter((f) => f.endsWith('.yaml'))
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- kubernetes manifests of many kinds
     .flatMap((f) =>
       parseAllDocuments(read(join('k8s', f))).map((d) => ({
         file: f,
+        // eslint-disable-next-line @typescript-eslint/no-explicit-any -- kubernetes manifests of many kinds
         obj: d.toJS() as { kind: string; metadata: { name: string }; spec?: any; data?: Record<string, string> },
       })),
     );
