@@ -67,7 +67,14 @@ export interface ReportLimits {
   maxCodeFileBytes: number;
 }
 
-export const defaultLimits: ReportLimits = { logTailLines: 25, logTailChars: 4000, maxDiffChars: 60_000, maxPlanChars: 8_000, maxCurvePoints: 300, maxCodeFileBytes: 1_000_000 };
+export const defaultLimits: ReportLimits = {
+  logTailLines: 25,
+  logTailChars: 4000,
+  maxDiffChars: 60_000,
+  maxPlanChars: 8_000,
+  maxCurvePoints: 300,
+  maxCodeFileBytes: 1_000_000,
+};
 
 /** Files written beside index.html: relative path → content. */
 export type ReportFiles = Map<string, string | Buffer>;
@@ -81,7 +88,8 @@ export function bestPath(nodes: Pick<NodeRecord, 'id' | 'parent'>[], bestId: num
   if (bestId === undefined) return [];
   const byId = new Map(nodes.map((n) => [n.id, n]));
   const path: number[] = [];
-  for (let n = byId.get(bestId); n && !path.includes(n.id); n = n.parent === null ? undefined : byId.get(n.parent)) path.unshift(n.id);
+  for (let n = byId.get(bestId); n && !path.includes(n.id); n = n.parent === null ? undefined : byId.get(n.parent))
+    path.unshift(n.id);
   return path;
 }
 
@@ -89,12 +97,14 @@ export function bestPath(nodes: Pick<NodeRecord, 'id' | 'parent'>[], bestId: num
 async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
   const out = new Array<R>(items.length);
   let next = 0;
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]);
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        out[i] = await fn(items[i]);
+      }
+    }),
+  );
   return out;
 }
 
@@ -103,7 +113,11 @@ async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promis
  * diff against its parent, and its log (tail inline, whole as a file). A blob missing from the store
  * (a store that was pruned or not shared) leaves that part out with a note; the rest still renders.
  */
-export async function collectRunReport(input: RunReportInput, store: ArtifactStore, limits: ReportLimits = defaultLimits): Promise<{ data: RunReportData; files: ReportFiles }> {
+export async function collectRunReport(
+  input: RunReportInput,
+  store: ArtifactStore,
+  limits: ReportLimits = defaultLimits,
+): Promise<{ data: RunReportData; files: ReportFiles }> {
   const { view } = input;
   const files: ReportFiles = new Map();
   const byId = new Map(view.nodes.map((n) => [n.id, n]));
@@ -112,7 +126,11 @@ export async function collectRunReport(input: RunReportInput, store: ArtifactSto
   const nodes = await mapLimit(view.nodes, 16, async (n): Promise<ReportNode> => {
     const { planRef, snapshot, logRef, evalLogRef, previous, ...rest } = n;
     const out: ReportNode = { ...rest, plan: n.plan, diff: '', files: [] };
-    if (planRef) out.plan = await store.getText(planRef).then((p) => cut(p, limits.maxPlanChars), () => n.plan);
+    if (planRef)
+      out.plan = await store.getText(planRef).then(
+        (p) => cut(p, limits.maxPlanChars),
+        () => n.plan,
+      );
     if (snapshot) {
       out.code_files = await codeFiles(store, snapshot, files, limits).catch(() => undefined);
       const parentSnapshot = n.parent === null ? undefined : byId.get(n.parent)?.snapshot;
@@ -149,13 +167,15 @@ export async function collectRunReport(input: RunReportInput, store: ArtifactSto
       if (log) files.set((out.eval_log_file = `logs/v_${n.id}.eval.log`), log);
     }
     if (previous?.length) {
-      out.previous = await Promise.all(previous.map(async ({ logRef: ref, ...p }, i) => {
-        const log = ref ? await store.getBlob(ref).catch(() => undefined) : undefined;
-        if (!log) return p;
-        const file = `logs/v_${n.id}.measurement-${i + 1}.log`;
-        files.set(file, log);
-        return { ...p, log_file: file };
-      }));
+      out.previous = await Promise.all(
+        previous.map(async ({ logRef: ref, ...p }, i) => {
+          const log = ref ? await store.getBlob(ref).catch(() => undefined) : undefined;
+          if (!log) return p;
+          const file = `logs/v_${n.id}.measurement-${i + 1}.log`;
+          files.set(file, log);
+          return { ...p, log_file: file };
+        }),
+      );
     }
     return out;
   });
@@ -187,7 +207,9 @@ export async function collectRunReport(input: RunReportInput, store: ArtifactSto
  */
 async function codeFiles(store: ArtifactStore, snapshot: string, files: ReportFiles, limits: ReportLimits) {
   const out: { path: string; file: string; bytes: number }[] = [];
-  for (const [path, hash] of Object.entries((await store.getSnapshot(snapshot)).files).sort(([a], [b]) => (a < b ? -1 : 1))) {
+  for (const [path, hash] of Object.entries((await store.getSnapshot(snapshot)).files).sort(([a], [b]) =>
+    a < b ? -1 : 1,
+  )) {
     const file = `code/${hash.slice(0, 20)}-${path.replace(/[^A-Za-z0-9_.-]+/g, '_')}.txt`;
     if (!files.has(file)) {
       const blob = await store.getBlob(hash);
@@ -199,11 +221,13 @@ async function codeFiles(store: ArtifactStore, snapshot: string, files: ReportFi
   return out;
 }
 
-const cut = (text: string, max: number) => (text.length > max ? `${text.slice(0, max)}\n… (${text.length - max} more characters)` : text);
+const cut = (text: string, max: number) =>
+  text.length > max ? `${text.slice(0, max)}\n… (${text.length - max} more characters)` : text;
 
 /** Names the version an execution belongs to when only one version is waiting for its measurement. */
 export function labelExecutions(executions: ExecutionInFlight[], nodes: NodeRecord[]): ExecutionInFlight[] {
   const waiting = nodes.filter((n) => n.status === 'pending' && n.snapshot);
-  if (executions.length === 1 && executions[0].nodeId === undefined && waiting.length === 1) return [{ ...executions[0], nodeId: waiting[0].id }];
+  if (executions.length === 1 && executions[0].nodeId === undefined && waiting.length === 1)
+    return [{ ...executions[0], nodeId: waiting[0].id }];
   return executions;
 }

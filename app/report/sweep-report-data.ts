@@ -56,9 +56,19 @@ export interface SweepReportData {
 export function fsrFigure(cells: readonly SweepCellReport[]): FsrBar[] {
   const rows = cells
     .filter((c) => typeof c.fsr === 'number')
-    .map((c) => ({ record: c.values.task, fsr: c.fsr!, model: c.values.model, scaffold: c.values.science_runner, hint_level: c.values.hint_level }));
+    .map((c) => ({
+      record: c.values.task,
+      fsr: c.fsr!,
+      model: c.values.model,
+      scaffold: c.values.science_runner,
+      hint_level: c.values.hint_level,
+    }));
   if (!rows.length) return [];
-  const groups: GroupScore[] = aggregateScores(rows, { configKeys: ['hint_level', 'scaffold', 'model'], resamples: 2000, seed: 0 });
+  const groups: GroupScore[] = aggregateScores(rows, {
+    configKeys: ['hint_level', 'scaffold', 'model'],
+    resamples: 2000,
+    seed: 0,
+  });
   return groups.map((g) => ({
     hint_level: g.key.hint_level,
     scaffold: g.key.scaffold,
@@ -71,8 +81,20 @@ export function fsrFigure(cells: readonly SweepCellReport[]): FsrBar[] {
 }
 
 /** A cell's settings, read from its resolved config. */
-export function cellValues(config: Pick<RunConfig, 'hint_level' | 'seed'> & { task: { id: string }; model: { id: string }; science_runner: { id: string } }): Record<Axis, string> {
-  return { task: config.task.id, model: config.model.id, science_runner: config.science_runner.id, hint_level: String(config.hint_level), seed: String(config.seed) };
+export function cellValues(
+  config: Pick<RunConfig, 'hint_level' | 'seed'> & {
+    task: { id: string };
+    model: { id: string };
+    science_runner: { id: string };
+  },
+): Record<Axis, string> {
+  return {
+    task: config.task.id,
+    model: config.model.id,
+    science_runner: config.science_runner.id,
+    hint_level: String(config.hint_level),
+    seed: String(config.seed),
+  };
 }
 
 /** Folder (under the sweep report) of a cell's run report: one path segment, never `.` or `..`. */
@@ -86,7 +108,14 @@ export function sweepReportData(args: {
   status: string;
   source: SweepReportData['source'];
   concurrency?: number;
-  cells: { cell: string; outcome: CellOutcome; values: Record<Axis, string>; view?: RunView; report?: string; best_curve?: TrainingCurve }[];
+  cells: {
+    cell: string;
+    outcome: CellOutcome;
+    values: Record<Axis, string>;
+    view?: RunView;
+    report?: string;
+    best_curve?: TrainingCurve;
+  }[];
 }): SweepReportData {
   const counts: Record<CellStatus, number> = { pending: 0, running: 0, completed: 0, failed: 0 };
   let cost = 0;
@@ -106,7 +135,9 @@ export function sweepReportData(args: {
       ...(outcome.fsr === undefined && view?.fsr !== undefined ? { fsr: view.fsr } : {}),
       ...(cost_usd !== undefined ? { cost_usd } : {}),
       ...(gpu_seconds !== undefined ? { gpu_seconds } : {}),
-      ...(view ? { selection_metric: view.selection_metric, lower_is_better: view.lower_is_better, nodes: view.nodes.length } : {}),
+      ...(view
+        ? { selection_metric: view.selection_metric, lower_is_better: view.lower_is_better, nodes: view.nodes.length }
+        : {}),
       ...(view?.best?.speedup !== undefined ? { speedup: view.best.speedup } : {}),
       ...(report ? { report } : {}),
       ...(best_curve ? { best_curve } : {}),

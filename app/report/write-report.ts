@@ -4,7 +4,13 @@ import type { ArtifactStore } from '../../src/store/artifact-store';
 import { pageScript, reportAssets } from './assets';
 import { htmlPage } from './html-page';
 import { redactDeep, redactText, secretValues } from './redact';
-import { collectRunReport, defaultLimits, type ReportFiles, type ReportLimits, type RunReportInput } from './run-report-data';
+import {
+  collectRunReport,
+  defaultLimits,
+  type ReportFiles,
+  type ReportLimits,
+  type RunReportInput,
+} from './run-report-data';
 
 export interface WrittenReport {
   /** Path of the page to open. */
@@ -19,10 +25,19 @@ export interface WrittenReport {
 const OWNED_DIRS = ['logs', 'diffs', 'code'];
 
 /** Writes index.html and the files it links to; secrets are scrubbed from all of it. */
-export async function writePage(outDir: string, page: { title: string; js: string; data: unknown }, files: ReportFiles): Promise<WrittenReport> {
+export async function writePage(
+  outDir: string,
+  page: { title: string; js: string; data: unknown },
+  files: ReportFiles,
+): Promise<WrittenReport> {
   const secrets = secretValues();
   const assets = reportAssets();
-  const html = htmlPage({ title: page.title, css: assets.css, scripts: [assets.vendorJs, page.js], data: redactDeep(page.data, secrets) });
+  const html = htmlPage({
+    title: page.title,
+    css: assets.css,
+    scripts: [assets.vendorJs, page.js],
+    data: redactDeep(page.data, secrets),
+  });
   await mkdir(outDir, { recursive: true });
   for (const d of OWNED_DIRS) await rm(join(outDir, d), { recursive: true, force: true });
   let total = Buffer.byteLength(html);
@@ -41,7 +56,12 @@ export async function writePage(outDir: string, page: { title: string; js: strin
 }
 
 /** The report of one run, as of now (a running run's report is a snapshot). */
-export async function writeRunReport(input: RunReportInput, store: ArtifactStore, outDir: string, limits: ReportLimits = defaultLimits): Promise<WrittenReport> {
+export async function writeRunReport(
+  input: RunReportInput,
+  store: ArtifactStore,
+  outDir: string,
+  limits: ReportLimits = defaultLimits,
+): Promise<WrittenReport> {
   const { data, files } = await collectRunReport(input, store, limits);
   return writePage(outDir, { title: `${input.view.runId} · speedrunner report`, js: pageScript('run'), data }, files);
 }

@@ -20,19 +20,25 @@ async function bestCurve(view: RunView, store: ArtifactStore): Promise<TrainingC
 /** Runs `fn` over `items`, at most `limit` at once. */
 async function eachLimit<T>(items: T[], limit: number, fn: (item: T, i: number) => Promise<void>) {
   let next = 0;
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const i = next++;
-      await fn(items[i], i);
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        await fn(items[i], i);
+      }
+    }),
+  );
 }
 
 /**
  * The sweep's page (table and heat map of outcomes per cell) and, under `runs/<cell>/`, the report
  * of every cell that has a run. A cell whose run cannot be read keeps its row, with the reason.
  */
-export async function writeSweepReport(client: Client, sweep: SweepReadout, outDir: string): Promise<WrittenReport & { runs: number }> {
+export async function writeSweepReport(
+  client: Client,
+  sweep: SweepReadout,
+  outDir: string,
+): Promise<WrittenReport & { runs: number }> {
   await rm(join(outDir, 'runs'), { recursive: true, force: true });
   const views: (RunView | undefined)[] = [];
   const reports: (string | undefined)[] = [];
@@ -68,6 +74,15 @@ export async function writeSweepReport(client: Client, sweep: SweepReadout, outD
       best_curve: curves[i],
     })),
   });
-  const page = await writePage(outDir, { title: `${sweep.sweepId} · speedrunner sweep report`, js: pageScript('sweep'), data }, new Map());
-  return { ...page, total_bytes: page.total_bytes + total, files: page.files + files, runs: reports.filter(Boolean).length };
+  const page = await writePage(
+    outDir,
+    { title: `${sweep.sweepId} · speedrunner sweep report`, js: pageScript('sweep'), data },
+    new Map(),
+  );
+  return {
+    ...page,
+    total_bytes: page.total_bytes + total,
+    files: page.files + files,
+    runs: reports.filter(Boolean).length,
+  };
 }

@@ -6,7 +6,7 @@ import { parse as parseDiff } from 'diff2html';
 import type { NodeRecord, RunView } from '../../core/types';
 import { ArtifactStore } from '../../src/store/artifact-store';
 import { diffSnapshots } from '../../app/report/code-diff';
-import { bestPath, collectRunReport, labelExecutions } from '../../app/report/run-report-data';
+import { bestPath, collectRunReport, defaultLimits, labelExecutions } from '../../app/report/run-report-data';
 import { writeRunReport } from '../../app/report/write-report';
 import { redactDeep, redactText, secretValues } from '../../app/report/redact';
 import { scriptJson } from '../../app/report/html-page';
@@ -141,6 +141,7 @@ describe('collecting a run report', () => {
   it('cuts a huge diff in the page and writes it whole beside it', async () => {
     const view = await smallRun();
     const { data, files } = await collectRunReport({ view, status: 'COMPLETED', source: 'store' }, store, {
+      ...defaultLimits,
       logTailLines: 5,
       logTailChars: 50,
       maxDiffChars: 80,

@@ -48,7 +48,8 @@ function fmtMs(ms) {
 }
 
 const fmtUsd = (v) => (v === undefined || v === null ? '–' : `$${v.toFixed(v < 1 ? 4 : 2)}`);
-const fmtBytes = (b) => (b < 1024 ? `${b} B` : b < 1048576 ? `${(b / 1024).toFixed(1)} KB` : `${(b / 1048576).toFixed(1)} MB`);
+const fmtBytes = (b) =>
+  b < 1024 ? `${b} B` : b < 1048576 ? `${(b / 1024).toFixed(1)} KB` : `${(b / 1048576).toFixed(1)} MB`;
 const fmtInt = (v) => (v === undefined || v === null ? '–' : Number(v).toLocaleString('en-US'));
 const fmtTime = (iso) => (iso ? iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z') : '–');
 
@@ -58,7 +59,13 @@ function badge(text, cls) {
 
 /** A table of label → value rows, skipping rows whose value is missing. */
 function kvTable(rows, cls) {
-  return h('table', { class: `kv ${cls || ''}` }, rows.filter((r) => r && r[1] !== undefined && r[1] !== null).map(([k, v]) => h('tr', {}, h('th', {}, k), h('td', {}, v))));
+  return h(
+    'table',
+    { class: `kv ${cls || ''}` },
+    rows
+      .filter((r) => r && r[1] !== undefined && r[1] !== null)
+      .map(([k, v]) => h('tr', {}, h('th', {}, k), h('td', {}, v))),
+  );
 }
 
 function section(title, ...kids) {
@@ -67,19 +74,32 @@ function section(title, ...kids) {
 
 function progressBar(fraction) {
   const pct = Math.max(0, Math.min(1, fraction)) * 100;
-  return h('span', { class: 'bar', role: 'progressbar', 'aria-valuenow': Math.round(pct) }, h('span', { class: 'bar-fill', style: `width:${pct.toFixed(1)}%` }));
+  return h(
+    'span',
+    { class: 'bar', role: 'progressbar', 'aria-valuenow': Math.round(pct) },
+    h('span', { class: 'bar-fill', style: `width:${pct.toFixed(1)}%` }),
+  );
 }
 
 /** One line per execution in flight: `step n/N` and a bar when the training script reports steps. */
 function executionLine(e) {
   const who = e.nodeId !== undefined ? `v_${e.nodeId}` : 'a version';
-  const steps = e.totalSteps ? [progressBar(e.step / e.totalSteps), ` step ${fmtInt(e.step)}/${fmtInt(e.totalSteps)}`] : e.step !== undefined ? ` step ${fmtInt(e.step)}` : ' (no step reported yet)';
-  return h('div', { class: 'execution' },
-    h('b', {}, `${who} executing`), ' ', steps,
+  const steps = e.totalSteps
+    ? [progressBar(e.step / e.totalSteps), ` step ${fmtInt(e.step)}/${fmtInt(e.totalSteps)}`]
+    : e.step !== undefined
+      ? ` step ${fmtInt(e.step)}`
+      : ' (no step reported yet)';
+  return h(
+    'div',
+    { class: 'execution' },
+    h('b', {}, `${who} executing`),
+    ' ',
+    steps,
     e.elapsed_ms !== undefined ? ` · ${fmtMs(e.elapsed_ms)} elapsed` : '',
     e.devices && e.devices.length ? ` · GPUs ${e.devices.join(',')}` : ' · CPU',
     e.attempt > 1 ? ` · attempt ${e.attempt}${e.last_failure ? ` (previous: ${e.last_failure})` : ''}` : '',
-    e.heartbeat_at ? h('span', { class: 'muted' }, ` · as of ${fmtTime(e.heartbeat_at)}`) : '');
+    e.heartbeat_at ? h('span', { class: 'muted' }, ` · as of ${fmtTime(e.heartbeat_at)}`) : '',
+  );
 }
 
 /**
@@ -97,23 +117,50 @@ function yAxis(label, extra) {
 }
 
 /** Colours for overlaid series (runs, seeds, versions): distinct in print and for most colour vision. */
-const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#17becf', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22'];
+const PALETTE = [
+  '#1f77b4',
+  '#d62728',
+  '#2ca02c',
+  '#9467bd',
+  '#ff7f0e',
+  '#17becf',
+  '#8c564b',
+  '#e377c2',
+  '#7f7f7f',
+  '#bcbd22',
+];
 
 /**
  * Training curves overlaid in one uPlot: `curves` is [{ label, curve, width?, dash? }], x is the
  * validation step or the training time. Each curve keeps its own x grid (uPlot.join aligns them).
  */
 function curvesChart(el, curves, xKey, height) {
-  const tables = curves.map((c) => [xKey === 'train_time' ? c.curve.train_time_ms.map((t) => t / 1000) : c.curve.step, c.curve.val_loss]);
+  const tables = curves.map((c) => [
+    xKey === 'train_time' ? c.curve.train_time_ms.map((t) => t / 1000) : c.curve.step,
+    c.curve.val_loss,
+  ]);
   const data = uPlot.join(tables);
   const width = Math.max(320, el.clientWidth || 640);
-  return new uPlot({
-    width, height: height || 300,
-    scales: { x: { time: false } },
-    axes: [{ label: xKey === 'train_time' ? 'training time (s)' : 'step' }, yAxis('val_loss (lower is better)')],
-    series: [
-      { label: xKey === 'train_time' ? 'train time (s)' : 'step', value: (_u, v) => fmtNum(v) },
-      ...curves.map((c, i) => ({ label: c.label, stroke: c.color || PALETTE[i % PALETTE.length], width: c.width || 1.5, dash: c.dash, spanGaps: true, points: { show: false }, value: (_u, v) => fmtNum(v) })),
-    ],
-  }, data, el);
+  return new uPlot(
+    {
+      width,
+      height: height || 300,
+      scales: { x: { time: false } },
+      axes: [{ label: xKey === 'train_time' ? 'training time (s)' : 'step' }, yAxis('val_loss (lower is better)')],
+      series: [
+        { label: xKey === 'train_time' ? 'train time (s)' : 'step', value: (_u, v) => fmtNum(v) },
+        ...curves.map((c, i) => ({
+          label: c.label,
+          stroke: c.color || PALETTE[i % PALETTE.length],
+          width: c.width || 1.5,
+          dash: c.dash,
+          spanGaps: true,
+          points: { show: false },
+          value: (_u, v) => fmtNum(v),
+        })),
+      ],
+    },
+    data,
+    el,
+  );
 }
