@@ -189,3 +189,10 @@ describe('the cut request is what reaches the provider, and is stored', () => {
     expect(stored.context_cut.entries).toBeGreaterThan(0);
   });
 });
+
+describe('countTokens on a flood', () => {
+  it('estimates a long run without whitespace instead of encoding it (BPE is quadratic there)', () => {
+    expect(countTokens('x'.repeat(300_000))).toBe(100_000 + countTokens(' '));
+    expect(countTokens(`a b ${'y'.repeat(600)} c`)).toBe(200 + countTokens('a b   c'));
+  });
+});
