@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
 import { ROOT } from '../../src/paths';
-import { cli, makeEnv } from '../helpers/harness';
+import { cli, makeEnv, tinyShardOverrides } from '../helpers/harness';
 
 // The cheat of issue 13 through a durable run: a version that prints its train_time 100x too small,
 // the key spelled "train" + "_time". It used to become best and score FSR ~3; the harness clock now
@@ -15,6 +15,7 @@ describe('a fake train_time in a durable run', () => {
     const res = await cli(t, [
       'run',
       'task=nanogpt_speedrun/speedrun_record_1',
+      ...(await tinyShardOverrides(t.home)),
       'task.launcher=python',
       'task.gpus_per_execution=0',
       'model=scripted',
@@ -28,7 +29,7 @@ describe('a fake train_time in a durable run', () => {
     const tree = JSON.parse((await cli(t, ['tree', out.runId, '--json'])).stdout);
     const cheat = tree.nodes[1];
     // Its log parses: a tiny train_time and a passing val_loss, which once made it the best.
-    expect(cheat.metrics.val_loss).toBe(3.27);
+    expect(cheat.metrics.val_loss, JSON.stringify(cheat)).toBe(3.27);
     expect(cheat.metrics.train_time).toBeLessThan(cheat.metrics.harness_wall_ms / 20);
     expect(cheat).toMatchObject({ status: 'buggy', valid: false });
     expect(cheat.reason).toMatch(/^integrity: clock\.reported-faster-than-observed: /);

@@ -7,8 +7,7 @@ import { ROOT } from '../../src/paths';
 import { recordNode } from '../../src/store/run-view-store';
 import type { NodeRecord, RunView } from '../../core/types';
 import { ArtifactStore } from '../../src/store/artifact-store';
-import { cli, makeEnv } from '../helpers/harness';
-import { writeShard } from '../../src/data/shards';
+import { cli, makeEnv, tinyShardOverrides } from '../helpers/harness';
 
 // `tasks import` and `score` through the CLI, in a throw-away home. The reference checkout is the
 // made-up fixture (records 1..4: tasks 1..3, baselines 3100000 / 2250000 / 1400000 ms).
@@ -280,14 +279,11 @@ describe('an imported record through the durable run', () => {
     const t = env();
     expect((await cli(t, ['tasks', 'import', REF])).exitCode).toBe(0);
     // A speedrun task must name real token shards before it starts (the stand-in script does not read them).
-    const tokens = Array.from({ length: 4096 }, (_, i) => i % 50_000);
-    await writeShard(join(t.home, 'shards', 'fineweb_train_000001.bin'), tokens);
-    await writeShard(join(t.home, 'shards', 'fineweb_val_000000.bin'), tokens);
+    const shards = await tinyShardOverrides(t.home);
     const res = await cli(t, [
       'run',
       'task=nanogpt_speedrun/speedrun_record_1',
-      `data.train_files=${join(t.home, 'shards', 'fineweb_train_*.bin')}`,
-      `data.val_files=${join(t.home, 'shards', 'fineweb_val_*.bin')}`,
+      ...shards,
       'task.launcher=python',
       'task.gpus_per_execution=0',
       'model=scripted',

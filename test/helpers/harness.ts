@@ -113,3 +113,15 @@ export async function processesMatching(marker: string): Promise<string[]> {
   const { stdout } = await execa('ps', ['-eo', 'pid,args'], { reject: false });
   return stdout.split('\n').filter((l) => l.includes(marker) && !l.includes('ps -eo'));
 }
+
+/** Tiny token shards under `home` and the overrides that point a speedrun task at them (its scripts may ignore them). */
+export async function tinyShardOverrides(home: string): Promise<string[]> {
+  const { writeShard } = await import('../../src/data/shards');
+  const tokens = Array.from({ length: 4096 }, (_, i) => i % 50_000);
+  await writeShard(join(home, 'shards', 'fineweb_train_000001.bin'), tokens);
+  await writeShard(join(home, 'shards', 'fineweb_val_000000.bin'), tokens);
+  return [
+    `data.train_files=${join(home, 'shards', 'fineweb_train_*.bin')}`,
+    `data.val_files=${join(home, 'shards', 'fineweb_val_*.bin')}`,
+  ];
+}
