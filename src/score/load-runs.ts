@@ -3,24 +3,11 @@ import type { RunConfig } from '../config/schema';
 import type { RunView } from '../../core/types';
 import { ArtifactStore } from '../store/artifact-store';
 import { loadRunView } from '../store/run-view-store';
+import { inParallel } from '../in-parallel';
 
 export interface StoredRun {
   view: RunView;
   config?: RunConfig;
-}
-
-/** At most `limit` at once: thousands of runs are read in parallel without opening thousands of files. */
-async function inPool<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  const lane = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
-  return out;
 }
 
 /**
@@ -35,21 +22,25 @@ export async function loadStoredRuns(
   const stores = new Map<string, ArtifactStore>();
   const storeAt = (root: string) => stores.get(root) ?? stores.set(root, new ArtifactStore(root)).get(root)!;
   const configs = new Map<string, Promise<RunConfig | undefined>>();
-  return inPool(targets, concurrency, async (t) => {
-    for (const root of t.stores) {
-      const store = storeAt(root);
-      const view = await loadRunView(store, t.runId);
-      if (!view) continue;
-      if (!view.configRef) return { view };
-      const key = `${root}\n${view.configRef}`;
-      if (!configs.has(key))
-        configs.set(
-          key,
-          store.getJson<RunConfig>(view.configRef).catch(() => undefined),
-        );
-      const config = await configs.get(key);
-      return config ? { view, config } : { view };
-    }
-    return undefined;
-  });
+  return inParallel(
+    targets,
+    async (t) => {
+      for (const root of t.stores) {
+        const store = storeAt(root);
+        const view = await loadRunView(store, t.runId);
+        if (!view) continue;
+        if (!view.configRef) return { view };
+        const key = `${root}\n${view.configRef}`;
+        if (!configs.has(key))
+          configs.set(
+            key,
+            store.getJson<RunConfig>(view.configRef).catch(() => undefined),
+          );
+        const config = await configs.get(key);
+        return config ? { view, config } : { view };
+      }
+      return undefined;
+    },
+    concurrency,
+  );
 }

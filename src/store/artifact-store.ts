@@ -6,6 +6,7 @@ import { FileBackend } from './file-backend';
 import { S3Backend } from './s3-backend';
 import { parseStoreLocation } from './location';
 import { homeDir } from '../paths';
+import { inParallel } from '../in-parallel';
 
 /** A code version: workspace-relative path → blob hash. Stored as a blob itself; its hash names the version. */
 export interface SnapshotManifest {
@@ -183,20 +184,6 @@ export class ArtifactStore {
       await writeFile(dest, contents[i]);
     }
   }
-}
-
-/** `fn` over `items`, at most `limit` at once, results in order. */
-async function inParallel<T, R>(items: T[], fn: (item: T) => Promise<R>, limit = 8): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  const lane = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
-  return out;
 }
 
 async function listFiles(dir: string, base = dir): Promise<string[]> {
