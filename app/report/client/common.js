@@ -68,6 +68,17 @@ function kvTable(rows, cls) {
   );
 }
 
+/** A headline figure: label, value and an optional note under it. */
+function stat(label, value, note) {
+  return h(
+    'div',
+    { class: 'stat' },
+    h('div', { class: 'stat-label' }, label),
+    h('div', { class: 'stat-value' }, value),
+    note ? h('div', { class: 'stat-note' }, note) : null,
+  );
+}
+
 function section(title, ...kids) {
   return h('section', { class: 'panel' }, h('h2', {}, title), ...kids);
 }

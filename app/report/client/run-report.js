@@ -75,16 +75,6 @@
     );
   }
 
-  function stat(label, value, note) {
-    return h(
-      'div',
-      { class: 'stat' },
-      h('div', { class: 'stat-label' }, label),
-      h('div', { class: 'stat-value' }, value),
-      note ? h('div', { class: 'stat-note' }, note) : null,
-    );
-  }
-
   function legend() {
     const item = (cls, text) => h('span', { class: 'legend-item' }, h('span', { class: `dot ${cls}` }), text);
     return h(

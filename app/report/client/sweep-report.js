@@ -62,16 +62,6 @@
     );
   }
 
-  function stat(label, value, note) {
-    return h(
-      'div',
-      { class: 'stat' },
-      h('div', { class: 'stat-label' }, label),
-      h('div', { class: 'stat-value' }, value),
-      note ? h('div', { class: 'stat-note' }, note) : null,
-    );
-  }
-
   const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
   // Hint levels in the order of the config schema; seeds as numbers; the rest by name.
   const HINTS = ['0', '1', '2', '3', '1+2', '1+2+3', 'diff'];
